@@ -1,0 +1,147 @@
+"""Spend: ledger mappings, immutable postings, ledger imports and API idempotency records."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from localities.models import Organisation
+
+from .fields import MoneyField
+from .funds import PooledFund
+from .lines import BudgetLine
+from .reference import FinancialYear, Period
+
+
+class LedgerMapping(models.Model):
+    """(organisation, cost centre, expense code) -> budget line, per year."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="ledger_mappings"
+    )
+    year = models.ForeignKey(FinancialYear, on_delete=models.PROTECT, related_name="+")
+    cost_centre = models.CharField(max_length=30)
+    expense_code = models.CharField(max_length=30)
+    budget_line = models.ForeignKey(
+        BudgetLine, on_delete=models.PROTECT, related_name="ledger_mappings"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organisation__code", "cost_centre", "expense_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "year", "cost_centre", "expense_code"],
+                name="uniq_ledger_mapping",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code} {self.cost_centre}/{self.expense_code} -> {self.budget_line.code}"
+
+
+class LedgerImport(models.Model):
+    """One uploaded ledger file: its progress, its errors and its summary."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        CHECKING = "checking", "Checking rows"
+        POSTING = "posting", "Posting"
+        POSTED = "posted", "Posted"
+        NOTHING_NEW = "nothing_new", "Already imported: nothing new"
+        REJECTED = "rejected", "Rejected: nothing posted"
+        FAILED = "failed", "Failed: nothing posted"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="ledger_imports"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to="ledger-imports/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_checked = models.PositiveIntegerField(default=0)
+    rows_posted = models.PositiveIntegerField(default=0)
+    rows_already_posted = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} {self.original_name} ({self.status})"
+
+
+class SpendPosting(models.Model):
+    """An immutable ledger line. Corrections are reversals; on PostgreSQL a trigger refuses UPDATE/DELETE."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="postings"
+    )
+    document_number = models.CharField(max_length=40)
+    line_number = models.PositiveIntegerField()
+    posting_date = models.DateField()
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="postings")
+    fund = models.ForeignKey(PooledFund, on_delete=models.PROTECT, related_name="postings")
+    budget_line = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="postings")
+    amount = MoneyField()
+    supplier = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    is_accrual = models.BooleanField(default=False)
+    reverses = models.OneToOneField(
+        "self", on_delete=models.PROTECT, related_name="reversed_by", null=True, blank=True
+    )
+    ledger_import = models.ForeignKey(
+        LedgerImport, on_delete=models.PROTECT, related_name="postings", null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["posting_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "document_number", "line_number"],
+                name="uniq_posting_source",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["budget_line", "period"], name="posting_line_period"),
+            models.Index(fields=["fund", "period"], name="posting_fund_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {self.amount}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a request carrying an Idempotency-Key, replayed for retries."""
+
+    key = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "endpoint", "key"], name="uniq_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"

@@ -1,0 +1,37 @@
+"""Composes each app's demo data in layer order. Each app owns its own demo module."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Iterator
+
+from django.db import transaction
+
+from boards import demo as boards_demo
+from localities import demo as localities_demo
+
+# Layer order: money first, then what it buys, then governance that reads both.
+APP_DEMOS_BEFORE_BOARDS = ["budgets.demo", "commissioning.demo"]
+APP_DEMOS_AFTER_BOARDS = ["boards.demo_meetings"]
+
+
+def _run(module_names: list[str]) -> Iterator[str]:
+    for name in module_names:
+        if importlib.util.find_spec(name) is not None:
+            yield from importlib.import_module(name).seed()
+
+
+def seed_all() -> Iterator[str]:
+    with transaction.atomic():
+        users = localities_demo.seed_users()
+    yield f"demo users: {len(users)}"
+    yield from _run(APP_DEMOS_BEFORE_BOARDS)
+    with transaction.atomic():
+        boards_demo.link_funds()
+        yield f"board memberships: {boards_demo.seed_memberships()}"
+    yield from _run(APP_DEMOS_AFTER_BOARDS)
+
+
+def logins() -> str:
+    return localities_demo.login_table()

@@ -1,0 +1,33 @@
+"""Root URLs: each app owns its pages (`<app>/urls.py`) and API routes (`<app>/api_urls.py`)."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from gmhsc import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("localities/", include("localities.urls")),
+    path("budgets/", include("budgets.urls")),
+    path("commissioning/", include("commissioning.urls")),
+    path("boards/", include("boards.urls")),
+    path("api/v1/", include("localities.api_urls")),
+    path("api/v1/", include("budgets.api_urls")),
+    path("api/v1/", include("commissioning.api_urls")),
+    path("api/v1/", include("boards.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
