@@ -10,6 +10,7 @@ from .funds import (
 )
 from .ledger import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
 from .lines import BudgetAdjustment, BudgetLine, Forecast, Virement
+from .outbox import StaleMark
 from .reference import FinancialYear, Period, ServiceArea
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "RiskShareAgreement",
     "ServiceArea",
     "SpendPosting",
+    "StaleMark",
     "Virement",
 ]

@@ -1,0 +1,50 @@
+"""Record stale figures in the writer's transaction and enqueue the recompute after commit.
+
+Every service that changes money calls `mark_stale(...)` inside its transaction. If the broker
+is unreachable the write still stands: the StaleMark rows stay and the periodic sweep takes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from .models import StaleMark
+
+logger = logging.getLogger(__name__)
+
+
+def mark_stale(
+    *,
+    fund_id: int,
+    year_id: int,
+    line_ids: Iterable[int] | None = None,
+    period_numbers: Iterable[int] | None = None,
+    reason: str,
+) -> None:
+    """Mark figures stale and enqueue `recompute_fund(fund_id)` on commit.
+
+    line_ids None -> the whole fund; period_numbers None -> every period from the first affected.
+    """
+    lines = sorted(set(line_ids)) if line_ids is not None else [None]
+    periods = sorted(set(period_numbers)) if period_numbers is not None else [None]
+    earliest = periods[0]  # a change in period n makes n and every later YTD figure stale
+    StaleMark.objects.bulk_create(
+        [
+            StaleMark(fund_id=fund_id, year_id=year_id, line_id=line, period_number=earliest, reason=reason[:60])
+            for line in lines
+        ]
+    )
+    transaction.on_commit(lambda: enqueue_recompute(fund_id))
+
+
+def enqueue_recompute(fund_id: int) -> None:
+    """Send the task; never let a broker outage undo or fail the committed write."""
+    from .tasks import recompute_fund
+
+    try:
+        recompute_fund.apply_async(args=[fund_id], retry=False)
+    except Exception:  # noqa: BLE001 - the sweep picks up the marks later
+        logger.warning("broker unreachable; fund %s left for the sweep", fund_id, exc_info=True)
