@@ -42,9 +42,9 @@ def mark_stale(
 
 def enqueue_recompute(fund_id: int) -> None:
     """Send the task; never let a broker outage undo or fail the committed write."""
-    from .tasks import recompute_fund
-
     try:
+        from .tasks import recompute_fund
+
         recompute_fund.apply_async(args=[fund_id], retry=False)
     except Exception:  # noqa: BLE001 - the sweep picks up the marks later
         logger.warning("broker unreachable; fund %s left for the sweep", fund_id, exc_info=True)

@@ -1,9 +1,11 @@
+"""Budgets pages. Each area's views live in budgets/views/<area>.py."""
+
 from django.urls import path
 
-from . import views
+from .views import funds
 
 app_name = "budgets"
 
 urlpatterns = [
-    path("funds/", views.fund_list, name="fund-list"),
+    path("funds/", funds.fund_list, name="fund-list"),
 ]

@@ -12,7 +12,13 @@ from boards import demo as boards_demo
 from localities import demo as localities_demo
 
 # Layer order: money first, then what it buys, then governance that reads both.
-APP_DEMOS_BEFORE_BOARDS = ["budgets.demo", "commissioning.demo"]
+APP_DEMOS_BEFORE_BOARDS = [
+    "budgets.demo",  # funds, contributions, agreements, lines, phasing, approval
+    "budgets.demo_spend",  # ledger mappings and six months of postings
+    "commissioning.demo",  # services, contracts, commitments, BCF schemes
+    "budgets.demo_recompute",  # snapshots for every fund
+    "budgets.demo_reports",  # closed months with frozen report snapshots
+]
 APP_DEMOS_AFTER_BOARDS = ["boards.demo_meetings"]
 
 

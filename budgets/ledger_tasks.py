@@ -1,0 +1,1 @@
+"""Celery tasks for this area: thin, idempotent wrappers around services."""

@@ -1,0 +1,1 @@
+"""Budgets pages, one module per area: funds (commissioner workspace), ledger, reports."""
