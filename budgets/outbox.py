@@ -28,12 +28,20 @@ def mark_stale(
 
     line_ids None -> the whole fund; period_numbers None -> every period from the first affected.
     """
-    lines = sorted(set(line_ids)) if line_ids is not None else [None]
-    periods = sorted(set(period_numbers)) if period_numbers is not None else [None]
-    earliest = periods[0]  # a change in period n makes n and every later YTD figure stale
+    lines: list[int | None] = sorted(set(line_ids)) if line_ids is not None else [None]
+    periods = sorted(set(period_numbers)) if period_numbers is not None else []
+    earliest = (
+        periods[0] if periods else None
+    )  # a change in period n makes n and every later figure stale
     StaleMark.objects.bulk_create(
         [
-            StaleMark(fund_id=fund_id, year_id=year_id, line_id=line, period_number=earliest, reason=reason[:60])
+            StaleMark(
+                fund_id=fund_id,
+                year_id=year_id,
+                line_id=line,
+                period_number=earliest,
+                reason=reason[:60],
+            )
             for line in lines
         ]
     )
@@ -46,5 +54,5 @@ def enqueue_recompute(fund_id: int) -> None:
         from .tasks import recompute_fund
 
         recompute_fund.apply_async(args=[fund_id], retry=False)
-    except Exception:  # noqa: BLE001 - the sweep picks up the marks later
+    except Exception:
         logger.warning("broker unreachable; fund %s left for the sweep", fund_id, exc_info=True)

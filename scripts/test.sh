@@ -14,6 +14,7 @@ status=0
 step() { echo; echo "== $1"; shift; "$@"; local rc=$?; [ $rc -ne 0 ] && { echo "!! failed: $rc"; status=1; }; return 0; }
 
 eval "$(scripts/services.sh start)" || { echo "gmhsc: could not start PostgreSQL/Redis" >&2; exit 1; }
+createdb -h 127.0.0.1 -p "$PGPORT" -U postgres gmhsc
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/gmhsc"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DJANGO_SETTINGS_MODULE=gmhsc.settings.test
