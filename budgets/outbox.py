@@ -28,11 +28,12 @@ def mark_stale(
 
     line_ids None -> the whole fund; period_numbers None -> every period from the first affected.
     """
-    lines: list[int | None] = sorted(set(line_ids)) if line_ids is not None else [None]
+    lines: list[int | None] = [None]
+    if line_ids is not None:
+        lines = [*sorted(set(line_ids))]
+    # A change in period n makes n and every later YTD figure stale: keep the earliest.
     periods = sorted(set(period_numbers)) if period_numbers is not None else []
-    earliest = (
-        periods[0] if periods else None
-    )  # a change in period n makes n and every later figure stale
+    earliest = periods[0] if periods else None
     StaleMark.objects.bulk_create(
         [
             StaleMark(
