@@ -35,18 +35,27 @@ def can_view_fund(user: Any, fund: Any) -> bool:
         return False
     if is_partner(user, fund):
         return True
-    return roles.has_role(user, roles.BOARD_MEMBER) and fund.boards.filter(memberships__person=user).exists()
+    return (
+        roles.has_role(user, roles.BOARD_MEMBER)
+        and fund.boards.filter(memberships__person=user).exists()
+    )
 
 
 @rules.predicate
 def is_host_finance_officer(user: Any, fund: Any) -> bool:
     """Finance officer of the fund's host organisation: approves budgets, closes periods, approves virements."""
-    return fund is not None and roles.has_role(user, roles.FINANCE_OFFICER) and fund.host_id == _org_id(user)
+    return (
+        fund is not None
+        and roles.has_role(user, roles.FINANCE_OFFICER)
+        and fund.host_id == _org_id(user)
+    )
 
 
 @rules.predicate
 def is_partner_finance_officer(user: Any, fund: Any) -> bool:
-    return fund is not None and roles.has_role(user, roles.FINANCE_OFFICER) and is_partner(user, fund)
+    return (
+        fund is not None and roles.has_role(user, roles.FINANCE_OFFICER) and is_partner(user, fund)
+    )
 
 
 @rules.predicate

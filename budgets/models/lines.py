@@ -15,6 +15,16 @@ from .funds import PooledFund
 from .reference import FinancialYear, Period, ServiceArea
 
 MONTH_FIELDS = [f"m{n:02d}" for n in range(1, 13)]
+HALF_PENNY = Decimal("0.005")
+
+
+def _equal_to_the_penny(field: str, expression: models.Expression | models.F) -> models.Q:
+    """field == expression for amounts in whole pennies. Written as "within half a penny" because
+    SQLite evaluates CHECK arithmetic on NUMERIC columns in binary floating point (10833.34 * 4 +
+    10833.33 * 8 is not exactly 130000 there); on PostgreSQL's exact NUMERIC it means equality."""
+    return models.Q(**{f"{field}__gt": expression - models.Value(HALF_PENNY)}) & models.Q(
+        **{f"{field}__lt": expression + models.Value(HALF_PENNY)}
+    )
 
 
 class BudgetLine(models.Model):
@@ -71,14 +81,15 @@ class BudgetLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["fund", "year", "code"], name="uniq_line_code"),
             models.CheckConstraint(
-                condition=models.Q(
-                    current_budget=models.F("original_budget") + models.F("changes")
+                condition=_equal_to_the_penny(
+                    "current_budget", models.F("original_budget") + models.F("changes")
                 ),
                 name="line_current_is_original_plus_changes",
             ),
             models.CheckConstraint(
-                condition=models.Q(
-                    current_budget=models.F("m01")
+                condition=_equal_to_the_penny(
+                    "current_budget",
+                    models.F("m01")
                     + models.F("m02")
                     + models.F("m03")
                     + models.F("m04")
@@ -89,7 +100,7 @@ class BudgetLine(models.Model):
                     + models.F("m09")
                     + models.F("m10")
                     + models.F("m11")
-                    + models.F("m12")
+                    + models.F("m12"),
                 ),
                 name="line_phasing_sums_to_current",
             ),

@@ -1,0 +1,263 @@
+"""Serialisers for the budget endpoints: output shapes, and input shapes the views validate before
+calling a service."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from budgets.models import (
+    BudgetAdjustment,
+    BudgetLine,
+    Contribution,
+    Forecast,
+    PooledFund,
+    RiskShareAgreement,
+    Virement,
+)
+
+
+def money() -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+# ---- serialisers (output) -----------------------------------------------------------------------
+
+
+class FundSerializer(serializers.ModelSerializer):
+    host = serializers.CharField(source="host.code")
+    locality = serializers.CharField(source="locality.gss_code", default=None, allow_null=True)
+
+    class Meta:
+        model = PooledFund
+        fields = [
+            "id",
+            "code",
+            "name",
+            "scope",
+            "locality",
+            "arrangement",
+            "host",
+            "is_bcf",
+            "rag_amber_pct",
+            "rag_red_pct",
+            "rag_floor",
+            "officer_virement_limit",
+        ]
+
+
+class InstalmentSerializer(serializers.Serializer):
+    due_date = serializers.DateField()
+    amount = money()
+    paid_on = serializers.DateField(allow_null=True)
+
+
+class ContributionSerializer(serializers.ModelSerializer):
+    year = serializers.CharField(source="year.code")
+    partner = serializers.CharField(source="partner.code")
+    instalments = InstalmentSerializer(many=True)
+
+    class Meta:
+        model = Contribution
+        fields = [
+            "id",
+            "fund",
+            "year",
+            "partner",
+            "amount",
+            "share",
+            "shares_fixed_at",
+            "instalments",
+        ]
+
+
+class RiskShareAgreementSerializer(serializers.ModelSerializer):
+    year = serializers.CharField(source="year.code")
+
+    class Meta:
+        model = RiskShareAgreement
+        fields = ["id", "fund", "year", "rule", "parameters", "agreed_on", "notes"]
+
+
+class BudgetLineSerializer(serializers.ModelSerializer):
+    fund_code = serializers.CharField(source="fund.code")
+    year = serializers.CharField(source="year.code")
+    service_area = serializers.CharField(source="service_area.code")
+    locality = serializers.CharField(source="locality.gss_code", default=None, allow_null=True)
+    lead_commissioner = serializers.CharField(source="lead_commissioner.code")
+    phasing = serializers.ListField(child=money())
+
+    class Meta:
+        model = BudgetLine
+        fields = [
+            "id",
+            "fund",
+            "fund_code",
+            "year",
+            "code",
+            "name",
+            "service_area",
+            "locality",
+            "lead_commissioner",
+            "recurrent",
+            "original_budget",
+            "changes",
+            "current_budget",
+            "phasing_method",
+            "phasing",
+            "version",
+            "updated_at",
+        ]
+
+
+class VirementSerializer(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.code")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Virement
+        fields = [
+            "id",
+            "fund",
+            "from_line",
+            "to_line",
+            "period",
+            "amount",
+            "recurrent",
+            "reason",
+            "status",
+            "status_label",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "approval_reference",
+            "applied_at",
+        ]
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.code")
+
+    class Meta:
+        model = BudgetAdjustment
+        fields = [
+            "id",
+            "line",
+            "period",
+            "amount",
+            "recurrent",
+            "reason",
+            "created_by",
+            "created_at",
+        ]
+
+
+class ForecastSerializer(serializers.ModelSerializer):
+    period = serializers.CharField(source="period.code")
+
+    class Meta:
+        model = Forecast
+        fields = ["id", "line", "period", "amount", "commentary", "updated_by", "updated_at"]
+
+
+# ---- serialisers (input) ------------------------------------------------------------------------
+
+
+class YearInput(serializers.Serializer):
+    year = serializers.CharField()
+
+
+class PeriodInput(serializers.Serializer):
+    period = serializers.CharField(help_text="e.g. 2016/17-M06")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ContributionInput(serializers.Serializer):
+    fund = serializers.IntegerField()
+    year = serializers.CharField()
+    partner = serializers.CharField(help_text="organisation code")
+    amount = serializers.CharField()
+    variation_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RiskShareInput(serializers.Serializer):
+    fund = serializers.IntegerField()
+    year = serializers.CharField()
+    rule = serializers.CharField()
+    parameters = serializers.JSONField(required=False, default=dict)
+    agreed_on = serializers.DateField(required=False, allow_null=True, default=None)
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LineCreateInput(serializers.Serializer):
+    fund = serializers.IntegerField()
+    year = serializers.CharField()
+    code = serializers.CharField(max_length=30)
+    name = serializers.CharField(max_length=200)
+    service_area = serializers.CharField()
+    lead_commissioner = serializers.CharField()
+    locality = serializers.CharField(required=False, allow_blank=True, default="")
+    recurrent = serializers.BooleanField(required=False, default=True)
+    annual_budget = serializers.CharField()
+    phasing_method = serializers.CharField(required=False, default="flat")
+    custom = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_null=True, default=None
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LineUpdateInput(serializers.Serializer):
+    code = serializers.CharField(max_length=30, required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    service_area = serializers.CharField(required=False)
+    lead_commissioner = serializers.CharField(required=False)
+    locality = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    recurrent = serializers.BooleanField(required=False)
+    annual_budget = serializers.CharField(required=False)
+    phasing_method = serializers.CharField(required=False)
+    custom = serializers.ListField(child=serializers.CharField(), required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(required=False)
+
+
+class RephaseInput(serializers.Serializer):
+    method = serializers.CharField()
+    custom = serializers.ListField(
+        child=serializers.CharField(), required=False, allow_null=True, default=None
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class VirementInput(serializers.Serializer):
+    from_line = serializers.IntegerField()
+    to_line = serializers.IntegerField()
+    amount = serializers.CharField()
+    recurrent = serializers.BooleanField(required=False, default=False)
+    reason = serializers.CharField()
+
+
+class NoteInput(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AdjustmentInput(serializers.Serializer):
+    line = serializers.IntegerField()
+    amount = serializers.CharField()
+    reason = serializers.CharField()
+    recurrent = serializers.BooleanField(required=False, default=False)
+    period = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ForecastInput(serializers.Serializer):
+    line = serializers.IntegerField()
+    period = serializers.CharField()
+    amount = serializers.CharField()
+    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class BudgetImportInput(serializers.Serializer):
+    file = serializers.FileField()
+    fund = serializers.CharField(help_text="fund code, e.g. LP-MAN")
+    year = serializers.CharField()

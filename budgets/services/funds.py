@@ -1,0 +1,391 @@
+"""Funds: contributions and fixed shares, risk-share agreements, and the yearly budget lifecycle."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from budgets import rules
+from budgets.models import (
+    BudgetLine,
+    Contribution,
+    ContributionInstalment,
+    FinancialYear,
+    FundBudget,
+    FundPeriod,
+    Period,
+    PooledFund,
+    RiskShareAgreement,
+)
+from budgets.outbox import mark_stale
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from gmhsc.money import PENNY, ZERO, MoneyError, split_largest_remainder, to_money
+from localities import roles
+from localities.models import Organisation
+
+SHARE_PLACES = Decimal("0.00000001")
+
+
+class BudgetNotDraft(ApplicationError):
+    """The year's budget is submitted or approved: figures change only through adjustments and virements."""
+
+    status_code = 409
+    code = "budget_not_draft"
+
+
+# ---- helpers shared by the budget services -------------------------------------------------------
+
+
+def audit(obj: Any, *, actor: Any, reason: str) -> None:
+    """Tell simple-history who made the next save and why."""
+    obj._change_reason = reason[:100] if reason else ""
+    if getattr(actor, "is_authenticated", False):
+        obj._history_user = actor
+
+
+def require_view(actor: Any, fund: PooledFund) -> None:
+    """Another organisation's fund answers 'not found', never 'forbidden'."""
+    if not rules.can_view_fund(actor, fund):
+        raise NotFound("Fund not found.")
+
+
+def fund_budget(fund: PooledFund, year: FinancialYear) -> FundBudget:
+    budget, _ = FundBudget.objects.get_or_create(fund=fund, year=year)
+    return budget
+
+
+def budget_status(fund: PooledFund, year: FinancialYear) -> str:
+    status = (
+        FundBudget.objects.filter(fund=fund, year=year).values_list("status", flat=True).first()
+    )
+    return status or FundBudget.Status.DRAFT
+
+
+def require_draft(fund: PooledFund, year: FinancialYear) -> None:
+    status = budget_status(fund, year)
+    if status != FundBudget.Status.DRAFT:
+        label = FundBudget.Status(status).label.lower()
+        raise BudgetNotDraft(
+            f"The {fund.code} budget for {year.code} is {label}: change it through an adjustment "
+            "or a virement."
+        )
+
+
+def require_approved(fund: PooledFund, year: FinancialYear) -> None:
+    if budget_status(fund, year) != FundBudget.Status.APPROVED:
+        raise ApplicationError(
+            f"The {fund.code} budget for {year.code} is not approved yet: edit the draft lines instead."
+        )
+
+
+def closed_period_numbers(fund: PooledFund, year: FinancialYear) -> set[int]:
+    return set(
+        FundPeriod.objects.filter(
+            fund=fund, period__year=year, status=FundPeriod.Status.CLOSED
+        ).values_list("period__number", flat=True)
+    )
+
+
+def open_months(fund: PooledFund, year: FinancialYear, *, from_number: int = 1) -> list[int]:
+    """Month numbers (1..12) from `from_number` on that are still open for the fund."""
+    closed = closed_period_numbers(fund, year)
+    return [n for n in range(max(from_number, 1), 13) if n not in closed]
+
+
+def current_period(fund: PooledFund, year: FinancialYear) -> Period:
+    """The earliest open month: periods close in order, so this is the month being reported."""
+    months = open_months(fund, year)
+    if not months:
+        raise ApplicationError(f"Every month of {year.code} is closed for {fund.code}.")
+    return Period.objects.select_related("year").get(year=year, number=months[0])
+
+
+# ---- contributions and shares ----------------------------------------------------------------------
+
+
+def _require_fund_finance(actor: Any, fund: PooledFund) -> None:
+    require_view(actor, fund)
+    if not (rules.is_host_finance_officer(actor, fund) or roles.is_administrator(actor)):
+        raise NotAllowed(f"Only the host's finance officer can change {fund.code}'s contributions.")
+
+
+def quarter_dates(year: FinancialYear) -> list[date]:
+    start = year.start_date.year
+    return [date(start, 4, 1), date(start, 7, 1), date(start, 10, 1), date(start + 1, 1, 1)]
+
+
+def _write_instalments(contribution: Contribution) -> None:
+    contribution.instalments.all().delete()
+    parts = split_largest_remainder(contribution.amount, [1, 1, 1, 1])
+    ContributionInstalment.objects.bulk_create(
+        ContributionInstalment(contribution=contribution, due_date=due, amount=part)
+        for due, part in zip(quarter_dates(contribution.year), parts, strict=True)
+    )
+
+
+def contribution_set(
+    *,
+    actor: Any,
+    fund: PooledFund,
+    year: FinancialYear,
+    partner: Organisation,
+    amount: Decimal | str,
+    variation_reason: str = "",
+) -> Contribution:
+    """Set a partner's contribution for a draft year, with 4 equal quarterly instalments.
+
+    Once the year's shares are fixed, a contribution changes only as a formal variation with a
+    reason, which re-fixes every share.
+    """
+    _require_fund_finance(actor, fund)
+    try:
+        value = to_money(amount)
+    except MoneyError as exc:
+        raise ApplicationError(f"Contribution amount {exc}.") from None
+    if value < 0:
+        raise ApplicationError("A contribution cannot be negative.")
+    with transaction.atomic():
+        fixed = Contribution.objects.filter(
+            fund=fund, year=year, shares_fixed_at__isnull=False
+        ).exists()
+        if fixed and not variation_reason.strip():
+            raise ApplicationError(
+                f"Shares for {fund.code} {year.code} are fixed; a change needs a formal variation "
+                "with a reason."
+            )
+        if not fixed:
+            require_draft(fund, year)
+        contribution = Contribution.objects.filter(fund=fund, year=year, partner=partner).first()
+        if contribution is None:
+            contribution = Contribution(fund=fund, year=year, partner=partner, amount=value)
+            reason = f"Contribution set: {partner.code} {value}"
+        else:
+            reason = f"Contribution changed from {contribution.amount} to {value}"
+            contribution.amount = value
+        if variation_reason:
+            reason = f"Variation: {variation_reason}"
+        audit(contribution, actor=actor, reason=reason)
+        if fixed:
+            # Re-fixing the shares saves this row again; let that save write its one history record.
+            contribution.skip_history_when_saving = True  # type: ignore[attr-defined]
+        contribution.save()
+        if fixed:
+            del contribution.skip_history_when_saving  # type: ignore[attr-defined]
+        _write_instalments(contribution)
+        if fixed:
+            _fix_shares(actor=actor, fund=fund, year=year, reason=f"Variation: {variation_reason}")
+        mark_stale(fund_id=fund.pk, year_id=year.pk, reason="contribution")
+    return contribution
+
+
+def _fix_shares(*, actor: Any, fund: PooledFund, year: FinancialYear, reason: str) -> None:
+    contributions = list(
+        Contribution.objects.select_for_update()
+        .filter(fund=fund, year=year)
+        .order_by("partner__code")
+    )
+    if not contributions:
+        raise ApplicationError(f"{fund.code} has no contributions for {year.code}.")
+    total = sum((c.amount for c in contributions), ZERO)
+    if total <= 0:
+        raise ApplicationError(f"{fund.code}'s contributions for {year.code} add up to nothing.")
+    # Shares to 8 places that sum exactly to 1: split 1e8 "units" by largest remainder.
+    units = split_largest_remainder(Decimal("1000000.00"), [c.amount for c in contributions])
+    now = timezone.now()
+    for contribution, part in zip(contributions, units, strict=True):
+        contribution.share = (part / PENNY * SHARE_PLACES).quantize(SHARE_PLACES)
+        contribution.shares_fixed_at = now
+        audit(contribution, actor=actor, reason=reason)
+        contribution.save()
+
+
+def contributions_fix_shares(
+    *, actor: Any, fund: PooledFund, year: FinancialYear, variation_reason: str = ""
+) -> list[Contribution]:
+    """Fix each partner's share = contribution / total for the year (refused once fixed, unless a
+    formal variation gives a reason)."""
+    _require_fund_finance(actor, fund)
+    with transaction.atomic():
+        already = Contribution.objects.filter(
+            fund=fund, year=year, shares_fixed_at__isnull=False
+        ).exists()
+        if already and not variation_reason.strip():
+            raise ApplicationError(
+                f"Shares for {fund.code} {year.code} are already fixed; recomputing them needs a "
+                "formal variation with a reason."
+            )
+        reason = f"Variation: {variation_reason}" if already else "Shares fixed for the year"
+        _fix_shares(actor=actor, fund=fund, year=year, reason=reason)
+        mark_stale(fund_id=fund.pk, year_id=year.pk, reason="shares fixed")
+    return list(
+        Contribution.objects.filter(fund=fund, year=year)
+        .select_related("partner")
+        .order_by("partner__code")
+    )
+
+
+# ---- risk share -------------------------------------------------------------------------------------
+
+
+def _pct(value: Any, label: str) -> Decimal:
+    try:
+        pct = to_money(value)
+    except MoneyError as exc:
+        raise ApplicationError(f"{label} {exc}.") from None
+    if not (0 <= pct <= 100):
+        raise ApplicationError(f"{label} must be between 0 and 100; got {pct}.")
+    return pct
+
+
+def validate_risk_share(
+    fund: PooledFund, year: FinancialYear, rule: str, parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """Check and normalise an agreement's parameters for its rule (see RiskShareAgreement)."""
+    if rule not in RiskShareAgreement.Rule.values:
+        raise ApplicationError(f"Unknown risk-share rule '{rule}'.")
+    params = dict(parameters or {})
+    if rule == RiskShareAgreement.Rule.OWN_RISK:
+        return {}
+    if rule == RiskShareAgreement.Rule.PRO_RATA:
+        return {"cap_at_contribution": bool(params.get("cap_at_contribution", False))}
+    if rule == RiskShareAgreement.Rule.FIXED:
+        percentages = params.get("percentages")
+        if not isinstance(percentages, dict) or not percentages:
+            raise ApplicationError("Fixed percentages need {'percentages': {partner code: pct}}.")
+        partners = set(
+            Contribution.objects.filter(fund=fund, year=year).values_list(
+                "partner__code", flat=True
+            )
+        )
+        normalised: dict[str, str] = {}
+        for code, value in percentages.items():
+            if code not in partners:
+                raise ApplicationError(
+                    f"{code} does not contribute to {fund.code} in {year.code}, so it cannot "
+                    "take a fixed share."
+                )
+            normalised[code] = str(_pct(value, f"The percentage for {code}"))
+        total = sum((Decimal(v) for v in normalised.values()), ZERO)
+        if total != Decimal("100"):
+            raise ApplicationError(f"Fixed percentages must add up to 100; they add up to {total}.")
+        return {"percentages": normalised}
+    then = params.get("then", "pro_rata")
+    if then not in ("pro_rata", "equal"):
+        raise ApplicationError("Threshold 'then' must be 'pro_rata' or 'equal'.")
+    if "host_first_pct" not in params:
+        raise ApplicationError("A threshold agreement needs host_first_pct (0 to 100).")
+    return {
+        "host_first_pct": str(_pct(params["host_first_pct"], "host_first_pct")),
+        "then": then,
+        "cap_at_contribution": bool(params.get("cap_at_contribution", False)),
+    }
+
+
+def risk_share_agreement_set(
+    *,
+    actor: Any,
+    fund: PooledFund,
+    year: FinancialYear,
+    rule: str,
+    parameters: dict[str, Any] | None = None,
+    agreed_on: date | None = None,
+    notes: str = "",
+    reason: str = "",
+) -> RiskShareAgreement:
+    _require_fund_finance(actor, fund)
+    with transaction.atomic():
+        params = validate_risk_share(fund, year, rule, parameters or {})
+        agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
+        if agreement is None:
+            agreement = RiskShareAgreement(fund=fund, year=year)
+        agreement.rule = rule
+        agreement.parameters = params
+        agreement.agreed_on = agreed_on
+        agreement.notes = notes
+        audit(agreement, actor=actor, reason=reason or f"Risk-share rule set: {rule}")
+        agreement.save()
+        mark_stale(fund_id=fund.pk, year_id=year.pk, reason="risk share agreement")
+    return agreement
+
+
+# ---- budget lifecycle -------------------------------------------------------------------------------
+
+
+def _transition(budget: FundBudget, to: str) -> None:
+    allowed = FundBudget.TRANSITIONS[FundBudget.Status(budget.status)]
+    if to not in allowed:
+        raise ApplicationError(
+            f"The {budget.fund.code} budget for {budget.year.code} is "
+            f"{budget.get_status_display().lower()}; it cannot become {FundBudget.Status(to).label.lower()}."
+        )
+    budget.status = to
+
+
+def fund_budget_submit(*, actor: Any, fund: PooledFund, year: FinancialYear) -> FundBudget:
+    """A partner's finance officer or commissioner submits the draft budget for approval."""
+    require_view(actor, fund)
+    is_partner = rules.is_partner(actor, fund)
+    if not (
+        is_partner
+        and (
+            roles.has_role(actor, roles.FINANCE_OFFICER)
+            or roles.has_role(actor, roles.COMMISSIONER)
+        )
+    ):
+        raise NotAllowed("Only a partner's finance officer or commissioner can submit the budget.")
+    with transaction.atomic():
+        budget = fund_budget(fund, year)
+        budget = (
+            FundBudget.objects.select_for_update().select_related("fund", "year").get(pk=budget.pk)
+        )
+        if not BudgetLine.objects.filter(fund=fund, year=year).exists():
+            raise ApplicationError(f"{fund.code} has no budget lines for {year.code} to submit.")
+        _transition(budget, FundBudget.Status.SUBMITTED)
+        budget.submitted_by = actor
+        budget.submitted_at = timezone.now()
+        audit(budget, actor=actor, reason="Submitted for approval")
+        budget.save()
+    return budget
+
+
+def fund_budget_approve(*, actor: Any, fund: PooledFund, year: FinancialYear) -> FundBudget:
+    """The host's finance officer approves: original budgets are frozen from now on."""
+    require_view(actor, fund)
+    if not rules.is_host_finance_officer(actor, fund):
+        raise NotAllowed("Only the host's finance officer can approve the budget.")
+    with transaction.atomic():
+        budget = fund_budget(fund, year)
+        budget = (
+            FundBudget.objects.select_for_update().select_related("fund", "year").get(pk=budget.pk)
+        )
+        _transition(budget, FundBudget.Status.APPROVED)
+        budget.approved_by = actor
+        budget.approved_at = timezone.now()
+        audit(budget, actor=actor, reason="Budget approved")
+        budget.save()
+        mark_stale(fund_id=fund.pk, year_id=year.pk, reason="budget approved")
+    return budget
+
+
+def fund_budget_return(
+    *, actor: Any, fund: PooledFund, year: FinancialYear, reason: str
+) -> FundBudget:
+    """The host's finance officer sends a submitted budget back to draft, saying why."""
+    require_view(actor, fund)
+    if not rules.is_host_finance_officer(actor, fund):
+        raise NotAllowed("Only the host's finance officer can return the budget to draft.")
+    if not reason.strip():
+        raise ApplicationError("Say why the budget goes back to draft.")
+    with transaction.atomic():
+        budget = fund_budget(fund, year)
+        budget = (
+            FundBudget.objects.select_for_update().select_related("fund", "year").get(pk=budget.pk)
+        )
+        _transition(budget, FundBudget.Status.DRAFT)
+        audit(budget, actor=actor, reason=reason)
+        budget.save()
+    return budget

@@ -1,0 +1,187 @@
+"""Every budget service writes exactly one history record per object it changes, with actor and reason."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from budgets.models import (
+    BudgetLine,
+    Contribution,
+    FundBudget,
+    FundPeriod,
+    Period,
+    RiskShareAgreement,
+)
+from budgets.selectors import line_history, object_history
+from budgets.services import adjustments, forecasts, funds, lines, periods, virements
+from tests.budgets.factories import budget_world
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+def count(obj):
+    return obj.history.count()
+
+
+def latest(obj):
+    record = obj.history.latest()
+    return record.history_user, record.history_change_reason
+
+
+def test_draft_services_write_one_record_each(world_draft):
+    w = world_draft
+    line = lines.line_create(
+        actor=w.comm_host,
+        fund=w.fund,
+        year=w.year,
+        code="N1",
+        name="New",
+        service_area=w.area,
+        lead_commissioner=w.host,
+        annual_budget=D("1200.00"),
+        reason="New scheme",
+    )
+    assert count(line) == 1
+    assert latest(line) == (w.comm_host, "New scheme")
+    line = lines.line_update(
+        actor=w.comm_host, line=line, expected_version=1, reason="Uplift", annual_budget="2400.00"
+    )
+    assert count(line) == 2
+    assert latest(line) == (w.comm_host, "Uplift")
+
+    contribution = funds.contribution_set(
+        actor=w.fin_host, fund=w.fund, year=w.year, partner=w.ccg, amount="450000.00"
+    )
+    assert count(contribution) == 2  # the factory's creation, then this change
+    assert latest(contribution) == (w.fin_host, "Contribution changed from 400000.00 to 450000.00")
+
+    agreement = funds.risk_share_agreement_set(
+        actor=w.fin_host, fund=w.fund, year=w.year, rule="pro_rata", reason="Section 75 schedule 3"
+    )
+    assert count(agreement) == 1
+    assert latest(agreement) == (w.fin_host, "Section 75 schedule 3")
+
+    budget = funds.fund_budget_submit(actor=w.fin_ccg, fund=w.fund, year=w.year)
+    before = count(budget)
+    budget = funds.fund_budget_approve(actor=w.fin_host, fund=w.fund, year=w.year)
+    assert count(budget) == before + 1
+    assert latest(budget) == (w.fin_host, "Budget approved")
+
+
+def test_approved_services_write_one_record_each(world_approved):
+    w = world_approved
+    period = Period.objects.get(year=w.year, number=1)
+    row = periods.period_close(
+        actor=w.fin_host, fund=w.fund, period=period, today=date(2017, 1, 1), reason="May close"
+    )
+    assert count(row) == 1
+    assert latest(row) == (w.fin_host, "May close")
+
+    src, dst = w.host_line, w.ccg_line
+    adjustments.adjustment_create(
+        actor=w.fin_host, line=src, amount="100.00", reason="Grant uplift"
+    )
+    assert count(BudgetLine.objects.get(pk=src.pk)) == 2
+    assert latest(src) == (w.fin_host, "Adjustment: Grant uplift")
+
+    virement = virements.virement_request(
+        actor=w.comm_host,
+        from_line=src,
+        to_line=dst,
+        amount="50.00",
+        recurrent=True,
+        reason="Rebalance",
+    )
+    assert count(virement) == 1
+    virements.virement_approve(actor=w.fin_host, virement=virement, note="OK")
+    assert count(virement) == 2
+    assert latest(virement) == (w.fin_host, "OK")
+    assert count(src) == 3
+    assert count(dst) == 2
+
+    forecast = forecasts.forecast_set(
+        actor=w.comm_host,
+        line=src,
+        period=Period.objects.get(year=w.year, number=2),
+        amount="120050.00",
+        commentary="On budget",
+    )
+    assert count(forecast) == 1
+    assert latest(forecast) == (w.comm_host, "On budget")
+    assert FundPeriod.objects.count() == 1
+
+
+def test_line_history_merges_field_changes_adjustments_and_virements_newest_first(world_approved):
+    w = world_approved
+    line = lines.line_update(
+        actor=w.comm_host,
+        line=w.host_line,
+        expected_version=1,
+        reason="Clearer name",
+        name="Home care and reablement",
+    )
+    adjustments.adjustment_create(actor=w.fin_host, line=line, amount="600.00", reason="Grant")
+    v = virements.virement_request(
+        actor=w.comm_host,
+        from_line=line,
+        to_line=w.ccg_line,
+        amount="1200.00",
+        recurrent=False,
+        reason="Rebalance",
+    )
+    virements.virement_approve(actor=w.fin_host, virement=v)
+    entries = line_history(BudgetLine.objects.get(pk=line.pk))
+    whens = [e["when"] for e in entries]
+    assert whens == sorted(whens, reverse=True)
+    rename = next(e for e in entries if e["field"] == "name")
+    assert (rename["before"], rename["after"], rename["who"], rename["why"]) == (
+        "Home care",
+        "Home care and reablement",
+        "Commhost Tester",
+        "Clearer name",
+    )
+    out = next(e for e in entries if e["action"] == "virement out")
+    assert out["after"] == D("-1200.00")
+    assert out["why"] == "Rebalance (to CH01; applied)"
+    adj = next(e for e in entries if e["action"] == "adjustment")
+    assert adj["after"] == D("600.00")
+    current_changes = [e for e in entries if e["field"] == "current_budget"]
+    assert [(e["before"], e["after"]) for e in current_changes] == [
+        (D("120600.00"), D("119400.00")),
+        (D("120000.00"), D("120600.00")),
+    ]
+    assert entries[-1]["action"] == "created"
+
+
+def test_object_history_reads_other_objects(world_approved):
+    w = world_approved
+    funds.risk_share_agreement_set(actor=w.fin_host, fund=w.fund, year=w.year, rule="own_risk")
+    agreement = funds.risk_share_agreement_set(
+        actor=w.fin_host,
+        fund=w.fund,
+        year=w.year,
+        rule="fixed",
+        parameters={"percentages": {"TCOUNCIL": "50", "TCCG": "50"}},
+        reason="Varied",
+    )
+    entries = object_history(agreement)
+    rule_change = next(e for e in entries if e["field"] == "rule")
+    assert (rule_change["before"], rule_change["after"], rule_change["why"]) == (
+        "own_risk",
+        "fixed",
+        "Varied",
+    )
+    assert RiskShareAgreement.objects.count() == 1
+    assert Contribution.objects.count() == 2
+
+
+@pytest.fixture
+def world_draft():
+    return budget_world()
+
+
+@pytest.fixture
+def world_approved():
+    return budget_world(status=FundBudget.Status.APPROVED)
