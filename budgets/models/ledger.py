@@ -83,17 +83,45 @@ class LedgerImport(models.Model):
 
 
 class SpendPosting(models.Model):
-    """An immutable ledger line. Corrections are reversals; on PostgreSQL a trigger refuses UPDATE/DELETE."""
+    """An immutable ledger line. Corrections are reversals; on PostgreSQL a trigger refuses UPDATE/DELETE.
+
+    Bulk imports of a million rows set the shape of this table:
+    - single-column indexes are left off the foreign keys the composite indexes already lead with
+      (organisation, fund, budget line) and off period and created_by;
+    - only budget_line keeps a database foreign-key constraint. organisation, period and fund are
+      checked set-based before every insert (services and the import's SQL; fund and period are
+      derived from the line), ledger_import and created_by are provenance. A row-by-row
+      constraint check costs about 5 s per million rows each (reliability-and-performance.md
+      4.2). Deleting a referenced row through Django is still refused (on_delete=PROTECT).
+    """
 
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="postings"
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        db_index=False,
+        db_constraint=False,
     )
     document_number = models.CharField(max_length=40)
     line_number = models.PositiveIntegerField()
     posting_date = models.DateField()
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="postings")
-    fund = models.ForeignKey(PooledFund, on_delete=models.PROTECT, related_name="postings")
-    budget_line = models.ForeignKey(BudgetLine, on_delete=models.PROTECT, related_name="postings")
+    period = models.ForeignKey(
+        Period,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        db_index=False,
+        db_constraint=False,
+    )
+    fund = models.ForeignKey(
+        PooledFund,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        db_index=False,
+        db_constraint=False,
+    )
+    budget_line = models.ForeignKey(
+        BudgetLine, on_delete=models.PROTECT, related_name="postings", db_index=False
+    )
     amount = MoneyField()
     supplier = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=500, blank=True)
@@ -102,10 +130,21 @@ class SpendPosting(models.Model):
         "self", on_delete=models.PROTECT, related_name="reversed_by", null=True, blank=True
     )
     ledger_import = models.ForeignKey(
-        LedgerImport, on_delete=models.PROTECT, related_name="postings", null=True, blank=True
+        LedgerImport,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        null=True,
+        blank=True,
+        db_constraint=False,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,0 +1,362 @@
+"""Ledger CSV import: every bad input refused with row and column, nothing posted; re-import posts
+nothing. Runs the Python engine everywhere and, on PostgreSQL, the COPY + SQL engine too, with the
+same expected messages."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Sum
+
+from budgets import ledger_import
+from budgets.ledger_import import error_file, start_import
+from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
+from gmhsc.errors import NotAllowed
+from gmhsc.uploads import UploadRefused
+from tests.budgets.factories import LEDGER_HEADER, ledger_csv, ledger_world
+
+pytestmark = pytest.mark.django_db
+
+GOOD = [
+    "TCOUNCIL,INV-1,1,2016-04-15,CC100,E5100,1200.50,Acme Care Ltd,April home care",
+    "TCOUNCIL,INV-1,2,2016-04-15,CC200,E5200,-200.25,Acme Care Ltd,Credit note",
+    "TCOUNCIL,INV-2,1,30/09/2016,CC100,E5100,99.99,Bolton NHS FT,September",
+]
+
+
+@pytest.fixture(params=["python", "sql"])
+def engine(request, monkeypatch):
+    if request.param == "sql" and connection.vendor != "postgresql":
+        pytest.skip("the COPY engine needs PostgreSQL")
+    real = ledger_import.run_import
+
+    def run(import_id, *, engine=None, **kwargs):
+        return real(import_id, engine=request.param, **kwargs)
+
+    monkeypatch.setattr(ledger_import, "run_import", run)
+    return request.param
+
+
+@pytest.fixture
+def w():
+    return ledger_world()
+
+
+def upload(w, data: bytes, *, actor=None, name: str = "ledger.csv") -> LedgerImport:
+    return start_import(
+        actor=actor or w.fin_host,
+        organisation=w.host,
+        upload=SimpleUploadedFile(name, data, content_type="text/csv"),
+        run_now=True,
+    )
+
+
+def test_good_file_posts_every_row_with_summary(w, engine):
+    imp = upload(w, ledger_csv(GOOD))
+    assert imp.status == "posted", imp.message
+    assert (imp.rows_total, imp.rows_checked, imp.rows_posted) == (3, 3, 3)
+    postings = SpendPosting.objects.filter(ledger_import=imp)
+    assert postings.aggregate(t=Sum("amount"))["t"] == Decimal("1100.24")
+    assert postings.get(document_number="INV-2").period.code == "2016/17-M06"
+    assert postings.get(document_number="INV-1", line_number=2).budget_line == w.ccg_line
+    assert imp.summary == [
+        {"fund": "LP-TEST", "period": "2016/17-M01", "rows": 2, "posted": 2, "amount": "1000.25"},
+        {"fund": "LP-TEST", "period": "2016/17-M06", "rows": 1, "posted": 1, "amount": "99.99"},
+    ]
+    assert imp.message == "Posted 3 rows; the file's 3 rows total £1,100.24."
+    assert StaleMark.objects.filter(fund=w.fund).exists()
+
+
+def test_bom_and_optional_columns(w, engine):
+    header = LEDGER_HEADER + ",budget_line,period,is_accrual"
+    rows = [
+        "TCOUNCIL,ACC-1,1,2016-07-03,CC100,E5100,500.00,Acme,June accrual,,2016/17-M03,yes",
+        "TCOUNCIL,ACC-2,1,2016-07-03,ZZ,ZZ,25.00,Acme,By line code,CH01,,",
+    ]
+    imp = upload(w, ledger_csv(rows, header=header, bom=True))
+    assert imp.status == "posted", (imp.message, imp.errors)
+    acc = SpendPosting.objects.get(document_number="ACC-1")
+    assert acc.is_accrual
+    assert acc.period.code == "2016/17-M03"
+    assert SpendPosting.objects.get(document_number="ACC-2").budget_line == w.ccg_line
+
+
+def test_reimport_posts_nothing_and_says_so(w, engine):
+    upload(w, ledger_csv(GOOD))
+    again = upload(w, ledger_csv(GOOD))
+    assert again.status == "nothing_new"
+    assert again.rows_posted == 0
+    assert again.rows_already_posted == 3
+    assert "Already imported" in again.message
+    assert SpendPosting.objects.count() == 3
+
+
+def test_recheck_of_posted_rows_after_the_period_closed_still_nothing_new(w, engine):
+    first = upload(w, ledger_csv(GOOD))
+    FundPeriod.objects.create(
+        fund=w.fund, period=Period.objects.get(year=w.year, number=1), status="closed"
+    )
+    again = upload(w, ledger_csv(GOOD))
+    assert again.status == "nothing_new"
+    assert f"(import {first.pk})" in again.message
+    # The same rows in a different file are checked row by row: still nothing new.
+    other = upload(w, ledger_csv(list(reversed(GOOD))))
+    assert other.status == "nothing_new", other.errors
+    assert other.message == (
+        "Already imported: all 3 rows were posted before, so nothing new was posted."
+    )
+    assert other.summary[0]["posted"] == 0
+
+
+def test_partly_new_file_posts_only_new_rows(w, engine):
+    upload(w, ledger_csv(GOOD[:2]))
+    imp = upload(w, ledger_csv(GOOD))
+    assert (imp.status, imp.rows_posted, imp.rows_already_posted) == ("posted", 1, 2)
+    assert imp.message == (
+        "Posted 1 row; the file's 3 rows total £1,100.24. 2 rows were already posted and skipped."
+    )
+
+
+BAD_ROWS = [
+    ('TCOUNCIL,B-1,1,2016-04-15,CC100,E5100,"1,2x",Acme,x', "amount", "'1,2x' is not a number"),
+    ("TCOUNCIL,B-2,1,2016-04-15,CC100,E5100,,Acme,x", "amount", "is empty"),
+    (
+        "TCOUNCIL,B-3,1,2016-04-15,CC100,E5100,10.123,Acme,x",
+        "amount",
+        "'10.123' has more than 2 decimal places",
+    ),
+    (
+        "NOSUCH,B-4,1,2016-04-15,CC100,E5100,10.00,Acme,x",
+        "organisation",
+        "unknown organisation 'NOSUCH'",
+    ),
+    (
+        "TCCG,B-5,1,2016-04-15,CC100,E5100,10.00,Acme,x",
+        "organisation",
+        "is TCCG; this file is for TCOUNCIL",
+    ),
+    (
+        "TCOUNCIL,B-6,1,2016-04-15,CC999,E5100,10.00,Acme,x",
+        "cost_centre",
+        "no ledger mapping for cost centre 'CC999' and expense code 'E5100' in 2016/17",
+    ),
+    (
+        "TCOUNCIL,B-7,1,2016-02-30,CC100,E5100,10.00,Acme,x",
+        "posting_date",
+        "'2016-02-30' is not a date (use YYYY-MM-DD or DD/MM/YYYY)",
+    ),
+    (
+        "TCOUNCIL,B-8,1,2030-04-15,CC100,E5100,10.00,Acme,x",
+        "posting_date",
+        "2030-04-15 is not in a financial year that is set up",
+    ),
+    (
+        "TCOUNCIL,B-9,x,2016-04-15,CC100,E5100,10.00,Acme,x",
+        "line_number",
+        "'x' is not a whole number of 1 or more",
+    ),
+    (",B-10,1,2016-04-15,CC100,E5100,10.00,Acme,x", "organisation", "is required"),
+    ("TCOUNCIL,B-11,1,2016-04-15,CC100,E5100,1e3,Acme,x", "amount", "'1e3' is not a number"),
+]
+
+
+@pytest.mark.parametrize(("line", "field", "problem"), BAD_ROWS)
+def test_each_bad_row_refused_naming_row_and_column(w, engine, line, field, problem):
+    imp = upload(w, ledger_csv([GOOD[0], line]))
+    assert imp.status == "rejected"
+    assert imp.errors == [{"row": 3, "field": field, "message": problem}]
+    assert imp.error_count == 1
+    assert SpendPosting.objects.count() == 0
+
+
+def test_closed_period_refused(w, engine):
+    FundPeriod.objects.create(
+        fund=w.fund, period=Period.objects.get(year=w.year, number=6), status="closed"
+    )
+    imp = upload(w, ledger_csv(GOOD))
+    assert imp.status == "rejected"
+    assert imp.errors == [
+        {
+            "row": 4,
+            "field": "posting_date",
+            "message": "period 2016/17-M06 is closed for fund LP-TEST",
+        }
+    ]
+    assert SpendPosting.objects.count() == 0
+
+
+def test_posting_date_outside_the_periods_year(w, engine):
+    header = LEDGER_HEADER + ",period"
+    rows = ["TCOUNCIL,Y-1,1,2017-04-02,CC100,E5100,10.00,Acme,x,2016/17-M12"]
+    imp = upload(w, ledger_csv(rows, header=header))
+    assert imp.errors == [
+        {
+            "row": 2,
+            "field": "posting_date",
+            "message": "2017-04-02 is outside 2016/17 (1 April 2016 to 31 March 2017)",
+        }
+    ]
+
+
+def test_same_document_and_line_twice_in_one_file(w, engine):
+    imp = upload(w, ledger_csv([*GOOD, GOOD[0].replace("1200.50", "5.00")]))
+    assert imp.errors == [
+        {
+            "row": 5,
+            "field": "document_number",
+            "message": "document INV-1 line 1 is already on row 2",
+        }
+    ]
+    assert SpendPosting.objects.count() == 0
+
+
+def test_every_bad_row_reported_and_error_csv(w, engine):
+    rows = [GOOD[0], BAD_ROWS[0][0], BAD_ROWS[3][0], BAD_ROWS[5][0], GOOD[2]]
+    imp = upload(w, ledger_csv(rows))
+    assert [(e["row"], e["field"]) for e in imp.errors] == [
+        (3, "amount"),
+        (4, "organisation"),
+        (5, "cost_centre"),
+    ]
+    assert (
+        imp.message
+        == "3 problems found in 3 rows; nothing was posted. Correct the file and upload it again."
+    )
+    csv_text = error_file(imp).decode()
+    assert csv_text.splitlines()[0] == "row,column,problem"
+    assert "3,amount,\"'1,2x' is not a number\"" in csv_text
+    assert SpendPosting.objects.count() == 0
+
+
+def test_hyperlink_description_kept_as_plain_text(w, engine):
+    text = '=HYPERLINK("http://evil.example","click")'
+    line = (
+        f'TCOUNCIL,H-1,1,2016-04-15,CC100,E5100,10.00,Acme,"{text.replace(chr(34), chr(34) * 2)}"'
+    )
+    imp = upload(w, ledger_csv([line]))
+    assert imp.status == "posted", imp.errors
+    assert SpendPosting.objects.get(document_number="H-1").description == text
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        (
+            "organisation,document_number,line_number,posting_date,cost_centre,expense_code,amt,"
+            "supplier,description"
+        ),
+        (
+            "document_number,organisation,line_number,posting_date,cost_centre,expense_code,amount,"
+            "supplier,description"
+        ),
+        LEDGER_HEADER + ",colour",
+    ],
+)
+def test_wrong_header(w, engine, header):
+    imp = upload(w, ledger_csv(GOOD, header=header))
+    assert imp.status == "rejected"
+    assert imp.errors[0]["row"] == 1
+    assert imp.errors[0]["field"] == "header"
+    assert "Expected organisation,document_number" in imp.errors[0]["message"]
+
+
+def test_missing_header(w, engine):
+    imp = upload(w, "\n".join(GOOD).encode() + b"\n")
+    assert imp.status == "rejected"
+    assert imp.errors[0]["field"] == "header"
+    assert "missing" in imp.errors[0]["message"]
+
+
+def test_ragged_row(w, engine):
+    imp = upload(w, ledger_csv([GOOD[0], "TCOUNCIL,R-1,1,2016-04-15,CC100"]))
+    assert imp.errors == [{"row": 3, "field": "row", "message": "has 5 columns; expected 9"}]
+
+
+def test_empty_binary_and_oversized_files_refused(w, settings):
+    with pytest.raises(UploadRefused, match="The file is empty"):
+        upload(w, b"")
+    with pytest.raises(UploadRefused, match="not a CSV text file"):
+        upload(w, b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    with pytest.raises(UploadRefused, match="not a UTF-8 CSV file"):
+        upload(w, LEDGER_HEADER.encode() + b"\n\xff\xfe\xfa bad bytes,1\n")
+    settings.GMHSC_MAX_UPLOAD_BYTES = 100
+    with pytest.raises(UploadRefused, match="the largest allowed is 100 bytes"):
+        upload(w, ledger_csv(GOOD))
+    with pytest.raises(UploadRefused, match="not an allowed file type"):
+        upload(w, ledger_csv(GOOD[:1]), name="ledger.exe")
+    assert LedgerImport.objects.count() == 0
+
+
+def test_only_the_organisations_finance_officer_may_import(w):
+    for actor in (w.fin_ccg, w.comm_host, w.fin_outsider):
+        with pytest.raises(NotAllowed):
+            upload(w, ledger_csv(GOOD), actor=actor)
+    assert upload(w, ledger_csv(GOOD), actor=w.admin).status == "posted"
+
+
+def test_large_file_runs_as_task_with_progress(w, settings, django_capture_on_commit_callbacks):
+    settings.GMHSC_IMPORT_ASYNC_ROWS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        imp = start_import(
+            actor=w.fin_host,
+            organisation=w.host,
+            upload=SimpleUploadedFile("l.csv", ledger_csv(GOOD)),
+        )
+    assert imp.status == "pending"
+    imp.refresh_from_db()
+    assert imp.status == "posted"
+    assert imp.rows_checked == 3
+    assert imp.rows_posted == 3
+
+
+def test_import_ledger_command(w, tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_bytes(ledger_csv(GOOD))
+    out = io.StringIO()
+    call_command("import_ledger", str(path), "--organisation", "TCOUNCIL", stdout=out)
+    text = out.getvalue()
+    assert "Posted 3 rows" in text
+    assert "LP-TEST 2016/17-M01: 2 rows, £1,000.25" in text
+    out = io.StringIO()
+    call_command("import_ledger", str(path), "--organisation", "TCOUNCIL", stdout=out)
+    assert "Already imported" in out.getvalue()
+
+
+@pytest.mark.system
+@pytest.mark.pg
+def test_large_upload_runs_on_a_real_worker_with_progress(transactional_db, celery_worker_proc):
+    from rest_framework.test import APIClient
+
+    from tests.conftest import wait_for
+
+    w = ledger_world()
+    rows = [
+        f"TCOUNCIL,W-{i // 3:05d},{i % 3 + 1},2016-05-{1 + i % 28:02d},CC100,E5100,{i % 500}.25,"
+        f"Acme,Row {i}"
+        for i in range(6_000)
+    ]
+    client = APIClient()
+    client.force_authenticate(w.fin_host)
+    response = client.post(
+        "/api/v1/ledger-imports/",
+        {"file": SimpleUploadedFile("big.csv", ledger_csv(rows))},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "pending"
+    pk = response.json()["id"]
+
+    def finished():
+        body = client.get(f"/api/v1/ledger-imports/{pk}/").json()
+        return body if body["status"] in ("posted", "rejected", "failed") else None
+
+    body = wait_for(finished, timeout=60)
+    assert body["status"] == "posted", body["message"]
+    assert body["rows_checked"] == body["rows_posted"] == 6_000
+    expected = sum(Decimal(f"{i % 500}.25") for i in range(6_000))
+    assert SpendPosting.objects.aggregate(t=Sum("amount"))["t"] == expected
