@@ -1,0 +1,16 @@
+"""Reporting pages, included by budgets/urls.py (inside the "budgets" namespace)."""
+
+from django.urls import path
+
+from budgets.views import reports
+
+urlpatterns = [
+    path("reports/variance/", reports.variance_report, name="variance"),
+    path("reports/variance/export/", reports.variance_export, name="variance-export"),
+    path("reports/transparency/", reports.transparency_export, name="transparency"),
+    path("funds/<str:code>/reports/", reports.month_close, name="month-close"),
+    path("exports/", reports.export_list, name="export-list"),
+    path("exports/<int:pk>/", reports.export_detail, name="export-detail"),
+    path("exports/<int:pk>/progress/", reports.export_progress, name="export-progress"),
+    path("exports/<int:pk>/download/", reports.export_download, name="export-download"),
+]

@@ -1,0 +1,671 @@
+"""The monthly variance report, computed once into plain dataclasses of Decimals.
+
+Figures come from the recompute engine's LineVariance snapshots (never raw postings). For a closed
+month they come from the frozen ReportSnapshot instead, so a report, its exports and the board
+papers that quote it never move. The HTML page, CSV, XLSX, PDF and the API all lay out the same
+`VarianceReport`; subtotals and totals are computed here, on the server, from the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from gmhsc.money import ZERO, percentage
+
+MONEY_KEYS = (
+    "original_budget",
+    "changes",
+    "current_budget",
+    "ytd_budget",
+    "ytd_actual",
+    "ytd_variance",
+    "commitments",
+    "forecast_outturn",
+    "forecast_variance",
+    "movement",
+)
+PCT_KEYS = ("ytd_variance_pct", "forecast_variance_pct")
+
+# (key, label, kind) in the CSV's column order; kind is "text", "money", "pct".
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("line_code", "Line code", "text"),
+    ("line_name", "Line", "text"),
+    ("service_area", "Service area", "text"),
+    ("locality", "Locality", "text"),
+    ("lead_commissioner", "Lead commissioner", "text"),
+    ("original_budget", "Original budget", "money"),
+    ("changes", "Virements and changes", "money"),
+    ("current_budget", "Current budget", "money"),
+    ("ytd_budget", "YTD budget", "money"),
+    ("ytd_actual", "YTD actual", "money"),
+    ("ytd_variance", "YTD variance £", "money"),
+    ("ytd_variance_pct", "YTD variance %", "pct"),
+    ("commitments", "Commitments", "money"),
+    ("forecast_outturn", "Forecast outturn", "money"),
+    ("forecast_variance", "Forecast variance £", "money"),
+    ("forecast_variance_pct", "Forecast variance %", "pct"),
+    ("movement", "Movement since last month", "money"),
+    ("rag", "RAG", "text"),
+    ("adverse_favourable", "Adverse / favourable", "text"),
+    ("commentary", "Commentary", "text"),
+)
+CSV_HEADER = tuple(key for key, _, _ in COLUMNS)
+
+GROUPINGS: dict[str, str] = {
+    "service_area": "Service area",
+    "locality": "Locality",
+    "lead_commissioner": "Lead commissioner",
+}
+NO_LOCALITY = "Greater Manchester-wide (no locality)"
+
+SIGN_CONVENTION = (
+    "Variance is actual (or forecast) minus budget. A positive variance is an overspend and is "
+    "adverse; a negative variance, shown in brackets, is an underspend or extra income and is "
+    "favourable. Forecast variance is forecast outturn minus current annual budget; movement is "
+    "this month's forecast variance minus last month's."
+)
+
+
+def adverse_or_favourable(variance: Decimal) -> str:
+    if variance > 0:
+        return "adverse"
+    if variance < 0:
+        return "favourable"
+    return ""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One budget line's figures for the month."""
+
+    line_id: int
+    line_code: str
+    line_name: str
+    service_area_code: str
+    service_area: str
+    service_area_parent_code: str
+    service_area_parent: str
+    locality: str
+    lead_commissioner_code: str
+    lead_commissioner: str
+    original_budget: Decimal
+    changes: Decimal
+    current_budget: Decimal
+    ytd_budget: Decimal
+    ytd_actual: Decimal
+    ytd_variance: Decimal
+    ytd_variance_pct: Decimal | None
+    commitments: Decimal
+    forecast_outturn: Decimal
+    forecast_variance: Decimal
+    forecast_variance_pct: Decimal | None
+    movement: Decimal
+    rag: str
+    adverse_favourable: str
+    commentary: str
+
+    def value(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums of the money columns over some rows; percentages recomputed from the sums."""
+
+    label: str
+    lines: int
+    original_budget: Decimal
+    changes: Decimal
+    current_budget: Decimal
+    ytd_budget: Decimal
+    ytd_actual: Decimal
+    ytd_variance: Decimal
+    ytd_variance_pct: Decimal | None
+    commitments: Decimal
+    forecast_outturn: Decimal
+    forecast_variance: Decimal
+    forecast_variance_pct: Decimal | None
+    movement: Decimal
+    adverse_favourable: str
+    red: int
+    amber: int
+    green: int
+
+    def value(self, key: str) -> Any:
+        return getattr(self, key, "")
+
+    @property
+    def rag_counts(self) -> str:
+        return f"{self.red} red, {self.amber} amber, {self.green} green"
+
+
+def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
+    sums = dict.fromkeys(MONEY_KEYS, ZERO)
+    count = red = amber = green = 0
+    for row in rows:
+        count += 1
+        for key in MONEY_KEYS:
+            sums[key] += getattr(row, key)
+        red += row.rag == "red"
+        amber += row.rag == "amber"
+        green += row.rag == "green"
+    return Totals(
+        label=label,
+        lines=count,
+        ytd_variance_pct=percentage(sums["ytd_variance"], sums["ytd_budget"]),
+        forecast_variance_pct=percentage(sums["forecast_variance"], sums["current_budget"]),
+        adverse_favourable=adverse_or_favourable(sums["forecast_variance"]),
+        red=red,
+        amber=amber,
+        green=green,
+        **sums,
+    )
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: str
+    rows: list[ReportRow]
+    subtotal: Totals
+
+
+@dataclass(frozen=True)
+class RiskShareEntry:
+    partner_code: str
+    partner: str
+    basis: str
+    rule: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class FairShareEntry:
+    locality: str
+    amount: Decimal
+    detail: str = ""
+
+
+def _group_key(row: ReportRow, grouping: str) -> tuple[tuple[Any, ...], str, str]:
+    """(sort key, group key, group label) of a row under a grouping."""
+    if grouping == "locality":
+        label = row.locality or NO_LOCALITY
+        return (row.locality == "", row.locality), label, label
+    if grouping == "lead_commissioner":
+        return (row.lead_commissioner,), row.lead_commissioner_code, row.lead_commissioner
+    label = row.service_area
+    if row.service_area_parent:
+        label = f"{row.service_area_parent}: {row.service_area}"
+    return (row.service_area_parent_code, row.service_area_code), row.service_area_code, label
+
+
+def group_rows(rows: list[ReportRow], grouping: str) -> list[Group]:
+    if grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    buckets: dict[str, tuple[tuple[Any, ...], str, list[ReportRow]]] = {}
+    for row in rows:
+        sort_key, key, label = _group_key(row, grouping)
+        buckets.setdefault(key, (sort_key, label, []))[2].append(row)
+    groups = []
+    for key, (_, label, members) in sorted(buckets.items(), key=lambda kv: (kv[1][0], kv[0])):
+        members.sort(key=lambda r: r.line_code)
+        groups.append(Group(key=key, label=label, rows=members, subtotal=totals_of(label, members)))
+    return groups
+
+
+@dataclass(frozen=True)
+class VarianceReport:
+    """Everything every layout of the monthly variance report shows."""
+
+    fund_id: int
+    fund_code: str
+    fund_name: str
+    host: str
+    year_code: str
+    period_id: int
+    period_code: str
+    period_number: int
+    period_end: str
+    as_at: datetime | None
+    pending: int
+    closed: bool
+    source: str  # "live" (LineVariance snapshots) or "snapshot" (frozen at close)
+    snapshot_run: int | None
+    snapshot_checksum: str
+    rag_amber_pct: Decimal
+    rag_red_pct: Decimal
+    rag_floor: Decimal
+    rows: list[ReportRow]
+    risk_share: list[RiskShareEntry]
+    risk_share_rule: str
+    fair_share: list[FairShareEntry]
+    fair_share_note: str
+    grouping: str = "service_area"
+    groups: list[Group] = field(default_factory=list)
+    totals: Totals | None = None
+    sign_convention: str = SIGN_CONVENTION
+
+    @property
+    def grouping_label(self) -> str:
+        return GROUPINGS[self.grouping]
+
+    @property
+    def rag_thresholds(self) -> str:
+        floor = f"; variances under £{self.rag_floor:,.2f} stay green" if self.rag_floor else ""
+        return (
+            f"Rated on forecast variance % of current budget: green below {self.rag_amber_pct}%, "
+            f"amber from {self.rag_amber_pct}% to {self.rag_red_pct}%, red above "
+            f"{self.rag_red_pct}%{floor}."
+        )
+
+    @property
+    def as_at_text(self) -> str:
+        if self.as_at is None:
+            return "Figures not yet calculated"
+        from django.utils import timezone
+
+        local = timezone.localtime(self.as_at)
+        return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+
+    def regroup(self, grouping: str) -> VarianceReport:
+        """The same figures grouped another way (no recomputation of any line)."""
+        return dataclasses.replace(
+            self,
+            grouping=grouping,
+            groups=group_rows(list(self.rows), grouping),
+            totals=totals_of("Total", self.rows),
+        )
+
+    # ---- plain JSON (frozen snapshots, API) --------------------------------------------------
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready figures (money as strings); groups and totals are derived again on load."""
+        return {
+            "fund_id": self.fund_id,
+            "fund_code": self.fund_code,
+            "fund_name": self.fund_name,
+            "host": self.host,
+            "year_code": self.year_code,
+            "period_id": self.period_id,
+            "period_code": self.period_code,
+            "period_number": self.period_number,
+            "period_end": self.period_end,
+            "as_at": self.as_at.isoformat() if self.as_at else None,
+            "rag_amber_pct": str(self.rag_amber_pct),
+            "rag_red_pct": str(self.rag_red_pct),
+            "rag_floor": str(self.rag_floor),
+            "rows": [_plain(dataclasses.asdict(row)) for row in self.rows],
+            "risk_share": [_plain(dataclasses.asdict(e)) for e in self.risk_share],
+            "risk_share_rule": self.risk_share_rule,
+            "fair_share": [_plain(dataclasses.asdict(e)) for e in self.fair_share],
+            "fair_share_note": self.fair_share_note,
+        }
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def report_from_data(
+    data: dict[str, Any],
+    *,
+    grouping: str = "service_area",
+    closed: bool,
+    source: str,
+    pending: int = 0,
+    snapshot_run: int | None = None,
+    snapshot_checksum: str = "",
+) -> VarianceReport:
+    rows = []
+    for raw in data["rows"]:
+        values = dict(raw)
+        for key in MONEY_KEYS:
+            values[key] = Decimal(values[key])
+        for key in PCT_KEYS:
+            values[key] = _dec(values[key])
+        rows.append(ReportRow(**values))
+    report = VarianceReport(
+        fund_id=data["fund_id"],
+        fund_code=data["fund_code"],
+        fund_name=data["fund_name"],
+        host=data["host"],
+        year_code=data["year_code"],
+        period_id=data["period_id"],
+        period_code=data["period_code"],
+        period_number=data["period_number"],
+        period_end=data["period_end"],
+        as_at=datetime.fromisoformat(data["as_at"]) if data["as_at"] else None,
+        pending=pending,
+        closed=closed,
+        source=source,
+        snapshot_run=snapshot_run,
+        snapshot_checksum=snapshot_checksum,
+        rag_amber_pct=Decimal(data["rag_amber_pct"]),
+        rag_red_pct=Decimal(data["rag_red_pct"]),
+        rag_floor=Decimal(data["rag_floor"]),
+        rows=rows,
+        risk_share=[
+            RiskShareEntry(**{**e, "amount": Decimal(e["amount"])}) for e in data["risk_share"]
+        ],
+        risk_share_rule=data["risk_share_rule"],
+        fair_share=[
+            FairShareEntry(**{**e, "amount": Decimal(e["amount"])}) for e in data["fair_share"]
+        ],
+        fair_share_note=data["fair_share_note"],
+    )
+    return report.regroup(grouping)
+
+
+# ---- computing ---------------------------------------------------------------------------------
+
+
+def compute_variance_report(
+    *, fund: Any, period: Any, grouping: str = "service_area"
+) -> VarianceReport:
+    """The month's report. A closed month with a frozen snapshot reads the snapshot."""
+    if grouping not in GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    from budgets.selectors import period_status
+
+    from .snapshots import latest_snapshot
+
+    if period_status(fund, period) == "closed":
+        snapshot = latest_snapshot(fund, period)
+        if snapshot is not None:
+            return report_from_data(
+                snapshot.data,
+                grouping=grouping,
+                closed=True,
+                source="snapshot",
+                snapshot_run=snapshot.run,
+                snapshot_checksum=snapshot.checksum,
+            )
+        return compute_live_report(fund=fund, period=period, grouping=grouping, closed=True)
+    return compute_live_report(fund=fund, period=period, grouping=grouping)
+
+
+def compute_live_report(
+    *, fund: Any, period: Any, grouping: str = "service_area", closed: bool = False
+) -> VarianceReport:
+    """From the recompute engine's LineVariance snapshots (never raw postings)."""
+    from budgets import selectors
+
+    number = min(period.number, 12)
+    variances = selectors.variance_rows(fund, number).filter(  # type: ignore[attr-defined,unused-ignore]
+        year_id=period.year_id
+    )
+    commentary = _commentary(fund, period)
+    rows: list[ReportRow] = []
+    latest: datetime | None = None
+    for v in variances:
+        line = v.line
+        area = line.service_area
+        parent = area.parent
+        if latest is None or (v.computed_at and v.computed_at > latest):
+            latest = v.computed_at
+        rows.append(
+            ReportRow(
+                line_id=line.pk,
+                line_code=line.code,
+                line_name=line.name,
+                service_area_code=area.code,
+                service_area=area.name,
+                service_area_parent_code=parent.code if parent else "",
+                service_area_parent=parent.name if parent else "",
+                locality=line.locality.name if line.locality_id else "",
+                lead_commissioner_code=line.lead_commissioner.code,
+                lead_commissioner=line.lead_commissioner.name,
+                original_budget=v.original_budget,
+                changes=v.changes,
+                current_budget=v.current_budget,
+                ytd_budget=v.ytd_budget,
+                ytd_actual=v.ytd_actual,
+                ytd_variance=v.ytd_variance,
+                ytd_variance_pct=v.ytd_variance_pct,
+                commitments=v.commitments,
+                forecast_outturn=v.forecast_outturn,
+                forecast_variance=v.forecast_variance,
+                forecast_variance_pct=v.forecast_variance_pct,
+                movement=v.movement,
+                rag=v.rag,
+                adverse_favourable=v.adverse_favourable,
+                commentary=commentary.get(line.pk, ""),
+            )
+        )
+    rows.sort(key=lambda r: (r.service_area_parent_code, r.service_area_code, r.line_code))
+    freshness = _freshness(fund, period.year)
+    as_at = freshness[0] or latest
+    risk_share, rule = _risk_share(fund, period.year, number)
+    fair_share, note = _fair_share(fund, period.year)
+    report = VarianceReport(
+        fund_id=fund.pk,
+        fund_code=fund.code,
+        fund_name=fund.name,
+        host=fund.host.name,
+        year_code=period.year.code,
+        period_id=period.pk,
+        period_code=period.code,
+        period_number=period.number,
+        period_end=period.end_date.isoformat(),
+        as_at=as_at,
+        pending=freshness[1],
+        closed=closed,
+        source="live",
+        snapshot_run=None,
+        snapshot_checksum="",
+        rag_amber_pct=fund.rag_amber_pct,
+        rag_red_pct=fund.rag_red_pct,
+        rag_floor=fund.rag_floor,
+        rows=rows,
+        risk_share=risk_share,
+        risk_share_rule=rule,
+        fair_share=fair_share,
+        fair_share_note=note,
+    )
+    return report.regroup(grouping)
+
+
+def _commentary(fund: Any, period: Any) -> dict[int, str]:
+    """Each line's commentary: from this month's forecast, else the latest earlier one."""
+    from budgets.models import Forecast
+
+    found: dict[int, str] = {}
+    forecasts = (
+        Forecast.objects.filter(
+            line__fund=fund, period__year_id=period.year_id, period__number__lte=period.number
+        )
+        .order_by("line_id", "-period__number")
+        .values_list("line_id", "commentary")
+    )
+    for line_id, text in forecasts:
+        if line_id not in found:
+            found[line_id] = text
+    return found
+
+
+def _freshness(fund: Any, year: Any) -> tuple[datetime | None, int]:
+    try:
+        from budgets.freshness import fund_freshness
+    except ImportError:
+        return None, 0
+    fresh = fund_freshness(fund, year)
+    return fresh.computed_at, fresh.pending
+
+
+def _risk_share(fund: Any, year: Any, number: int) -> tuple[list[RiskShareEntry], str]:
+    from budgets.models import RiskShareAgreement
+
+    agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
+    rule = agreement.get_rule_display() if agreement else "No risk-share agreement recorded"
+    try:
+        from budgets.models.recompute import RiskShareAllocation
+    except ImportError:
+        return [], rule
+    entries = [
+        RiskShareEntry(
+            partner_code=a.partner.code,
+            partner=a.partner.name,
+            basis=a.basis,
+            rule=a.rule,
+            amount=a.amount,
+        )
+        for a in RiskShareAllocation.objects.filter(fund=fund, year=year, period_number=number)
+        .select_related("partner")
+        .order_by("partner__name")
+    ]
+    return entries, rule
+
+
+def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str]:
+    """The latest fair-share allocation run's result per locality (domain.md 7.2).
+
+    Written against the recompute engine's contract (AllocationRun + AllocationResult) without
+    assuming more than a run link, a locality and an amount field.
+    """
+    from django.core.exceptions import FieldError
+
+    try:
+        from budgets.models.recompute import AllocationResult, AllocationRun
+    except ImportError:
+        return [], "No fair-share allocation has been run."
+    runs = AllocationRun.objects.filter(fund=fund)
+    if any(f.name == "year" for f in AllocationRun._meta.get_fields()):
+        runs = runs.filter(year=year)
+    run = runs.order_by("-pk").first()
+    if run is None:
+        return [], "No fair-share allocation has been run."
+    try:
+        results = list(
+            AllocationResult.objects.filter(run=run)
+            .select_related("locality")
+            .order_by("locality__name")
+        )
+    except FieldError:
+        return [], f"Latest allocation run {_run_label(run)}"
+    entries = []
+    for r in results:
+        amount = next(
+            (
+                getattr(r, name)
+                for name in ("allocation", "amount", "allocated")
+                if hasattr(r, name)
+            ),
+            None,
+        )
+        if amount is not None:
+            entries.append(
+                FairShareEntry(locality=r.locality.name, amount=amount, detail=_fair_detail(r))
+            )
+    return entries, f"Latest allocation run {_run_label(run)}"
+
+
+def _fair_detail(result: Any) -> str:
+    target = getattr(result, "target", None)
+    return f"target £{target:,.2f}" if target is not None else ""
+
+
+def _run_label(run: Any) -> str:
+    when = getattr(run, "computed_at", None) or getattr(run, "created_at", None)
+    if when is None:
+        return f"#{run.pk}"
+    from django.utils import timezone
+
+    local = timezone.localtime(when)
+    return f"#{run.pk} at {local:%H:%M} on {local.day} {local:%B %Y}"
+
+
+# ---- a small in-process cache: the page is read far more often than figures change ------------
+
+_CACHE: OrderedDict[tuple[Any, ...], VarianceReport] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 8
+
+
+def cached_variance_report(
+    *,
+    fund: Any,
+    period: Any,
+    grouping: str = "service_area",
+    compute: Callable[..., VarianceReport] = compute_variance_report,
+) -> VarianceReport:
+    """compute_variance_report, reused while nothing the report reads has changed.
+
+    The key is the figures' version: the latest LineVariance computed_at and row count, the
+    pending recompute marks, the period's status and the latest frozen snapshot.
+    """
+    version = _version(fund, period)
+    key = (fund.pk, period.pk, grouping, *version)
+    base_key = (fund.pk, period.pk, "service_area", *version)
+    with _CACHE_LOCK:
+        report = _CACHE.get(key)
+        base = _CACHE.get(base_key)
+        if report is not None:
+            _CACHE.move_to_end(key)
+    if report is None:
+        if base is None:
+            base = compute(fund=fund, period=period, grouping="service_area")
+        report = base if grouping == "service_area" else base.regroup(grouping)
+        with _CACHE_LOCK:
+            _CACHE[base_key] = base
+            _CACHE[key] = report
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return report
+
+
+def _version(fund: Any, period: Any) -> tuple[Any, ...]:
+    """Everything the report depends on, read in one query (the page asks on every request)."""
+    from django.apps import apps
+    from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from budgets.models import FundPeriod, PooledFund, ReportSnapshot, StaleMark
+
+    def first(qs: Any, field: str) -> Subquery:
+        return Subquery(qs.values(field)[:1])
+
+    status = FundPeriod.objects.filter(fund=OuterRef("pk"), period=period)
+    snapshot = ReportSnapshot.objects.filter(fund=OuterRef("pk"), period=period).order_by("-run")
+    pending = (
+        StaleMark.objects.filter(fund=OuterRef("pk"))
+        .order_by()
+        .values("fund")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    annotations: dict[str, Any] = {
+        "v_pending": Coalesce(Subquery(pending, output_field=IntegerField()), Value(0)),
+        "v_status": first(status, "status"),
+        "v_changed": first(status, "changed_at"),
+        "v_snapshot": first(snapshot, "checksum"),
+        "v_run": first(snapshot, "run"),
+    }
+    try:
+        line_variance = apps.get_model("budgets", "LineVariance")
+    except LookupError:
+        pass
+    else:
+        rows = (
+            line_variance.objects.filter(
+                fund=OuterRef("pk"), year_id=period.year_id, period_number=min(period.number, 12)
+            )
+            .order_by()
+            .values("fund")
+        )
+        annotations["v_latest"] = Subquery(rows.annotate(m=Max("computed_at")).values("m"))
+        annotations["v_count"] = Subquery(
+            rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()
+        )
+    values = PooledFund.objects.filter(pk=fund.pk).annotate(**annotations).values(*annotations)
+    return tuple(sorted(values.first().items()))  # type: ignore[union-attr]

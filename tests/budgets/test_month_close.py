@@ -1,0 +1,138 @@
+"""Month-end close: the report task freezes the month once, makes its files, and never changes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from budgets.models import ExportJob, FundBudget, Period, ReportSnapshot, StaleMark
+from budgets.report_tasks import period_close_reports
+from budgets.reports.variance import compute_variance_report
+from tests.budgets.factories import budget_world
+
+recompute = pytest.importorskip("budgets.recompute", reason="H3's recompute engine not present")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(django_capture_on_commit_callbacks):
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    recompute.recompute_fund_now(w.fund)
+    w.m1 = Period.objects.select_related("year").get(year=w.year, number=1)
+    w.m2 = Period.objects.select_related("year").get(year=w.year, number=2)
+    return w
+
+
+def close(w, period, capture):
+    from budgets.services.periods import period_close
+
+    with capture(execute=True):
+        period_close(actor=w.fin_host, fund=w.fund, period=period)
+
+
+def test_closing_a_month_freezes_it_and_makes_csv_xlsx_and_pdf(
+    world, django_capture_on_commit_callbacks
+):
+    close(world, world.m1, django_capture_on_commit_callbacks)
+    snapshot = ReportSnapshot.objects.get(fund=world.fund, period=world.m1)
+    assert snapshot.run == 1
+    assert snapshot.verify()
+    assert [r["line_code"] for r in snapshot.data["rows"]] == ["CH01", "HC01"]
+    jobs = ExportJob.objects.filter(snapshot=snapshot)
+    assert sorted(j.format for j in jobs) == ["csv", "pdf", "xlsx"]
+    assert {j.status for j in jobs} == {ExportJob.Status.DONE}
+    assert {j.source for j in jobs} == {ExportJob.Source.PERIOD_CLOSE}
+    assert jobs.get(format="csv").filename == "variance-LP-TEST-2016-17-M01.csv"
+    # The task is idempotent: running it again freezes nothing new and makes no new files.
+    period_close_reports.apply(args=[world.fund.pk, world.m1.pk])
+    assert ReportSnapshot.objects.filter(fund=world.fund, period=world.m1).count() == 1
+    assert ExportJob.objects.filter(fund=world.fund).count() == 3
+
+
+def test_pending_changes_are_recomputed_before_the_month_is_frozen(
+    world, django_capture_on_commit_callbacks
+):
+    from budgets.services.forecasts import forecast_set
+    from budgets.services.periods import period_close
+
+    with django_capture_on_commit_callbacks(execute=False):
+        forecast_set(
+            actor=world.fin_host,
+            line=world.host_line,
+            period=world.m1,
+            amount=Decimal("130000.00"),
+            commentary="Demand up",
+        )
+        period_close(actor=world.fin_host, fund=world.fund, period=world.m1)
+    assert StaleMark.objects.filter(fund=world.fund).exists()
+    period_close_reports.apply(args=[world.fund.pk, world.m1.pk])
+    assert not StaleMark.objects.filter(fund=world.fund).exists()
+    report = compute_variance_report(fund=world.fund, period=world.m1)
+    assert report.source == "snapshot"
+    hc01 = {r.line_code: r for r in report.rows}["HC01"]
+    assert hc01.forecast_outturn == Decimal("130000.00")
+    assert hc01.forecast_variance == Decimal("10000.00")
+    assert hc01.commentary == "Demand up"
+
+
+def test_reopening_and_closing_again_adds_run_2_and_keeps_run_1(
+    world, django_capture_on_commit_callbacks
+):
+    from budgets.services.forecasts import forecast_set
+    from budgets.services.periods import period_reopen
+
+    close(world, world.m1, django_capture_on_commit_callbacks)
+    first = ReportSnapshot.objects.get(fund=world.fund, period=world.m1)
+    frozen_data, frozen_checksum = first.data, first.checksum
+    with django_capture_on_commit_callbacks(execute=True):
+        period_reopen(actor=world.admin, fund=world.fund, period=world.m1, reason="Late invoice")
+        forecast_set(
+            actor=world.fin_host,
+            line=world.host_line,
+            period=world.m1,
+            amount=Decimal("121000.00"),
+            commentary="Late invoice for April placements",
+        )
+    close(world, world.m1, django_capture_on_commit_callbacks)
+    runs = list(ReportSnapshot.objects.filter(fund=world.fund, period=world.m1).order_by("run"))
+    assert [s.run for s in runs] == [1, 2]
+    assert runs[0].data == frozen_data
+    assert runs[0].checksum == frozen_checksum
+    report = compute_variance_report(fund=world.fund, period=world.m1)
+    assert report.snapshot_run == 2
+    assert {r.line_code: r for r in report.rows}["HC01"].forecast_outturn == Decimal("121000.00")
+    assert ExportJob.objects.filter(snapshot=runs[1], status=ExportJob.Status.DONE).count() == 3
+
+
+def test_the_task_does_nothing_for_a_month_that_is_open(world):
+    assert (
+        period_close_reports.apply(args=[world.fund.pk, world.m2.pk]).get() == "period not closed"
+    )
+    assert not ReportSnapshot.objects.exists()
+    assert not ExportJob.objects.exists()
+
+
+def test_only_the_hosts_finance_officer_can_close_from_the_page(
+    world, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    url = reverse("budgets:month-close", args=[world.fund.code])
+    client.force_login(world.fin_ccg)
+    page = client.get(url).content.decode()
+    assert 'id="close-period"' not in page
+    assert client.post(url, {"period": "2016/17-M01"}).status_code == 403
+    client.force_login(world.fin_outsider)
+    assert client.post(url, {"period": "2016/17-M01"}).status_code == 404
+    client.force_login(world.fin_host)
+    assert 'id="close-period"' in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"period": "2016/17-M01"})
+    # The month-end tasks run after the close commits; the page the user is sent to lists them.
+    assert response.status_code == 302
+    html = client.get(response["Location"]).content.decode()
+    assert "2016/17-M01 is closed" in html
+    assert 'data-download="xlsx"' in html
+    assert ReportSnapshot.objects.filter(fund=world.fund, period=world.m1).count() == 1

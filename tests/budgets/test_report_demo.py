@@ -1,0 +1,38 @@
+"""The demo's month-end: M1..M5 closed through period_close, snapshots and files made, idempotent."""
+
+from __future__ import annotations
+
+import pytest
+
+from budgets import demo_reports
+from budgets.models import ExportJob, FundBudget, FundPeriod, ReportSnapshot
+from tests.budgets.factories import budget_world, fake_line_variance, install_fake_engine
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_closes_m1_to_m5_once(
+    monkeypatch, django_capture_on_commit_callbacks, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    install_fake_engine(
+        monkeypatch,
+        [fake_line_variance(line, n) for line in (w.host_line, w.ccg_line) for n in range(1, 13)],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        lines = list(demo_reports.seed())
+    # (in a test the close's on_commit work runs when the capture block ends, after the summary)
+    assert lines[0].startswith("month-end close: 5 months closed (M1..M5)")
+    assert ReportSnapshot.objects.count() == 5
+    closed = FundPeriod.objects.filter(fund=w.fund, status="closed").values_list(
+        "period__number", flat=True
+    )
+    assert sorted(closed) == [1, 2, 3, 4, 5]
+    with django_capture_on_commit_callbacks(execute=True):
+        again = list(demo_reports.seed())
+    assert again == [
+        "month-end close: 0 months closed (M1..M5), 5 frozen snapshots, 15 report files"
+    ]
+    assert ReportSnapshot.objects.count() == 5
+    assert ExportJob.objects.filter(status="done").count() == 15
