@@ -1,5 +1,12 @@
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter(trailing_slash=True)
+from budgets.api import budget as budget_api
+from budgets.api import figures as figures_api
+from budgets.api import ledger as ledger_api
+from budgets.api import reports as report_api
 
-urlpatterns = router.urls
+router = DefaultRouter(trailing_slash=True)
+budget_api.register(router)
+ledger_api.register(router)
+
+urlpatterns = report_api.urlpatterns + figures_api.urlpatterns + router.urls

@@ -1,11 +1,40 @@
 """Budgets pages. Each area's views live in budgets/views/<area>.py."""
 
-from django.urls import path
+from django.urls import include, path
 
-from .views import funds
+from .views import funds, ledger, lines, virements
 
 app_name = "budgets"
 
 urlpatterns = [
     path("funds/", funds.fund_list, name="fund-list"),
+    # H4 commissioner workspace
+    path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
+    path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
+    path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),
+    path("funds/<int:pk>/lines/", lines.line_table, name="line-table"),
+    path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
+    path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),
+    path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
+    path("lines/<int:pk>/", lines.line_detail, name="line-detail"),
+    path("lines/<int:pk>/row/", lines.line_row, name="line-row"),
+    path("lines/<int:pk>/edit/", lines.line_edit, name="line-edit"),
+    path("lines/<int:pk>/phasing/", lines.line_phasing, name="line-phasing"),
+    path("lines/<int:pk>/rephase/", lines.line_rephase, name="line-rephase"),
+    path("lines/<int:pk>/forecast/", lines.line_forecast, name="line-forecast"),
+    path("virements/mine/", virements.my_requests, name="my-requests"),
+    path("virements/<int:pk>/", virements.virement_detail, name="virement-detail"),
+    path("virements/<int:pk>/decide/", virements.virement_decide, name="virement-decide"),
+    # H1 ledger
+    path("ledger/imports/", ledger.import_list, name="ledger-imports"),
+    path("ledger/imports/<int:pk>/", ledger.import_detail, name="ledger-import-detail"),
+    path(
+        "ledger/imports/<int:pk>/progress/", ledger.import_progress, name="ledger-import-progress"
+    ),
+    path(
+        "ledger/imports/<int:pk>/errors.csv", ledger.import_errors_csv, name="ledger-import-errors"
+    ),
+    path("ledger/mappings/", ledger.mapping_list, name="ledger-mappings"),
+    path("ledger/mappings/<int:pk>/delete/", ledger.mapping_delete, name="ledger-mapping-delete"),
+    path("", include("budgets.reports.urls")),
 ]

@@ -1,0 +1,142 @@
+"""Ledger pages: upload and follow an import, read its problems, keep mappings; others get 404."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from budgets.models import LedgerImport, LedgerMapping, SpendPosting
+from tests.budgets.factories import ledger_csv, ledger_world
+
+pytestmark = pytest.mark.django_db
+
+GOOD = ["TCOUNCIL,P-1,1,2016-04-15,CC100,E5100,1200.50,Acme Care Ltd,April"]
+BAD = [
+    'TCOUNCIL,P-2,1,2016-04-15,CC100,E5100,"1,2x",Acme,x',
+    "TCOUNCIL,P-3,1,2016-04-15,CC999,E5100,1.00,Acme,x",
+]
+
+
+@pytest.fixture
+def w():
+    return ledger_world()
+
+
+def test_upload_posts_and_shows_the_summary(client, w):
+    client.force_login(w.fin_host)
+    page = client.get(reverse("budgets:ledger-imports"))
+    assert page.status_code == 200
+    assert b"organisation,document_number,line_number" in page.content
+    response = client.post(
+        reverse("budgets:ledger-imports"), {"file": SimpleUploadedFile("l.csv", ledger_csv(GOOD))}
+    )
+    imp = LedgerImport.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("budgets:ledger-import-detail", args=[imp.pk])
+    detail = client.get(response["Location"]).content.decode()
+    assert "Posted" in detail
+    assert "LP-TEST" in detail
+    assert "2016/17-M01" in detail
+    assert "£1200.50" in detail
+    assert 'hx-trigger="every 2s"' not in detail  # finished: no polling
+    assert SpendPosting.objects.count() == 1
+
+
+def test_rejected_import_lists_every_problem_and_offers_the_csv(client, w):
+    client.force_login(w.fin_host)
+    client.post(
+        reverse("budgets:ledger-imports"), {"file": SimpleUploadedFile("l.csv", ledger_csv(BAD))}
+    )
+    imp = LedgerImport.objects.get()
+    detail = client.get(reverse("budgets:ledger-import-detail", args=[imp.pk])).content.decode()
+    assert "Problems (2)" in detail
+    assert "&#x27;1,2x&#x27; is not a number" in detail
+    assert "no ledger mapping for cost centre &#x27;CC999&#x27;" in detail
+    csv_response = client.get(reverse("budgets:ledger-import-errors", args=[imp.pk]))
+    assert csv_response.content.decode().splitlines() == [
+        "row,column,problem",
+        "2,amount,\"'1,2x' is not a number\"",
+        "3,cost_centre,no ledger mapping for cost centre 'CC999' and expense code 'E5100' in 2016/17",
+    ]
+    assert SpendPosting.objects.count() == 0
+
+
+def test_refused_file_shows_the_reason_on_the_form(client, w):
+    client.force_login(w.fin_host)
+    response = client.post(
+        reverse("budgets:ledger-imports"), {"file": SimpleUploadedFile("l.csv", b"\x00\x01binary")}
+    )
+    assert response.status_code == 200
+    assert b"not a CSV text file" in response.content
+    assert LedgerImport.objects.count() == 0
+
+
+def test_pending_import_polls_and_has_a_refresh_link(client, w):
+    imp = LedgerImport.objects.create(
+        organisation=w.host,
+        uploaded_by=w.fin_host,
+        original_name="big.csv",
+        rows_total=200_000,
+        rows_checked=50_000,
+        status="checking",
+    )
+    client.force_login(w.fin_host)
+    detail = client.get(reverse("budgets:ledger-import-detail", args=[imp.pk])).content.decode()
+    assert 'hx-trigger="every 2s"' in detail
+    assert reverse("budgets:ledger-import-progress", args=[imp.pk]) in detail
+    assert ">Refresh</a>" in detail
+    assert "50000 of 200000 (25%)" in detail
+    partial = client.get(reverse("budgets:ledger-import-progress", args=[imp.pk])).content.decode()
+    assert partial.startswith('<div id="import-progress"')
+
+
+def test_other_organisations_import_is_404_and_commissioner_cannot_upload(client, w):
+    imp = LedgerImport.objects.create(
+        organisation=w.host, uploaded_by=w.fin_host, original_name="l.csv", status="posted"
+    )
+    client.force_login(w.fin_ccg)
+    for name in ("ledger-import-detail", "ledger-import-progress", "ledger-import-errors"):
+        assert client.get(reverse(f"budgets:{name}", args=[imp.pk])).status_code == 404
+    client.force_login(w.comm_host)
+    page = client.get(reverse("budgets:ledger-imports"))
+    assert page.status_code == 200
+    assert b"Upload and check" not in page.content
+    response = client.post(
+        reverse("budgets:ledger-imports"), {"file": SimpleUploadedFile("l.csv", ledger_csv(GOOD))}
+    )
+    assert response.status_code == 404
+    assert SpendPosting.objects.count() == 0
+
+
+def test_mapping_page_add_and_remove(client, w):
+    client.force_login(w.fin_ccg)
+    page = client.get(reverse("budgets:ledger-mappings"))
+    assert b"CC300" in page.content
+    response = client.post(
+        reverse("budgets:ledger-mappings") + "?year=2016/17",
+        {"cost_centre": "CC301", "expense_code": "E9", "budget_line": str(w.ccg_line.pk)},
+    )
+    assert response.status_code == 302
+    mapping = LedgerMapping.objects.get(organisation=w.ccg, cost_centre="CC301")
+    assert mapping.budget_line == w.ccg_line
+    assert mapping.history.first().history_user == w.fin_ccg
+    host_mapping = LedgerMapping.objects.filter(organisation=w.host).first()
+    assert (
+        client.post(reverse("budgets:ledger-mapping-delete", args=[host_mapping.pk])).status_code
+        == 404
+    )
+    client.post(reverse("budgets:ledger-mapping-delete", args=[mapping.pk]))
+    assert not LedgerMapping.objects.filter(pk=mapping.pk).exists()
+
+
+def test_commissioner_sees_mappings_but_cannot_change_them(client, w):
+    client.force_login(w.comm_ccg)
+    page = client.get(reverse("budgets:ledger-mappings"))
+    assert page.status_code == 200
+    assert b"Save mapping" not in page.content
+    response = client.post(
+        reverse("budgets:ledger-mappings"),
+        {"cost_centre": "X", "expense_code": "Y", "budget_line": str(w.ccg_line.pk)},
+    )
+    assert response.status_code == 404
