@@ -1,15 +1,521 @@
-"""Board pages."""
+"""Board pages: thin views over selectors and services. Invisible objects answer 404."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import time
+from collections.abc import Callable
+from typing import Any
 
-from . import selectors
+from csp.decorators import csp_replace
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from gmhsc.errors import ApplicationError, NotFound
+
+from . import charts, rules, selectors, services
+from .dashboard import Dashboard, build_dashboard, figures_as_at_text
+from .forms import (
+    ActionForm,
+    ActionUpdateForm,
+    AgendaItemForm,
+    DecisionForm,
+    DeclarationForm,
+    GiftForm,
+    InterestForm,
+    MeetingForm,
+    MinutesForm,
+    PackForm,
+)
+from .models import ActionItem, BoardPack, Meeting
+from .pack import decisions_sought
+
+
+def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
+    """Run a service call; show its message as an error, turn NotFound into 404."""
+    try:
+        result = action()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return None
+    messages.success(request, success)
+    return result
+
+
+def _form_errors(request: HttpRequest, form: Any) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label or field}: {error}" if field != "__all__" else error)
 
 
 @login_required
 def board_list(request: HttpRequest) -> HttpResponse:
     boards = selectors.boards_visible_to(request.user).order_by("kind", "name")
     return render(request, "boards/board_list.html", {"boards": boards})
+
+
+@login_required
+def board_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    board = selectors.get_board(request.user, pk)
+    meetings = selectors.meetings_visible_to(request.user, board).order_by("-starts_at")
+    return render(
+        request,
+        "boards/board_detail.html",
+        {
+            "board": board,
+            "meetings": meetings,
+            "funds": board.funds.order_by("code"),
+            "can_manage": rules.can_manage_board(request.user, board),
+            "form": MeetingForm(),
+            "members": board.memberships.select_related("person", "organisation"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
+    board = selectors.get_board(request.user, pk)
+    form = MeetingForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("boards:board-detail", pk=board.pk)
+    meeting = _attempt(
+        request,
+        lambda: services.meeting_create(actor=request.user, board=board, **form.cleaned_data),
+        "Meeting planned.",
+    )
+    if meeting is None:
+        return redirect("boards:board-detail", pk=board.pk)
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+    user = request.user
+    board = meeting.board
+    can_manage = rules.can_manage_board(user, board)
+    items = selectors.items_visible_to(user, meeting)
+    today = timezone.localdate()
+    actions = selectors.actions_for_meeting(meeting)
+    can_private = rules.can_view_private(user, board)
+    latest = meeting.packs.filter(status=BoardPack.Status.READY).order_by("-version").first()
+    starts = (latest.snapshot.get("paper_pages", {}) if latest else {}).get(
+        "full" if can_private else "public", {}
+    )
+    return {
+        "meeting": meeting,
+        "board": board,
+        "items": items,
+        "agenda": [(item, starts.get(str(item.pk))) for item in items],
+        "latest_pack": latest,
+        "can_manage": can_manage,
+        "can_view_private": can_private,
+        "conflicts": selectors.possible_conflicts(meeting, items) if can_manage else [],
+        "declarations": meeting.declarations.select_related("person", "item").filter(item__in=items)
+        | meeting.declarations.select_related("person", "item").filter(item__isnull=True),
+        "decisions": selectors.decisions_visible_to(user, board).filter(meeting=meeting),
+        "actions": [(a, a.is_overdue(today)) for a in actions],
+        "packs": meeting.packs.order_by("-version"),
+        "next_statuses": [
+            Meeting.Status(s) for s in Meeting.TRANSITIONS[Meeting.Status(meeting.status)]
+        ],
+        "item_form": AgendaItemForm(),
+        "minutes_form": MinutesForm(initial={"minutes": meeting.minutes}),
+        "decision_form": DecisionForm(meeting=meeting),
+        "action_form": ActionForm(meeting=meeting),
+        "declaration_form": DeclarationForm(meeting=meeting),
+        "pack_form": PackForm(),
+        "previous": selectors.previous_meeting(meeting),
+        "sought": decisions_sought(meeting) if can_manage else None,
+    }
+
+
+@login_required
+def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    return render(request, "boards/meeting_detail.html", _meeting_context(request, meeting))
+
+
+@login_required
+@require_POST
+def meeting_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    to = request.POST.get("to", "")
+    if to not in Meeting.Status.values:
+        raise Http404("Unknown status.")
+    _attempt(
+        request,
+        lambda: services.meeting_transition(actor=request.user, meeting=meeting, to=to),
+        f"The meeting is now {Meeting.Status(to).label.lower()}.",
+    )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = MinutesForm(request.POST)
+    if form.is_valid():
+        _attempt(
+            request,
+            lambda: services.meeting_minutes_set(
+                actor=request.user, meeting=meeting, minutes=form.cleaned_data["minutes"]
+            ),
+            "Minutes saved.",
+        )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def item_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = AgendaItemForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        data = form.cleaned_data
+        _attempt(
+            request,
+            lambda: services.agenda_item_add(
+                actor=request.user,
+                meeting=meeting,
+                title=data["title"],
+                purpose=data["purpose"],
+                presenter=data["presenter"],
+                is_private=data["is_private"],
+                paper=data["paper"],
+                organisations=data["organisations"],
+            ),
+            "Agenda item added.",
+        )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_GET
+def item_paper(request: HttpRequest, pk: int) -> FileResponse:
+    item = selectors.get_item(request.user, pk)
+    if not item.paper:
+        raise Http404("No paper.")
+    return FileResponse(
+        item.paper.open("rb"),
+        content_type="application/pdf",
+        as_attachment=False,
+        filename=item.paper_name or f"item-{item.order}.pdf",
+    )
+
+
+@login_required
+@require_POST
+def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = DecisionForm(request.POST, meeting=meeting)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        data = form.cleaned_data
+        _attempt(
+            request,
+            lambda: services.decision_record(
+                actor=request.user,
+                meeting=meeting,
+                text=data["text"],
+                outcome=data["outcome"],
+                item=data["item"],
+                amount=data["amount"],
+                virement=data["virement"],
+                contract_decision=form.awards.get(data["contract_decision"])
+                if data["contract_decision"]
+                else None,
+                funds=list(meeting.board.funds.all()) if data["amount"] else [],
+                conflicts_declared=data["conflicts_declared"],
+                conflicts_handling=data["conflicts_handling"],
+            ),
+            "Decision recorded.",
+        )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = DeclarationForm(request.POST, meeting=meeting)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        _attempt(
+            request,
+            lambda: services.declaration_record(
+                actor=request.user, meeting=meeting, **form.cleaned_data
+            ),
+            "Declaration recorded.",
+        )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def action_add(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = ActionForm(request.POST, meeting=meeting)
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        _attempt(
+            request,
+            lambda: services.action_create(
+                actor=request.user, meeting=meeting, **form.cleaned_data
+            ),
+            "Action added.",
+        )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+@login_required
+@require_POST
+def action_update(request: HttpRequest, pk: int) -> HttpResponse:
+    action = get_object_or_404(ActionItem.objects.select_related("meeting__board"), pk=pk)
+    if not rules.can_view_board(request.user, action.meeting.board):
+        raise Http404("Action not found.")
+    form = ActionUpdateForm(request.POST)
+    if form.is_valid():
+        _attempt(
+            request,
+            lambda: services.action_update(actor=request.user, action=action, **form.cleaned_data),
+            "Action updated.",
+        )
+    back = request.POST.get("meeting") or action.meeting_id
+    meeting = selectors.get_meeting(request.user, int(back))
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+# ---- packs ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def pack_build(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = selectors.get_meeting(request.user, pk)
+    form = PackForm(request.POST)
+    note = form.data.get("change_note", "")
+    _attempt(
+        request,
+        lambda: services.pack_request(actor=request.user, meeting=meeting, change_note=note),
+        "The board pack is being built.",
+    )
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
+def _get_pack(request: HttpRequest, pk: int) -> BoardPack:
+    pack = BoardPack.objects.select_related("meeting__board").filter(pk=pk).first()
+    if pack is None or not rules.can_view_board(request.user, pack.meeting.board):
+        raise Http404("Pack not found.")
+    return pack
+
+
+@login_required
+@require_GET
+def pack_status(request: HttpRequest, pk: int) -> HttpResponse:
+    pack = _get_pack(request, pk)
+    return render(request, "boards/includes/pack_status.html", {"pack": pack})
+
+
+@login_required
+@require_GET
+def pack_download(request: HttpRequest, pk: int) -> FileResponse:
+    pack = _get_pack(request, pk)
+    if pack.status != BoardPack.Status.READY:
+        raise Http404("The pack is not ready.")
+    full = rules.can_view_private(request.user, pack.meeting.board)
+    field = pack.file if full else pack.public_file
+    if not field or not field.storage.exists(field.name):
+        # A pack marked ready whose file has gone (storage restored from an older backup, or a
+        # record made by hand) is not a server error: the clerk rebuilds it.
+        raise Http404("The pack file is missing; ask the board's clerk to build it again.")
+    meeting = pack.meeting
+    suffix = "" if full else "-public"
+    return FileResponse(
+        field.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"{meeting.board.code}-{meeting.date:%Y-%m-%d}-pack-v{pack.version}{suffix}.pdf",
+    )
+
+
+@login_required
+@require_POST
+def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    pack = _get_pack(request, pk)
+    _attempt(
+        request,
+        lambda: services.pack_publish(actor=request.user, pack=pack),
+        "Pack published; members have been emailed.",
+    )
+    return redirect("boards:meeting-detail", pk=pack.meeting_id)
+
+
+# ---- dashboard -----------------------------------------------------------------------------------
+
+DASHBOARD_CACHE_SECONDS = 30
+
+
+def dashboard_for(board: Any) -> Dashboard:
+    """The live dashboard, cached briefly per board and snapshot time (figures only change when
+    the recompute engine writes new snapshots)."""
+    since = selectors.previous_meeting_before(board, timezone.now())
+    key = _dash_key(board, since)
+    cached = cache.get(key)
+    if cached is not None:
+        return Dashboard.from_json(cached)
+    # One request builds while the others wait briefly for it (no stampede on a cold cache).
+    lock = f"{key}:building"
+    if not cache.add(lock, 1, 10):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            cached = cache.get(key)
+            if cached is not None:
+                return Dashboard.from_json(cached)
+    try:
+        dash = build_dashboard(board, since=since)
+        cache.set(key, dash.to_json(), DASHBOARD_CACHE_SECONDS)
+    finally:
+        cache.delete(lock)
+    return dash
+
+
+def _dash_key(board: Any, since: Any) -> str:
+    return f"boards:dash:{board.pk}:{since.pk if since else 0}:{_snapshot_stamp(board)}"
+
+
+def _snapshot_stamp(board: Any) -> str:
+    from django.apps import apps
+    from django.db.models import Max
+
+    try:
+        position = apps.get_model("budgets", "FundPosition")
+    except LookupError:
+        return "none"
+    latest = position.objects.filter(fund__in=board.funds.all()).aggregate(m=Max("computed_at"))[
+        "m"
+    ]
+    return latest.isoformat() if latest else "none"
+
+
+@login_required
+def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    board = selectors.get_board(request.user, pk)
+    dash = dashboard_for(board)
+    return render(
+        request,
+        "boards/dashboard.html",
+        {
+            "board": board,
+            "dash": dash,
+            "figures_as_at": figures_as_at_text(dash),
+            "chart_names": [
+                ("service-area", "Forecast variance by service area", dash.by_service_area),
+                ("locality", "Forecast variance by locality", dash.by_locality),
+                ("risk-share", "Partners' share of the forecast variance", dash.risk_share),
+            ],
+        },
+    )
+
+
+@login_required
+@require_GET
+@csp_replace({"default-src": ["'none'"], "style-src": ["'unsafe-inline'"], "img-src": ["'none'"]})  # type: ignore[arg-type]
+def chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """A dashboard chart as SVG, shown with <img>. Images never run script; the SVG's own
+    (pygal) styles are allowed for this response only."""
+    board = selectors.get_board(request.user, pk)
+    if name not in charts.CHART_NAMES:
+        raise Http404("No such chart.")
+    since = selectors.previous_meeting_before(board, timezone.now())
+    key = f"{_dash_key(board, since)}:chart:{name}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = charts.chart_svg(name, dashboard_for(board))
+        cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+# ---- registers -----------------------------------------------------------------------------------
+
+
+@login_required
+def decision_register(request: HttpRequest, pk: int) -> HttpResponse:
+    board = selectors.get_board(request.user, pk)
+    decisions = selectors.decisions_visible_to(request.user, board)
+    return render(
+        request, "boards/decision_register.html", {"board": board, "decisions": decisions}
+    )
+
+
+@login_required
+def interest_register(request: HttpRequest, pk: int) -> HttpResponse:
+    board = selectors.get_board(request.user, pk)
+    return render(
+        request,
+        "boards/interest_register.html",
+        {
+            "board": board,
+            "interests": selectors.interest_register(request.user, board),
+            "gifts": selectors.gifts_register(request.user, board),
+        },
+    )
+
+
+@login_required
+def interest_declare(request: HttpRequest) -> HttpResponse:
+    form = InterestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = _attempt(
+            request,
+            lambda: services.interest_declare(
+                actor=request.user, person=request.user, **form.cleaned_data
+            ),
+            "Interest declared.",
+        )
+        if result is not None:
+            return redirect("boards:my-interests")
+    mine = request.user.interests.select_related("related_organisation").order_by("-valid_from")  # type: ignore[union-attr]
+    return render(request, "boards/my_interests.html", {"form": form, "interests": mine})
+
+
+@login_required
+def gift_declare(request: HttpRequest) -> HttpResponse:
+    form = GiftForm(request.POST or None)
+    classification = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if "check" in request.POST:
+            classification = services.classify_offer(
+                kind=data["kind"], value=data["value"], from_supplier=data["from_supplier"]
+            )
+        else:
+            result = _attempt(
+                request,
+                lambda: services.gift_record(actor=request.user, person=request.user, **data),
+                "Offer recorded.",
+            )
+            if result is not None:
+                return redirect("boards:my-gifts")
+    mine = request.user.gifts_hospitality.order_by("-offered_on")  # type: ignore[union-attr]
+    return render(
+        request,
+        "boards/my_gifts.html",
+        {"form": form, "classification": classification, "gifts": mine},
+    )

@@ -1,0 +1,156 @@
+"""Forms for board pages. Validation of business rules stays in services; forms parse input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from budgets.models import Virement
+from localities.models import Organisation, User
+
+from .models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
+
+
+def awaiting_awards(meeting: Any) -> list[Any]:
+    """Contract decisions awaiting this board (commissioning.selectors.awaiting_board)."""
+    from .pack import decisions_sought
+
+    return [entry["obj"] for entry in decisions_sought(meeting)["contracts"]]
+
+
+class GovDateInput(forms.DateInput):
+    input_type = "date"
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    starts_at = forms.DateTimeField(
+        label="Date and time", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    location = forms.CharField(max_length=200, required=False)
+
+
+class AgendaItemForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    purpose = forms.ChoiceField(choices=AgendaItem.Purpose.choices)
+    presenter = forms.CharField(max_length=120, required=False)
+    is_private = forms.BooleanField(label="Private (part B) item", required=False)
+    paper = forms.FileField(label="Paper (PDF)", required=False)
+    organisations = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.order_by("name"),
+        required=False,
+        label="Organisations the item concerns",
+        help_text="Providers and contract counterparties, used to find possible conflicts.",
+    )
+
+
+class MinutesForm(forms.Form):
+    minutes = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
+
+
+class DecisionForm(forms.Form):
+    text = forms.CharField(label="Decision", widget=forms.Textarea(attrs={"rows": 3}))
+    outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
+    item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
+    amount = forms.DecimalField(max_digits=18, decimal_places=2, required=False, label="Amount (£)")
+    virement = forms.ModelChoiceField(
+        queryset=Virement.objects.none(), required=False, label="Virement awaiting the board"
+    )
+    contract_decision = forms.TypedChoiceField(
+        choices=[],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Contract award awaiting the board",
+    )
+    conflicts_declared = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    conflicts_handling = forms.CharField(
+        label="How conflicts were handled", widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+    def __init__(self, *args: Any, meeting: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if meeting is not None:
+            self.fields["item"].queryset = meeting.items.all()  # type: ignore[attr-defined]
+            self.fields["virement"].queryset = Virement.objects.filter(  # type: ignore[attr-defined]
+                fund__in=meeting.board.funds.all(), status=Virement.Status.AWAITING_BOARD
+            ).select_related("from_line", "to_line")
+            self.awards = {a.pk: a for a in awaiting_awards(meeting)}
+            self.fields["contract_decision"].choices = [("", "None")] + [  # type: ignore[attr-defined]
+                (pk, str(award)) for pk, award in self.awards.items()
+            ]
+
+
+class ActionForm(forms.Form):
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    owner = forms.ModelChoiceField(queryset=User.objects.none())
+    due_date = forms.DateField(widget=GovDateInput())
+
+    def __init__(self, *args: Any, meeting: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if meeting is not None:
+            self.fields["owner"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+                board_memberships__board=meeting.board
+            ).order_by("last_name")
+
+
+class ActionUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=ActionItem.Status.choices)
+    update_note = forms.CharField(required=False)
+
+
+class DeclarationForm(forms.Form):
+    person = forms.ModelChoiceField(queryset=User.objects.none())
+    item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
+    description = forms.CharField()
+    action_taken = forms.ChoiceField(choices=Declaration.Action.choices)
+
+    def __init__(self, *args: Any, meeting: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if meeting is not None:
+            self.fields["person"].queryset = User.objects.filter(  # type: ignore[attr-defined]
+                board_memberships__board=meeting.board
+            ).order_by("last_name")
+            self.fields["item"].queryset = meeting.items.all()  # type: ignore[attr-defined]
+
+
+class InterestForm(forms.Form):
+    kind = forms.ChoiceField(label="Type of interest", choices=Interest.Kind.choices)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    relationship = forms.CharField(
+        required=False, help_text="For an indirect interest: who holds it (e.g. spouse)."
+    )
+    related_organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.order_by("name"), required=False
+    )
+    related_organisation_name = forms.CharField(
+        required=False, label="Or the organisation's name, if not listed"
+    )
+    position = forms.CharField(required=False)
+    valid_from = forms.DateField(label="From", widget=GovDateInput())
+    valid_to = forms.DateField(label="To", widget=GovDateInput(), required=False)
+    mitigation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    consent_to_publish = forms.BooleanField(required=False, initial=True)
+    no_consent_reason = forms.CharField(required=False)
+
+
+class GiftForm(forms.Form):
+    kind = forms.ChoiceField(choices=GiftHospitality.Kind.choices)
+    description = forms.CharField()
+    offered_by = forms.CharField()
+    from_supplier = forms.BooleanField(required=False, label="From a supplier or contractor")
+    value = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0, label="Value (£)")
+    offered_on = forms.DateField(widget=GovDateInput())
+    accepted = forms.BooleanField(required=False)
+    senior_approver = forms.ModelChoiceField(
+        queryset=User.objects.order_by("last_name"), required=False
+    )
+
+
+class PackForm(forms.Form):
+    change_note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed for a supplement: say what changed since the last version.",
+    )
