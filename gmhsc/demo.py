@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Iterator
 
 from django.db import transaction
@@ -24,8 +23,7 @@ APP_DEMOS_AFTER_BOARDS = ["boards.demo_meetings"]
 
 def _run(module_names: list[str]) -> Iterator[str]:
     for name in module_names:
-        if importlib.util.find_spec(name) is not None:
-            yield from importlib.import_module(name).seed()
+        yield from importlib.import_module(name).seed()
 
 
 def seed_all() -> Iterator[str]:

@@ -70,7 +70,27 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
     response = exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "code" not in response.data:
-        code = getattr(exc, "default_code", "error")
-        response.data = {"code": code, **response.data}
+    if response is not None and isinstance(response.data, dict):
+        # Every error body has a code and a plain-language detail (the API's error contract);
+        # field errors stay under their field names beside them.
+        data = response.data
+        if "code" not in data:
+            data = {"code": getattr(exc, "default_code", "error"), **data}
+        if "detail" not in data:
+            data["detail"] = _first_field_error(data)
+        response.data = data
     return response
+
+
+def _first_field_error(data: dict[str, Any]) -> str:
+    for name, value in data.items():
+        if name == "code":
+            continue
+        message = value
+        while isinstance(message, list | tuple) and message:
+            message = message[0]
+        if isinstance(message, dict):
+            return f"{name}: check the fields named in this answer."
+        label = "" if name == "non_field_errors" else f"{name}: "
+        return f"{label}{message}"
+    return "The request is not valid."

@@ -1,4 +1,9 @@
-"""Health: database, broker, worker heartbeat and the age of the oldest stale mark."""
+"""Health: database, broker, worker heartbeat and the age of the oldest stale mark.
+
+GET /health/ answers 200 with {"status": "ok", ...} when every check passes, 503 "degraded"
+otherwise. It is public (load balancers and monitors call it) and reveals no data, only ages
+and counts. Thresholds come from settings so operators can tune them.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,22 @@ from django.utils import timezone
 HEARTBEAT_KEY = "gmhsc:worker-heartbeat"
 
 
+def _limit(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines() or [exc.__class__.__name__])[0][:200]
+
+
 def _database() -> dict[str, Any]:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return {"ok": True}
+        return {"ok": True, "vendor": connection.vendor}
     except Exception as exc:
-        return {"ok": False, "error": str(exc).splitlines()[0]}
+        return {"ok": False, "error": _first_line(exc)}
 
 
 def _broker() -> dict[str, Any]:
@@ -27,10 +41,12 @@ def _broker() -> dict[str, Any]:
     try:
         import redis
 
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
+        ).ping()
         return {"ok": True, "mode": "redis"}
     except Exception as exc:
-        return {"ok": False, "mode": "redis", "error": str(exc).splitlines()[0]}
+        return {"ok": False, "mode": "redis", "error": _first_line(exc)}
 
 
 def _worker() -> dict[str, Any]:
@@ -41,21 +57,36 @@ def _worker() -> dict[str, Any]:
     except Exception:
         beat = None
     if beat is None:
-        return {"ok": False, "last_heartbeat": None}
+        return {"ok": False, "last_heartbeat": None, "age_seconds": None}
     age = (timezone.now() - beat).total_seconds()
-    return {"ok": age < 180, "last_heartbeat": beat.isoformat(), "age_seconds": round(age, 1)}
+    return {
+        "ok": age < _limit("GMHSC_HEALTH_HEARTBEAT_MAX_AGE", 180),
+        "last_heartbeat": beat.isoformat(),
+        "age_seconds": round(age, 1),
+    }
 
 
 def _stale_marks() -> dict[str, Any]:
     from budgets import selectors
+    from budgets.models import StaleMark
 
-    age = selectors.oldest_stale_mark_age()
-    return {"ok": age is None or age < 300, "oldest_age_seconds": age}
+    try:
+        age = selectors.oldest_stale_mark_age()
+        pending = StaleMark.objects.count()
+    except Exception as exc:
+        return {"ok": False, "error": _first_line(exc)}
+    return {
+        "ok": age is None or age < _limit("GMHSC_HEALTH_STALE_MAX_AGE", 300),
+        "oldest_age_seconds": age,
+        "pending": pending,
+    }
 
 
 def report() -> dict[str, Any]:
     checks = {"database": _database(), "broker": _broker(), "worker": _worker()}
     if checks["database"]["ok"]:
         checks["stale_marks"] = _stale_marks()
+    else:
+        checks["stale_marks"] = {"ok": False, "error": "database unavailable"}
     status = "ok" if all(c["ok"] for c in checks.values()) else "degraded"
     return {"status": status, "checks": checks, "time": timezone.now().isoformat()}

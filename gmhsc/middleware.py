@@ -35,5 +35,10 @@ class RequestIdMiddleware:
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        # Django logs 4xx/5xx responses (django.request) after the middleware chain has returned,
+        # with the request in `extra`; take the id from there when the context has none.
+        request_id = request_id_var.get()
+        if request_id == "-":
+            request_id = getattr(getattr(record, "request", None), "request_id", "-")
+        record.request_id = request_id
         return True

@@ -27,5 +27,5 @@ step "makemigrations --check" $VENV/bin/python manage.py makemigrations --check 
 step "check --deploy (production settings)" env DJANGO_SETTINGS_MODULE=gmhsc.settings.production \
   SECRET_KEY="ci-only-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
   ALLOWED_HOSTS=gmhsc.example.org $VENV/bin/python manage.py check --deploy --fail-level WARNING
-step "pytest" $VENV/bin/pytest -q -p no:randomly ${PYTEST_ARGS:-}
+step "pytest" $VENV/bin/pytest -q -p no:randomly --durations=25 ${PYTEST_ARGS:-}
 exit $status

@@ -14,5 +14,9 @@ cp -r "$src/assets" "$out/govuk/assets"
 # The precompiled stylesheet points at /assets/; serve them from our static path instead.
 sed 's#url(/assets/#url(/static/vendor/govuk/assets/#g' "$src/govuk-frontend.min.css" > "$out/govuk/govuk-frontend.min.css"
 cp "$src/govuk-frontend.min.js" "$out/govuk/govuk-frontend.min.js"
+# The minified files name their source maps; collectstatic's manifest storage needs them present.
+for map in govuk-frontend.min.css.map govuk-frontend.min.js.map; do
+  [ -f "$src/$map" ] && cp "$src/$map" "$out/govuk/$map"
+done
 cp node_modules/axe-core/axe.min.js "$out/axe/axe.min.js"
 echo "front-end assets copied to $out"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,9 +96,36 @@ def worker_env() -> dict[str, str]:
     )
 
 
-def start_worker(name: str = "w1") -> subprocess.Popen:
+def reset_celery_client(app) -> None:
+    """Give this process's Celery client fresh connection pools for the current broker_url.
+
+    The app, its producer pool, its control mailbox and its result backend each cache a
+    connection; all must go, or the next send or ping finds a closed pool ("Acquire on closed
+    pool") or a broker that is no longer there.
+    """
+    from kombu import pools
+
+    pools.reset()  # closes every pooled connection and forgets the pools (keyed by broker URL)
+    app._pool = None
+    app.amqp._producer_pool = None
+    app.control.mailbox.__dict__.pop("producer_pool", None)
+    # The result backend holds its own connection to the old broker (cached per app or thread).
+    app._backend_cache = None
+    with contextlib.suppress(AttributeError):
+        del app._local.backend
+
+
+def start_worker(name: str = "w1", *, broker_url: str | None = None) -> subprocess.Popen:
+    """Start a real solo worker (own session) and wait until it answers a ping.
+
+    broker_url: a broker other than the one `make test` started (fault tests run their own).
+    The worker is killed if it never answers or the ping itself fails, so none is left behind.
+    """
     from gmhsc.celery import app
 
+    env = worker_env()
+    if broker_url:
+        env.update(REDIS_URL=broker_url, CELERY_BROKER_URL=broker_url)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -120,17 +148,28 @@ def start_worker(name: str = "w1") -> subprocess.Popen:
             "-l",
             "WARNING",
         ],
-        env=worker_env(),
+        env=env,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        replies = app.control.ping(timeout=0.5) or []
-        if any(name in key for reply in replies for key in reply):
-            app.conf.task_always_eager = False
-            return proc
-    proc.kill()
-    pytest.fail("the Celery worker did not answer a ping within 30 s")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=0.5) or []
+            if any(name in key for reply in replies for key in reply):
+                app.conf.task_always_eager = False
+                return proc
+        pytest.fail("the Celery worker did not answer a ping within 30 s")
+    except BaseException:
+        kill_worker(proc)
+        raise
+
+
+def kill_worker(proc: subprocess.Popen) -> None:
+    """SIGKILL the worker's whole process group (it runs in its own session)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 def stop_worker(proc: subprocess.Popen) -> None:

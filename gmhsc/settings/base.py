@@ -22,6 +22,8 @@ def config_error(message: str) -> None:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
+# Old keys still accepted for signatures while a new SECRET_KEY is rolled out (README, Operations).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -86,8 +88,11 @@ TEMPLATES = [
     }
 ]
 
+# An empty DATABASE_URL means "not set" (production then refuses to start with one clear line).
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -263,7 +268,12 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint reports every rendering step at INFO; only its warnings matter to us.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 GMHSC_DEMO_PASSWORD = env.str("GMHSC_DEMO_PASSWORD", default="gm-demo-pass-2016")

@@ -1,0 +1,71 @@
+"""axe-core (pinned npm package, vendored by scripts/vendor.sh) finds no serious or critical violations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from budgets.models import FundBudget
+from tests.budgets.factories import budget_world
+from tests.e2e.conftest import login
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct-horse-battery"
+AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:
+    # The page's CSP (script-src 'self') refuses an inline copy, so load the vendored file by URL
+    # from the same origin; the file on disk must be there (scripts/vendor.sh).
+    assert AXE.exists(), "run scripts/vendor.sh to vendor axe-core"
+    origin = page.evaluate("() => location.origin")
+    page.add_script_tag(url=f"{origin}/static/vendor/axe/axe.min.js")
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.fixture
+def world(transactional_db):
+    return budget_world(status=FundBudget.Status.DRAFT)
+
+
+def test_login_page_has_no_serious_violations(world, live_server, page):
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/budgets/funds/",
+        "/budgets/funds/{fund}/",
+        "/budgets/funds/{fund}/lines/",
+        "/budgets/lines/{line}/",
+        "/budgets/funds/{fund}/virements/new/",
+        "/budgets/virements/mine/",
+    ],
+)
+def test_commissioner_pages_have_no_serious_violations(world, live_server, page, path):
+    login(page, live_server, world.comm_host.username, PASSWORD)
+    response = page.goto(live_server.url + path.format(fund=world.fund.pk, line=world.host_line.pk))
+    assert response is not None
+    assert response.status == 200
+    assert page.locator("h1").count() == 1
+    assert serious_violations(page) == []
+
+
+def test_inline_edit_row_and_errors_have_no_serious_violations(world, live_server, page):
+    login(page, live_server, world.comm_host.username, PASSWORD)
+    page.goto(f"{live_server.url}/budgets/funds/{world.fund.pk}/lines/")
+    page.get_by_role("link", name="Edit line HC01").click()
+    page.get_by_label("Annual budget").fill("not money")
+    page.get_by_role("button", name="Save line HC01").click()
+    page.locator(".govuk-error-summary").wait_for()
+    assert serious_violations(page) == []
