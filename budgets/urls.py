@@ -12,6 +12,7 @@ urlpatterns = [
     path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
     path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
     path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),
+    path("funds/<int:pk>/budget/return/", funds.budget_return, name="budget-return"),
     path("funds/<int:pk>/lines/", lines.line_table, name="line-table"),
     path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
     path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),

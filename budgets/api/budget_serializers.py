@@ -259,5 +259,5 @@ class ForecastInput(serializers.Serializer):
 
 class BudgetImportInput(serializers.Serializer):
     file = serializers.FileField()
-    fund = serializers.CharField(help_text="fund code, e.g. LP-MAN")
+    fund = serializers.CharField(help_text="fund code, e.g. LP-MANCHESTER")
     year = serializers.CharField()

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from budgets import rules, selectors
+from budgets.freshness import fund_freshness
 from budgets.models import PooledFund, Virement
 from budgets.services import funds as fund_services
 from gmhsc.errors import ApplicationError
@@ -42,10 +43,6 @@ def fund_list(request: HttpRequest) -> HttpResponse:
 def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
     year = get_year(request, fund)
-    from budgets.freshness import (
-        fund_freshness,  # H3's module; imported here so the URLconf never depends on it
-    )
-
     user: Any = request.user
     is_host_fo = rules.is_host_finance_officer(user, fund)
     awaiting_approval = (
@@ -80,11 +77,26 @@ def budget_approve(request: HttpRequest, pk: int) -> HttpResponse:
     return _budget_action(request, pk, fund_services.fund_budget_approve, "approved")
 
 
-def _budget_action(request: HttpRequest, pk: int, service: Any, done: str) -> HttpResponse:
+@login_required
+@require_POST
+def budget_return(request: HttpRequest, pk: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _budget_action(
+        request,
+        pk,
+        fund_services.fund_budget_return,
+        "returned to draft",
+        reason=reason,
+    )
+
+
+def _budget_action(
+    request: HttpRequest, pk: int, service: Any, done: str, **extra: Any
+) -> HttpResponse:
     fund = get_fund(request, pk)
     year = get_year(request, fund)
     try:
-        service(actor=request.user, fund=fund, year=year)
+        service(actor=request.user, fund=fund, year=year, **extra)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

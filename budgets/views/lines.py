@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from budgets import rules, selectors
 from budgets.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
+from budgets.freshness import fund_freshness
 from budgets.models import BudgetLine, Period
 from budgets.models.lines import MONTH_FIELDS
 from budgets.services import forecasts as forecast_services
@@ -107,6 +108,7 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
     can_edit = status == "draft" and roles.has_role(user, roles.COMMISSIONER)
     query = {k: v for k, v in filters.items() if v}
     context = {
+        "freshness": fund_freshness(fund, year),
         "fund": fund,
         "year": year,
         "page": page,

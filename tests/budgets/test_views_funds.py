@@ -68,6 +68,30 @@ def test_partner_finance_officer_cannot_approve_the_budget(client, world):
     assert FundBudget.objects.get(fund=world.fund).status == FundBudget.Status.SUBMITTED
 
 
+def test_host_finance_officer_returns_a_submitted_budget_to_draft_with_a_reason(client, world):
+    client.force_login(world.comm_ccg)
+    client.post(reverse("budgets:budget-submit", args=[world.fund.pk]))
+    url = reverse("budgets:budget-return", args=[world.fund.pk])
+    # A partner's finance officer may not; nothing changes.
+    client.force_login(world.fin_ccg)
+    response = client.post(url, {"reason": "Phasing wrong"}, follow=True)
+    assert "Only the host" in response.content.decode()
+    assert FundBudget.objects.get(fund=world.fund).status == FundBudget.Status.SUBMITTED
+    # The host's finance officer must say why.
+    client.force_login(world.fin_host)
+    page = client.get(reverse("budgets:fund-overview", args=[world.fund.pk])).content.decode()
+    assert "Return budget to draft" in page
+    response = client.post(url, {"reason": "  "}, follow=True)
+    assert "Say why the budget goes back to draft." in response.content.decode()
+    assert FundBudget.objects.get(fund=world.fund).status == FundBudget.Status.SUBMITTED
+    response = client.post(url, {"reason": "M10 phasing does not match the plan"}, follow=True)
+    assert "was returned to draft" in response.content.decode()
+    assert FundBudget.objects.get(fund=world.fund).status == FundBudget.Status.DRAFT
+    # Another organisation's fund is not found.
+    client.force_login(world.fin_outsider)
+    assert client.post(url, {"reason": "x"}).status_code == 404
+
+
 def test_outsider_cannot_submit(client, world):
     client.force_login(world.fin_outsider)
     assert client.post(reverse("budgets:budget-submit", args=[world.fund.pk])).status_code == 404

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
-        parser.add_argument("--fund", required=True, help="fund code, e.g. LP-MAN")
+        parser.add_argument("--fund", required=True, help="fund code, e.g. LP-MANCHESTER")
         parser.add_argument("--year", required=True, help="financial year, e.g. 2016/17")
 
     def handle(self, *args: Any, **options: Any) -> None:
