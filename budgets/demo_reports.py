@@ -1,5 +1,7 @@
 """Demo month-end: close M1..M5 of 2016/17 for every demo fund whose host has a demo finance officer,
-through the real period_close service, so frozen snapshots and their CSV/XLSX/PDF exist.
+through the real period_close service, so frozen snapshots exist for each month and the latest
+closed month (M5) has its CSV, XLSX and PDF. Earlier months' files are made when asked for (the
+GM-wide pool's PDF takes about a minute on SQLite; five of them would make `make run` slow).
 
 Idempotent: months already closed are skipped; the report task freezes one snapshot per close
 and makes each file once. M6 is left open so a finance officer can close it in the demo.
@@ -56,12 +58,18 @@ def seed() -> Iterator[str]:
             if status is None or status.status != FundPeriod.Status.CLOSED:
                 with transaction.atomic():
                     period_close(
-                        actor=officer, fund=fund, period=period, reason="Demo month-end close"
+                        actor=officer,
+                        fund=fund,
+                        period=period,
+                        reason="Demo month-end close",
+                        files=period.number == CLOSE_THROUGH,
                     )
                 closed += 1
             else:
-                # An earlier run closed it; make sure its snapshot and files exist.
-                period_close_reports.apply(args=[fund.pk, period.pk])
+                # An earlier run closed it; make sure its snapshot (and M5's files) exist.
+                period_close_reports.apply(
+                    args=[fund.pk, period.pk], kwargs={"files": period.number == CLOSE_THROUGH}
+                )
     snapshots = ReportSnapshot.objects.filter(period__year__code=YEAR).count()
     files = ExportJob.objects.filter(
         source=ExportJob.Source.PERIOD_CLOSE, status=ExportJob.Status.DONE

@@ -41,8 +41,8 @@ def export_transparency(job_id: int) -> str:
 
 
 @shared_task(name="budgets.tasks.period_close_reports", bind=True, acks_late=True, max_retries=60)
-def period_close_reports(self: Any, fund_id: int, period_id: int) -> str:
-    """Freeze the closed month's variance report and generate its CSV, XLSX and PDF.
+def period_close_reports(self: Any, fund_id: int, period_id: int, files: bool = True) -> str:
+    """Freeze the closed month's variance report and (files) generate its CSV, XLSX and PDF.
 
     Figures must be current before they are frozen: pending recompute marks for the fund are
     worked off first; if another worker holds them, the task retries shortly.
@@ -71,6 +71,8 @@ def period_close_reports(self: Any, fund_id: int, period_id: int) -> str:
     snapshot = freeze_variance_snapshot(fund=fund, period=period)
     if snapshot is None:
         return "period not closed"
+    if not files:
+        return f"snapshot run {snapshot.run}; files on request"
     made = 0
     for fmt in (ExportJob.Format.CSV, ExportJob.Format.XLSX, ExportJob.Format.PDF):
         job, _ = ExportJob.objects.get_or_create(

@@ -37,7 +37,7 @@ def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
     ).exists()
 
 
-def enqueue_period_close_reports(fund_id: int, period_id: int) -> None:
+def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
     """Hand over to the reporting task when it exists (it belongs to budgets.report_tasks)."""
     from budgets import report_tasks
 
@@ -45,7 +45,10 @@ def enqueue_period_close_reports(fund_id: int, period_id: int) -> None:
     if task is None:
         return
     try:
-        task.delay(fund_id, period_id)
+        if files:
+            task.delay(fund_id, period_id)
+        else:
+            task.delay(fund_id, period_id, files=False)
     except Exception:
         # The close is committed; a broker outage or a failing eager run must not undo or fail it.
         logger.warning(
@@ -57,9 +60,20 @@ def enqueue_period_close_reports(fund_id: int, period_id: int) -> None:
 
 
 def period_close(
-    *, actor: Any, fund: PooledFund, period: Period, today: date | None = None, reason: str = ""
+    *,
+    actor: Any,
+    fund: PooledFund,
+    period: Period,
+    today: date | None = None,
+    reason: str = "",
+    files: bool = True,
 ) -> FundPeriod:
-    """Close a month for the fund: only once it has ended, and only after the month before."""
+    """Close a month for the fund: only once it has ended, and only after the month before.
+
+    After commit the month's variance report is frozen and (files=True) its CSV, XLSX and PDF
+    are made. files=False is for closing past months in bulk (loading history, the demo): the
+    snapshot is frozen all the same and any export of it can be asked for later.
+    """
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
         raise NotAllowed("Only the host's finance officer can close a period.")
@@ -89,7 +103,7 @@ def period_close(
             reason="period closed",
         )
         fund_id, period_id = fund.pk, period.pk
-        transaction.on_commit(lambda: enqueue_period_close_reports(fund_id, period_id))
+        transaction.on_commit(lambda: enqueue_period_close_reports(fund_id, period_id, files))
     return row
 
 
