@@ -1,0 +1,207 @@
+"""Lines page benchmark: the budget lines table of the largest demo fund at 20 concurrent users.
+
+Usage (against a database seeded with `manage.py migrate && manage.py seed_demo`):
+    DATABASE_URL=sqlite:////tmp/h4.sqlite3 .venv/bin/python bench/bench_lines_page.py
+Options by environment: BENCH_USERS (20), BENCH_REQUESTS (400 in all), BENCH_WORKERS (gunicorn -w, one per CPU),
+BENCH_USER (comm.manchester). Target (issue 5): p95 <= 300 ms on loopback.
+
+gunicorn is started on a free loopback port and stopped by its pid; the figures are written to
+bench/results/lines_page.json.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gmhsc.settings.local")
+os.environ.setdefault("DEBUG", "False")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db.models import Count  # noqa: E402
+
+from budgets.models import BudgetLine  # noqa: E402
+
+USERS = int(os.environ.get("BENCH_USERS", "20"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
+USERNAME = os.environ.get("BENCH_USER", "comm.manchester")
+PASSWORD = os.environ.get("BENCH_PASSWORD", "gm-demo-pass-2016")
+TARGET_P95_MS = 300.0
+ACCESS_LOG = Path(os.environ.get("BENCH_ACCESS_LOG", "/tmp/bench_lines_page_access.log"))
+
+
+def largest_fund() -> tuple[int, str, str, int]:
+    row = (
+        BudgetLine.objects.values("fund_id", "fund__code", "year__code")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if row is None or row["n"] < 2000:
+        raise SystemExit("Seed the demo first: the largest fund needs at least 2,000 lines.")
+    return row["fund_id"], row["fund__code"], row["year__code"], row["n"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-" + "x" * 40)}
+    proc = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "gmhsc.wsgi",
+            "-w",
+            str(WORKERS),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--access-logfile",
+            str(ACCESS_LOG),
+            "--access-logformat",
+            "%(M)s %(s)s",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    raise SystemExit("gunicorn did not start")
+
+
+def login(port: int) -> str:
+    """Sign in through the login form; returns the Cookie header for the session."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/accounts/login/")
+    resp = conn.getresponse()
+    body = resp.read().decode()
+    csrf_cookie = re.search(r"csrftoken=([^;]+)", resp.getheader("Set-Cookie") or "")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    if not (csrf_cookie and token):
+        raise SystemExit("no CSRF token on the login page")
+    form = urlencode({"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token[1]})
+    conn.request(
+        "POST",
+        "/accounts/login/",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf_cookie[1]}",
+            "Referer": f"http://127.0.0.1:{port}/accounts/login/",
+        },
+    )
+    resp = conn.getresponse()
+    resp.read()
+    session = re.search(r"sessionid=([^;]+)", resp.getheader("Set-Cookie") or "")
+    if resp.status != 302 or not session:
+        raise SystemExit(f"login failed ({resp.status})")
+    return f"sessionid={session[1]}; csrftoken={csrf_cookie[1]}"
+
+
+def run(port: int, path: str, cookie: str) -> tuple[list[float], int]:
+    timings: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    per_user = REQUESTS // USERS
+
+    def user() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(per_user):
+            start = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie})
+            resp = conn.getresponse()
+            resp.read()
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                timings.append(elapsed)
+                if resp.status != 200:
+                    errors += 1
+        conn.close()
+
+    threads = [threading.Thread(target=user) for _ in range(USERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return timings, errors
+
+
+def main() -> None:
+    fund_id, fund_code, year_code, n_lines = largest_fund()
+    port = free_port()
+    ACCESS_LOG.unlink(missing_ok=True)
+    proc = start_server(port)
+    try:
+        cookie = login(port)
+        path = (
+            f"/budgets/funds/{fund_id}/lines/?{urlencode({'year': year_code, 'sort': '-current'})}"
+        )
+        run(port, path, cookie)  # warm-up: each worker connects and compiles templates
+        started = time.perf_counter()
+        timings, errors = run(port, path, cookie)
+        wall = time.perf_counter() - started
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    timings.sort()
+    server = sorted(
+        int(line.split()[0]) for line in ACCESS_LOG.read_text().splitlines()[-len(timings) :]
+    )
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": django.db.connection.vendor,
+        "fund": fund_code,
+        "year": year_code,
+        "lines": n_lines,
+        "page": path,
+        "concurrent_users": USERS,
+        "requests": len(timings),
+        "errors": errors,
+        "gunicorn_workers": WORKERS,
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(timings[-1], 1),
+        "server_p50_ms": server[len(server) // 2],
+        "server_p95_ms": server[int(0.95 * (len(server) - 1))],
+        "cpus": os.cpu_count(),
+        "throughput_rps": round(len(timings) / wall, 1),
+        "target_p95_ms": TARGET_P95_MS,
+        "meets_target": p95 <= TARGET_P95_MS and errors == 0,
+    }
+    out = ROOT / "bench" / "results" / "lines_page.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
