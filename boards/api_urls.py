@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 from . import api
 
 router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False  # one root for every app: gmhsc.api_root
 router.register("boards", api.BoardViewSet, basename="board")
 router.register("board-meetings", api.MeetingViewSet, basename="board-meeting")
 router.register("board-decisions", api.DecisionViewSet, basename="board-decision")

@@ -6,6 +6,7 @@ from budgets.api import ledger as ledger_api
 from budgets.api import reports as report_api
 
 router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False  # one root for every app: gmhsc.api_root
 budget_api.register(router)
 ledger_api.register(router)
 

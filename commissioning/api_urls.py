@@ -3,6 +3,7 @@ from rest_framework.routers import DefaultRouter
 from . import api
 
 router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False  # one root for every app: gmhsc.api_root
 router.register("providers", api.ProviderViewSet, basename="provider")
 router.register("commissioned-services", api.ServiceViewSet, basename="commissioned-service")
 router.register("contracts", api.ContractViewSet, basename="contract")

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from gmhsc import views
+from gmhsc.api_root import ApiRootView
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("budgets/", include("budgets.urls")),
     path("commissioning/", include("commissioning.urls")),
     path("boards/", include("boards.urls")),
+    path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("localities.api_urls")),
     path("api/v1/", include("budgets.api_urls")),
     path("api/v1/", include("commissioning.api_urls")),

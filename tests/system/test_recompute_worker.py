@@ -166,15 +166,16 @@ def test_redis_down_spend_is_accepted_and_the_sweep_catches_up(transactional_db,
     url = f"redis://127.0.0.1:{port}/0"
     redis = start_redis(port)
     old = (app.conf.broker_url, app.conf.result_backend)
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    monkeypatch.setenv("CELERY_RESULT_BACKEND", url)
-    monkeypatch.setenv("REDIS_URL", url)
-    app.conf.broker_url = url
-    app.conf.result_backend = url
-    app.conf.broker_connection_timeout = 1
-    reset_pools(app)
-    worker = start_worker("outage")
+    worker = None
     try:
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        monkeypatch.setenv("CELERY_RESULT_BACKEND", url)
+        monkeypatch.setenv("REDIS_URL", url)
+        app.conf.broker_url = url
+        app.conf.result_backend = url
+        app.conf.broker_connection_timeout = 1
+        reset_pools(app)
+        worker = start_worker("outage")
         redis.send_signal(signal.SIGTERM)
         redis.wait()
         started = time.monotonic()
@@ -193,7 +194,8 @@ def test_redis_down_spend_is_accepted_and_the_sweep_catches_up(transactional_db,
         assert ytd(w.host_line) == D("30.00")
         assert reconcile_fund(w.fund) == []
     finally:
-        stop_worker(worker)
+        if worker is not None:
+            stop_worker(worker)
         if redis.poll() is None:
             redis.send_signal(signal.SIGTERM)
             redis.wait()
