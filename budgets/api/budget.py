@@ -124,6 +124,27 @@ def etag(line: BudgetLine) -> str:
     return f'"{line.version}"'
 
 
+class HistoryEntrySerializer(serializers.Serializer):
+    """One change in an object's history: who changed which field, from what, to what, and why."""
+
+    when = serializers.DateTimeField()
+    who = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    field = serializers.CharField(allow_blank=True)
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    why = serializers.CharField(allow_blank=True, allow_null=True)
+
+
+class PhasingPreviewSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    note = serializers.CharField(allow_blank=True)
+    phasing = serializers.ListField(child=serializers.DecimalField(max_digits=18, decimal_places=2))
+
+
+HISTORY_SCHEMA = extend_schema(responses=HistoryEntrySerializer(many=True))
+
+
 def history_response(entries: list[dict[str, Any]]) -> Response:
     def plain(value: Any) -> Any:
         return value if value is None or isinstance(value, (bool, int, str)) else str(value)
@@ -255,7 +276,8 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response({"period": row.period.code, "status": row.status})
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.object_history(self._fund()))
 
@@ -303,7 +325,8 @@ class ContributionViewSet(
             status=status.HTTP_201_CREATED,
         )
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.object_history(self.get_object()))
 
@@ -340,7 +363,8 @@ class RiskShareAgreementViewSet(
             RiskShareAgreementSerializer(agreement).data, status=status.HTTP_201_CREATED
         )
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.object_history(self.get_object()))
 
@@ -423,10 +447,12 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return self._line_response(updated)
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.line_history(visible_line(request.user, pk)))
 
+    @extend_schema(responses=PhasingPreviewSerializer)
     @action(detail=True, methods=["get"], url_path="phasing-preview")
     def phasing_preview(self, request: Request, pk: str) -> Response:
         """?method=seasonal[&amount=130000.00]: the 12 months re-spreading would give, unsaved."""
@@ -510,7 +536,8 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(VirementSerializer(virement).data)
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.object_history(self.get_object()))
 
@@ -568,7 +595,8 @@ class ForecastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(ForecastSerializer(forecast).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get"])
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
         return history_response(selectors.object_history(self.get_object()))
 

@@ -106,10 +106,10 @@ class VarianceReportView(APIView):
 
 class ExportJobSerializer(serializers.ModelSerializer):
     fund: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     organisation: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     period = serializers.CharField(source="period.code", read_only=True)
     download_url = serializers.SerializerMethodField()

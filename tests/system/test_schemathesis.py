@@ -39,7 +39,9 @@ EXCLUDED: dict[tuple[str, str], str] = {
 
 
 @pytest.fixture
-def role_tokens(transactional_db) -> dict[str, str]:
+def role_tokens(django_db_reset_sequences) -> dict[str, str]:
+    """Tokens per role over the permission matrix's world, whose objects get ids from 1 (sequences
+    reset), so the generated ids reach real objects and their answers are checked too."""
     from rest_framework.authtoken.models import Token
 
     from tests.test_permission_matrix import _build_world
