@@ -104,7 +104,7 @@ def start_server(port: int) -> subprocess.Popen:
             str(ROOT / ".venv/bin/gunicorn"),
             "gmhsc.wsgi",
             "-w",
-            "8",
+            str(2 * (os.cpu_count() or 2) + 1),  # gunicorn's own rule, as the README's WEB_WORKERS
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -317,7 +317,7 @@ def main() -> None:
     out = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "database": connection.settings_dict["NAME"],
-        "gunicorn_workers": 8,
+        "gunicorn_workers": 2 * (os.cpu_count() or 2) + 1,
         "cache_backend": settings.CACHES["default"]["BACKEND"],
         "cpus": os.cpu_count(),
         "dashboard": dashboard,
