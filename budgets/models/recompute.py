@@ -40,14 +40,28 @@ class LineVariance(models.Model):
 
     # Derived rows, rewritten 120,000 at a time: no database FK constraints (their deferred checks
     # cost about a second per full recompute). Django's on_delete still cascades; reconcile checks.
+    # No single-column FK indexes either: linevar_fund_period leads with fund and uniq_line_variance
+    # with line, and each extra index costs about 0.3 s per full recompute.
     fund = models.ForeignKey(
-        PooledFund, on_delete=models.CASCADE, related_name="line_variances", db_constraint=False
+        PooledFund,
+        on_delete=models.CASCADE,
+        related_name="line_variances",
+        db_constraint=False,
+        db_index=False,
     )
     year = models.ForeignKey(
-        FinancialYear, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+        FinancialYear,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     line = models.ForeignKey(
-        BudgetLine, on_delete=models.CASCADE, related_name="variances", db_constraint=False
+        BudgetLine,
+        on_delete=models.CASCADE,
+        related_name="variances",
+        db_constraint=False,
+        db_index=False,
     )
     period_number = models.PositiveSmallIntegerField()
     original_budget = MoneyField()
