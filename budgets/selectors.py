@@ -59,6 +59,11 @@ def lines_visible_to(user: Any, fund: Any = None) -> QuerySet[Any]:
         return qs.none()
     if roles.is_administrator(user):
         return qs
+    if fund is not None:
+        # One visibility check for the fund, not a semi-join evaluated per line (the planner ran
+        # it 2,100 times on the largest demo fund: 20 ms per query).
+        fund_pk = getattr(fund, "pk", fund)
+        return qs if funds_visible_to(user).filter(pk=fund_pk).exists() else qs.none()
     return qs.filter(fund_id__in=funds_visible_to(user).values("pk"))
 
 
@@ -420,7 +425,7 @@ def line_table(
 
 def line_table_totals(qs: QuerySet[Any]) -> dict[str, Any]:
     """Server-side totals of the (filtered) lines: one aggregate query."""
-    from django.db.models import Count, DecimalField, Sum, Value
+    from django.db.models import Count, DecimalField, Max, Sum, Value
     from django.db.models.functions import Coalesce
 
     from gmhsc.money import ZERO
@@ -431,6 +436,10 @@ def line_table_totals(qs: QuerySet[Any]) -> dict[str, Any]:
         original=Coalesce(Sum("original_budget"), zero),
         changes=Coalesce(Sum("changes"), zero),
         current=Coalesce(Sum("current_budget"), zero),
+        # Every save of a line raises its version and stamps updated_at: together with the count
+        # they change whenever any of these lines does (the lines table's cache key).
+        versions=Sum("version"),
+        changed=Max("updated_at"),
     )
 
 

@@ -7,6 +7,7 @@ with the fragment to swap in, and tell the page to refresh its totals (HX-Trigge
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -38,6 +39,9 @@ FILTERS = ("service_area", "locality", "lead", "rag", "sort")
 RAG_CHOICES = (("red", "Red"), ("amber", "Amber"), ("green", "Green"))
 MONTH_NAMES = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
 TRIGGER = "linesChanged"
+# The lines table fragment's cache lifetime; its key changes with every change to what it shows, so
+# this only bounds how long a renamed service area, locality or organisation takes to appear.
+TABLE_CACHE_SECONDS = 300
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -102,24 +106,44 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         sort=filters["sort"] or "code",
         rag_period=rag_period,
     )
-    page = Paginator(lines, LINES_PER_PAGE).get_page(request.GET.get("page"))
+    totals = selectors.line_table_totals(lines)
+    paginator = Paginator(lines, LINES_PER_PAGE)
+    paginator.count = totals["count"]  # type: ignore[misc]  # the totals query already counted
+    page = paginator.get_page(request.GET.get("page"))
     status = selectors.fund_budget_status(fund, year)
     user: Any = request.user
     can_edit = status == "draft" and roles.has_role(user, roles.COMMISSIONER)
     query = {k: v for k, v in filters.items() if v}
+    freshness = fund_freshness(fund, year)
+    can_edit_org_id = user.organisation_id if can_edit else None
     context = {
-        "freshness": fund_freshness(fund, year),
+        "freshness": freshness,
+        # The table, filters and pagination are cached as one rendered fragment under everything
+        # they show: the request's filters and page, what this user may edit, the lines' versions
+        # and the figures' as-at time. Any save, recompute or pending change gives a new key.
+        "table_key": _cache_key(
+            request.get_full_path(),
+            fund.pk,
+            year.pk,
+            status,
+            can_edit_org_id,
+            rag_period,
+            totals,
+            freshness.computed_at,
+            freshness.pending,
+        ),
         "fund": fund,
         "year": year,
         "page": page,
         "filters": filters,
         "query": urlencode(query),
         "filter_query": urlencode({k: v for k, v in query.items() if k != "sort"}),
-        "totals": selectors.line_table_totals(lines),
+        "totals": totals,
         "budget_status": status,
-        "can_edit_org_id": user.organisation_id if can_edit else None,
+        "can_edit_org_id": can_edit_org_id,
         "rag_period": rag_period,
         "has_rag": selectors._variance_model() is not None,
+        "table_seconds": TABLE_CACHE_SECONDS,
         **selectors.line_filter_choices(fund, year),
         "rag_choices": RAG_CHOICES,
         "sorts": _sort_links(filters),
@@ -128,6 +152,10 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         "lines_base": _lines_base(),
     }
     return render(request, "budgets/line_table.html", context)
+
+
+def _cache_key(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _sort_links(filters: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -98,6 +98,30 @@ def test_edit_link_only_on_lines_my_organisation_leads(client, world):
     assert reverse("budgets:line-edit", args=[world.host_line.pk]) not in body
 
 
+def test_cached_table_is_per_organisation_each_sees_only_its_own_edit_links(client, world):
+    """The table fragment is cached; the host's cached copy must not give the CCG its links."""
+    client.force_login(world.comm_host)
+    host_body = client.get(table_url(world)).content.decode()
+    assert reverse("budgets:line-edit", args=[world.host_line.pk]) in host_body
+    client.force_login(world.comm_ccg)
+    ccg_body = client.get(table_url(world)).content.decode()
+    assert reverse("budgets:line-edit", args=[world.ccg_line.pk]) in ccg_body
+    assert reverse("budgets:line-edit", args=[world.host_line.pk]) not in ccg_body
+
+
+def test_cached_table_shows_a_saved_change_on_the_next_load(client, world):
+    client.force_login(world.comm_host)
+    before = client.get(table_url(world)).content.decode()
+    assert "Renamed home care" not in before
+    client.post(
+        reverse("budgets:line-edit", args=[world.host_line.pk]),
+        edit_post(world, world.host_line, name="Renamed home care", annual_budget="100,000"),
+    )
+    after = client.get(table_url(world)).content.decode()
+    assert "Renamed home care" in after
+    assert "£100,000" in after
+
+
 def test_lead_commissioner_edits_a_line_without_javascript(client, world):
     client.force_login(world.comm_host)
     url = reverse("budgets:line-edit", args=[world.host_line.pk])
