@@ -601,8 +601,9 @@ def cached_variance_report(
 ) -> VarianceReport:
     """compute_variance_report, reused while nothing the report reads has changed.
 
-    The key is the figures' version: the latest LineVariance computed_at and row count, the
-    pending recompute marks, the period's status and the latest frozen snapshot.
+    The key is the figures' version: when the engine last wrote the period's figures and for how
+    many lines (the fund position), the pending recompute marks, the period's status and the latest
+    frozen snapshot.
     """
     version = _version(fund, period)
     key = (fund.pk, period.pk, grouping, *version)
@@ -626,11 +627,10 @@ def cached_variance_report(
 
 def _version(fund: Any, period: Any) -> tuple[Any, ...]:
     """Everything the report depends on, read in one query (the page asks on every request)."""
-    from django.apps import apps
-    from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Value
+    from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
-    from budgets.models import FundPeriod, PooledFund, ReportSnapshot, StaleMark
+    from budgets.models import FundPeriod, FundPosition, PooledFund, ReportSnapshot, StaleMark
 
     def first(qs: Any, field: str) -> Subquery:
         return Subquery(qs.values(field)[:1])
@@ -651,21 +651,16 @@ def _version(fund: Any, period: Any) -> tuple[Any, ...]:
         "v_snapshot": first(snapshot, "checksum"),
         "v_run": first(snapshot, "run"),
     }
-    try:
-        line_variance = apps.get_model("budgets", "LineVariance")
-    except LookupError:
-        pass
-    else:
-        rows = (
-            line_variance.objects.filter(
-                fund=OuterRef("pk"), year_id=period.year_id, period_number=min(period.number, 12)
-            )
-            .order_by()
-            .values("fund")
-        )
-        annotations["v_latest"] = Subquery(rows.annotate(m=Max("computed_at")).values("m"))
-        annotations["v_count"] = Subquery(
-            rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()
-        )
+    # The recompute engine rewrites the fund-year's positions, stamped with the same time as the
+    # LineVariance rows, on every recompute (full or partial): one row instead of a MAX and COUNT
+    # over 10,000 LineVariance rows (18 ms on the bench fund, on every page request).
+    position = FundPosition.objects.filter(
+        fund=OuterRef("pk"), year_id=period.year_id, period_number=min(period.number, 12)
+    )
+    annotations["v_latest"] = first(position, "computed_at")
+    annotations["v_count"] = Subquery(
+        position.annotate(n=F("red_count") + F("amber_count") + F("green_count")).values("n")[:1],
+        output_field=IntegerField(),
+    )
     values = PooledFund.objects.filter(pk=fund.pk).annotate(**annotations).values(*annotations)
     return tuple(sorted(values.first().items()))  # type: ignore[union-attr]

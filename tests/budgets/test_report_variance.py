@@ -201,3 +201,36 @@ def test_variance_page_shows_the_figures_to_partners_only(small_fund, client):
     assert "Greater Manchester-wide (no locality)" in by_locality.content.decode()
     client.force_login(w.comm_outsider)
     assert client.get(url, {"fund": w.fund.code, "period": "2016/17-M06"}).status_code == 404
+
+
+def test_variance_page_shows_new_spend_once_the_engine_has_recomputed(small_fund, client):
+    """The page reuses a computed report while its version stands; a recompute gives a new one."""
+    w = small_fund
+    client.force_login(w.comm_host)
+    query = {"fund": w.fund.code, "period": "2016/17-M06"}
+    url = reverse("budgets:variance")
+    assert "£59,000.00" in client.get(url, query).content.decode()
+    ledger.spend_post(
+        actor=w.fin_host,
+        organisation=w.host,
+        rows=[
+            {
+                "document_number": "H-LATE",
+                "line_number": 1,
+                "posting_date": w.periods[6].end_date,
+                "amount": D("1000.00"),
+                "budget_line": w.host_line,
+                "supplier": "Acme Care Ltd",
+                "description": "Late invoice",
+                "is_accrual": False,
+            }
+        ],
+    )
+    pending = client.get(url, query).content.decode()
+    assert "£59,000.00" in pending  # not recomputed yet: the old figures, marked pending
+    assert "Recalculating: 1 change pending." in pending
+    recompute.recompute_fund_now(w.fund)
+    fresh = client.get(url, query).content.decode()
+    assert "£60,000.00" in fresh
+    assert "£59,000.00" not in fresh
+    assert "Recalculating" not in fresh
