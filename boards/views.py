@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from typing import Any
@@ -369,10 +370,11 @@ def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_CACHE_SECONDS = 30
 
 
-def dashboard_for(board: Any) -> Dashboard:
+def dashboard_for(board: Any, since: Any = None) -> Dashboard:
     """The live dashboard, cached briefly per board and snapshot time (figures only change when
-    the recompute engine writes new snapshots)."""
-    since = selectors.previous_meeting_before(board, timezone.now())
+    the recompute engine writes new snapshots). `since`: the previous meeting (looked up if None)."""
+    if since is None:
+        since = selectors.previous_meeting_before(board, timezone.now())
     key = _dash_key(board, since)
     cached = cache.get(key)
     if cached is not None:
@@ -412,10 +414,35 @@ def _snapshot_stamp(board: Any) -> str:
     return latest.isoformat() if latest else "none"
 
 
+def _chart_svgs(board: Any, since: Any, dash: Dashboard | None = None) -> dict[str, bytes]:
+    """The four chart SVGs, from the cache under the dashboard's key (one round trip); any
+    missing one is drawn from `dash` (built if not given)."""
+    base = _dash_key(board, since)
+    keys = {name: f"{base}:chart:{name}" for name in charts.CHART_NAMES}
+    found = cache.get_many(list(keys.values()))
+    svgs = {}
+    for name, key in keys.items():
+        svg = found.get(key)
+        if svg is None:
+            dash = dash or dashboard_for(board, since)
+            svg = charts.chart_svg(name, dash)
+            cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
+        svgs[name] = svg
+    return svgs
+
+
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+
+
 @login_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    """The charts travel inside the page as data: URIs in <img> (an image never runs script), so
+    a dashboard is one request, not five; each chart also has its own URL for download."""
     board = selectors.get_board(request.user, pk)
-    dash = dashboard_for(board)
+    since = selectors.previous_meeting_before(board, timezone.now())
+    dash = dashboard_for(board, since)
+    srcs = {name: _data_uri(svg) for name, svg in _chart_svgs(board, since, dash).items()}
     return render(
         request,
         "boards/dashboard.html",
@@ -424,10 +451,21 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             "dash": dash,
             "figures_as_at": figures_as_at_text(dash),
             "chart_names": [
-                ("service-area", "Forecast variance by service area", dash.by_service_area),
-                ("locality", "Forecast variance by locality", dash.by_locality),
-                ("risk-share", "Partners' share of the forecast variance", dash.risk_share),
+                (
+                    "service-area",
+                    "Forecast variance by service area",
+                    dash.by_service_area,
+                    srcs["service-area"],
+                ),
+                ("locality", "Forecast variance by locality", dash.by_locality, srcs["locality"]),
+                (
+                    "risk-share",
+                    "Partners' share of the forecast variance",
+                    dash.risk_share,
+                    srcs["risk-share"],
+                ),
             ],
+            "trend_src": srcs["trend"],
         },
     )
 
@@ -436,17 +474,13 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @csp_replace({"default-src": ["'none'"], "style-src": ["'unsafe-inline'"], "img-src": ["'none'"]})  # type: ignore[arg-type]
 def chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    """A dashboard chart as SVG, shown with <img>. Images never run script; the SVG's own
-    (pygal) styles are allowed for this response only."""
+    """A dashboard chart as SVG on its own (to download or print). Images never run script; the
+    SVG's own (pygal) styles are allowed for this response only."""
     board = selectors.get_board(request.user, pk)
     if name not in charts.CHART_NAMES:
         raise Http404("No such chart.")
     since = selectors.previous_meeting_before(board, timezone.now())
-    key = f"{_dash_key(board, since)}:chart:{name}"
-    svg = cache.get(key)
-    if svg is None:
-        svg = charts.chart_svg(name, dashboard_for(board))
-        cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
+    svg = _chart_svgs(board, since)[name]
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response

@@ -227,7 +227,18 @@ def test_dashboard_page_with_figures(engine, client):
     html = client.get(f"/boards/{s['board'].pk}/dashboard/").content.decode()
     assert '<td class="govuk-table__cell app-money" data-fund="GM-X">£84,000</td>' in html
     assert "Figures as at 14:02 on 3 October 2016" in html
-    assert html.count('<img src="/boards/') == 4
+    # The four charts travel inside the page; each decodes to the same SVG as its download URL.
+    import base64
+    import re
+
+    sources = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert len(sources) == 4
+    charts = [base64.b64decode(src) for src in sources]
+    assert all(svg.startswith(b"<svg") for svg in charts)
+    for name in ("service-area", "locality", "trend", "risk-share"):
+        assert f'href="/boards/{s["board"].pk}/dashboard/charts/{name}.svg" download' in html
+    downloaded = client.get(f"/boards/{s['board'].pk}/dashboard/charts/service-area.svg")
+    assert downloaded.content == charts[0]
     assert '<span class="app-rag app-rag--red">Red</span> RED1 Residential' in html
     assert_csp_clean(html)
     svg = client.get(f"/boards/{s['board'].pk}/dashboard/charts/service-area.svg")
