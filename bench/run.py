@@ -184,21 +184,25 @@ def run_child(module_path: str, context_path: str) -> int:
 
 
 def wait_quiet(database_url: str, timeout: float = 600) -> None:
-    """Wait until the worker has taken every stale mark, so no recompute runs under a measurement.
+    """Wait until the worker has taken every stale mark and PostgreSQL's autovacuum has finished,
+    so neither runs under a measurement.
 
-    (seed_demo and earlier modules enqueue recomputes; on 2 cores a busy worker would be
-    measured along with the module.)
+    (seed_demo and earlier modules enqueue recomputes, and their million-row loads start autovacuum
+    on the big tables; on 2 cores either would be measured along with the next module.)
     """
     import psycopg
 
     deadline = time.monotonic() + timeout
     with psycopg.connect(database_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            row = conn.execute("SELECT count(*) FROM budgets_stalemark").fetchone()
-            if row is not None and row[0] == 0:
+            marks = conn.execute("SELECT count(*) FROM budgets_stalemark").fetchone()
+            vacuums = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ).fetchone()
+            if marks is not None and marks[0] == 0 and vacuums is not None and vacuums[0] == 0:
                 return
             time.sleep(1)
-    print("bench: stale marks still pending after the wait; measuring anyway", flush=True)
+    print("bench: recompute or autovacuum still busy after the wait; measuring anyway", flush=True)
 
 
 def tree_rss_mib(pid: int) -> float:

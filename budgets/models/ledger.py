@@ -90,7 +90,8 @@ class SpendPosting(models.Model):
       (organisation, fund, budget line) and off period and created_by;
     - only budget_line keeps a database foreign-key constraint. organisation, period and fund are
       checked set-based before every insert (services and the import's SQL; fund and period are
-      derived from the line), ledger_import and created_by are provenance. A row-by-row
+      derived from the line), ledger_import and created_by are provenance, and a reversal links
+      to a posting the trigger never lets go. A row-by-row
       constraint check costs about 5 s per million rows each (reliability-and-performance.md
       4.2). Deleting a referenced row through Django is still refused (on_delete=PROTECT).
     """
@@ -126,8 +127,16 @@ class SpendPosting(models.Model):
     supplier = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=500, blank=True)
     is_accrual = models.BooleanField(default=False)
+    # No database FK either: the trigger refuses DELETE, so a posting once referenced can never
+    # go, and spend_reverse sets the link from the original it has locked. With the constraint,
+    # every imported row (reverses NULL) still queued a deferred check: about 5 s per million rows.
     reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, related_name="reversed_by", null=True, blank=True
+        "self",
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+        null=True,
+        blank=True,
+        db_constraint=False,
     )
     ledger_import = models.ForeignKey(
         LedgerImport,
