@@ -685,6 +685,14 @@ def _years(fund: PooledFund) -> list[int]:
 def reconcile_fund(fund: PooledFund) -> list[str]:
     """Every difference between the stored snapshots and a recompute from postings in memory."""
     differences: list[str] = []
+    # Postings carry no row-by-row FK check (models/ledger.py): any without its line shows here.
+    for doc, number, line_id in (
+        SpendPosting.objects.filter(fund=fund)
+        .exclude(budget_line_id__in=BudgetLine.objects.values("pk"))
+        .order_by("document_number", "line_number")
+        .values_list("document_number", "line_number", "budget_line_id")
+    ):
+        differences.append(f"{fund.code} posting {doc}/{number}: budget line {line_id} is missing")
     names = VARIANCE_COLUMNS[4:-1]
     for year_id in _years(fund):
         expected = compute_variance_rows(fund, year_id, None, in_python=True)

@@ -338,15 +338,21 @@ def fund_year(fund: Any, code: str | None = None) -> Any:
     """The year a fund's pages show: the one asked for, else the latest with a budget or lines."""
     from .models import BudgetLine, FinancialYear
 
-    years = FinancialYear.objects.filter(fund_budgets__fund=fund)
+    budgeted = FinancialYear.objects.filter(fund_budgets__fund=fund)
+    if code:
+        # Pages ask for a year the fund has a budget for: one query.
+        chosen = budgeted.filter(code=code).first()
+        if chosen is not None:
+            return chosen
+    years = budgeted
     if not years.exists():
         years = FinancialYear.objects.filter(
             pk__in=BudgetLine.objects.filter(fund=fund).values("year_id")
         )
-    if code:
-        chosen = years.filter(code=code).first()
-        if chosen is not None:
-            return chosen
+        if code:
+            chosen = years.filter(code=code).first()
+            if chosen is not None:
+                return chosen
     return years.order_by("-start_date").first()
 
 
@@ -388,11 +394,19 @@ def line_table(
     rag: str = "",
     sort: str = "code",
     rag_period: int | None = None,
+    fund_checked: bool = False,
 ) -> QuerySet[Any]:
-    """A fund's lines for the lines table: filtered, sorted, with the RAG of `rag_period`."""
+    """A fund's lines for the lines table: filtered, sorted, with the RAG of `rag_period`.
+
+    `fund_checked`: the caller has already found `fund` among the funds the user may see (the
+    pages' get_fund), so the same check is not made again.
+    """
     from django.db.models import OuterRef, Subquery
 
-    qs = lines_visible_to(user, fund).filter(year=year)
+    from .models import BudgetLine
+
+    base = BudgetLine.objects.filter(fund=fund) if fund_checked else lines_visible_to(user, fund)
+    qs = base.filter(year=year)
     if service_area:
         qs = qs.filter(
             Q(service_area__code=service_area) | Q(service_area__parent__code=service_area)

@@ -109,7 +109,7 @@ class SpendPostingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_reversed_by(self, obj: SpendPosting) -> int | None:
-        reversal = getattr(obj, "reversed_by", None)
+        reversal = obj.reversed_by
         return reversal.pk if reversal is not None else None
 
 
@@ -257,8 +257,8 @@ def require_finance_role(user: Any) -> None:
 
 def postings_visible_to(user: Any) -> QuerySet[SpendPosting]:
     qs = SpendPosting.objects.select_related(
-        "organisation", "fund", "period__year", "budget_line", "reversed_by"
-    )
+        "organisation", "fund", "period__year", "budget_line"
+    ).prefetch_related("reversals")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
     if roles.is_administrator(user):

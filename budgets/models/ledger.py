@@ -88,10 +88,12 @@ class SpendPosting(models.Model):
     Bulk imports of a million rows set the shape of this table:
     - single-column indexes are left off the foreign keys the composite indexes already lead with
       (organisation, fund, budget line) and off period and created_by;
-    - only budget_line keeps a database foreign-key constraint. organisation, period and fund are
-      checked set-based before every insert (services and the import's SQL; fund and period are
-      derived from the line), ledger_import and created_by are provenance, and a reversal links
-      to a posting the trigger never lets go. A row-by-row
+    - no database foreign-key constraints, as reliability-and-performance.md 4.2 advises: a
+      row-by-row check costs about 5-12 s per million rows each. Budget line, organisation,
+      period and fund are checked set-based before every insert (services and the import's SQL;
+      fund and period are derived from the line); ledger_import and created_by are provenance; a
+      reversal links to a posting the trigger never lets go. A trigger on budget lines refuses
+      to delete one that has postings, and `reconcile` reports any posting without its line. A row-by-row
       constraint check costs about 5 s per million rows each (reliability-and-performance.md
       4.2). Deleting a referenced row through Django is still refused (on_delete=PROTECT).
     """
@@ -121,21 +123,26 @@ class SpendPosting(models.Model):
         db_constraint=False,
     )
     budget_line = models.ForeignKey(
-        BudgetLine, on_delete=models.PROTECT, related_name="postings", db_index=False
+        BudgetLine,
+        on_delete=models.PROTECT,
+        related_name="postings",
+        db_index=False,
+        db_constraint=False,
     )
     amount = MoneyField()
     supplier = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=500, blank=True)
     is_accrual = models.BooleanField(default=False)
-    # No database FK either: the trigger refuses DELETE, so a posting once referenced can never
-    # go, and spend_reverse sets the link from the original it has locked. With the constraint,
-    # every imported row (reverses NULL) still queued a deferred check: about 5 s per million rows.
-    reverses = models.OneToOneField(
+    # A reversal links to its original, at most one per posting: a unique index on the non-null
+    # links only (a million imported rows have none), and no FK check (the trigger never lets a
+    # posting go; spend_reverse sets the link from the original it has locked).
+    reverses = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
-        related_name="reversed_by",
+        related_name="reversals",
         null=True,
         blank=True,
+        db_index=False,
         db_constraint=False,
     )
     ledger_import = models.ForeignKey(
@@ -144,6 +151,7 @@ class SpendPosting(models.Model):
         related_name="postings",
         null=True,
         blank=True,
+        db_index=False,  # provenance: nothing reads postings by import
         db_constraint=False,
     )
     created_by = models.ForeignKey(
@@ -164,6 +172,11 @@ class SpendPosting(models.Model):
                 fields=["organisation", "document_number", "line_number"],
                 name="uniq_posting_source",
             ),
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=models.Q(reverses__isnull=False),
+                name="uniq_posting_reversal",
+            ),
         ]
         indexes = [
             models.Index(fields=["budget_line", "period"], name="posting_line_period"),
@@ -172,6 +185,11 @@ class SpendPosting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation.code} {self.document_number}/{self.line_number}: {self.amount}"
+
+    @property
+    def reversed_by(self) -> SpendPosting | None:
+        """The reversal of this posting, if any (at most one; prefetch "reversals" for lists)."""
+        return next(iter(self.reversals.all()), None)
 
 
 class IdempotencyRecord(models.Model):

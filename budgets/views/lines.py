@@ -105,6 +105,7 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         rag=filters["rag"],
         sort=filters["sort"] or "code",
         rag_period=rag_period,
+        fund_checked=True,
     )
     totals = selectors.line_table_totals(lines)
     paginator = Paginator(lines, LINES_PER_PAGE)
@@ -189,6 +190,7 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
         lead=filters["lead"],
         rag=filters["rag"],
         rag_period=_rag_period(fund, year) if filters["rag"] else None,
+        fund_checked=True,
     )
     template = (
         "budgets/partials/lines_tfoot.html"

@@ -268,3 +268,45 @@ def test_database_refuses_update_and_delete_of_postings(w):
         ):
             cursor.execute(sql, [pk])
     assert SpendPosting.objects.get(pk=pk).amount == Decimal("10.00")
+
+
+@pytest.mark.pg
+def test_database_refuses_to_delete_a_budget_line_that_has_postings(w):
+    """Postings carry no row-by-row FK check; a trigger on budget lines guards them instead."""
+    from django.db import transaction
+    from django.db.utils import DatabaseError
+
+    from budgets.models import BudgetLine
+
+    spend_post(actor=w.fin_host, organisation=w.host, rows=[row("G-1", "10.00", w.host_line)])
+    with (
+        pytest.raises(DatabaseError, match="has spend postings and cannot be deleted"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM budgets_budgetline WHERE id = %s", [w.host_line.pk])
+    assert BudgetLine.objects.filter(pk=w.host_line.pk).exists()
+
+
+def test_a_posting_is_reversed_at_most_once_even_past_the_service(w):
+    """The unique index on non-null reversal links holds when the service's check is bypassed."""
+    from django.db import IntegrityError, transaction
+
+    spend_post(actor=w.fin_host, organisation=w.host, rows=[row("U-1", "10.00", w.host_line)])
+    original = SpendPosting.objects.get(document_number="U-1")
+    first = spend_reverse(actor=w.fin_host, posting=original, reason="Wrong line")
+    assert original.reversed_by == first
+    duplicate = SpendPosting(
+        organisation_id=first.organisation_id,
+        document_number="U-1-AGAIN",
+        line_number=1,
+        posting_date=first.posting_date,
+        period_id=first.period_id,
+        fund_id=first.fund_id,
+        budget_line_id=first.budget_line_id,
+        amount=first.amount,
+        reverses=original,
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+    assert SpendPosting.objects.filter(reverses=original).count() == 1

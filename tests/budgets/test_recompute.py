@@ -15,6 +15,7 @@ from budgets.models import (
     Period,
     RiskShareAgreement,
     RiskShareAllocation,
+    SpendPosting,
     StaleMark,
 )
 from budgets.outbox import mark_stale
@@ -177,6 +178,29 @@ def test_reconcile_reports_a_tampered_snapshot_and_exits_non_zero(capsys):
     assert exc.value.code == 1
     out = capsys.readouterr().out
     assert "LP-TEST line HC01 M01 ytd_actual: snapshot 99.00 != recomputed 100.00" in out
+
+
+def test_reconcile_reports_a_posting_whose_budget_line_is_missing():
+    """Postings have no row-by-row FK check; reconcile is where a dangling line would show."""
+    w = budget_world()
+    post(w, w.host_line, "OK1", "100.00", 1)
+    good = SpendPosting.objects.get(document_number="OK1")
+    SpendPosting.objects.bulk_create(
+        [
+            SpendPosting(
+                organisation_id=good.organisation_id,
+                document_number="LOST1",
+                line_number=1,
+                posting_date=good.posting_date,
+                period_id=good.period_id,
+                fund_id=good.fund_id,
+                budget_line_id=10**9,
+                amount=D("5.00"),
+            )
+        ]
+    )
+    recompute_fund_now(w.fund, full=True)
+    assert reconcile_fund(w.fund) == [f"LP-TEST posting LOST1/1: budget line {10**9} is missing"]
 
 
 def test_freshness_counts_pending_marks_and_formats_time():

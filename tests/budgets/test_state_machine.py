@@ -105,7 +105,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(i=st.integers(0, 1000))
     def reverse(self, i):
         candidates = SpendPosting.objects.filter(
-            fund=self.w.fund, reverses__isnull=True, reversed_by__isnull=True
+            fund=self.w.fund, reverses__isnull=True, reversals__isnull=True
         ).order_by("id")
         count = candidates.count()
         if not count:
