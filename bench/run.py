@@ -52,6 +52,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_probe_ms() -> float:
+    """A fixed pure-Python workload (Decimal sums and text formatting), timed: the same code takes
+    noticeably longer on a busy or throttled virtual machine, so each module's figures come with
+    the probe taken just before it. Best of three, in ms."""
+    from decimal import Decimal
+
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        total = Decimal(0)
+        parts = []
+        for n in range(200_000):
+            total += Decimal(n) / 100
+            if n % 10 == 0:
+                parts.append(str(total))
+        best = min(best, (time.perf_counter() - t) * 1000)
+    return round(best, 1)
+
+
 def machine(database_url: str, redis_url: str) -> dict[str, Any]:
     info: dict[str, Any] = {
         "nproc": os.cpu_count(),
@@ -344,7 +363,8 @@ def main() -> int:
             name = area(module)
             out = RESULTS / f"{name}.json"
             before = out.stat().st_mtime if out.exists() else None
-            print(f"\n== {module.name}", flush=True)
+            probe = cpu_probe_ms()
+            print(f"\n== {module.name} (CPU probe {probe} ms)", flush=True)
             m0 = time.monotonic()
             proc = subprocess.run(
                 [PY, str(Path(__file__).resolve()), "--child", str(module), str(context_file)],
@@ -357,6 +377,7 @@ def main() -> int:
                 "module": module.name,
                 "seconds": seconds,
                 "exit_code": proc.returncode,
+                "cpu_probe_ms": probe,
             }
             fresh = out.exists() and out.stat().st_mtime != before
             if fresh:

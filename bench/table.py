@@ -98,6 +98,16 @@ def main() -> None:
     print("| --- | --- | --- | --- |")
     for name, value, target, verdict in rows():
         print(f"| {name} | {value} | {target} | {verdict} |")
+    probes = [
+        f"{name} {entry['cpu_probe_ms']} ms"
+        for name, entry in summary.get("modules", {}).items()
+        if "cpu_probe_ms" in entry
+    ]
+    if probes:
+        print(
+            "\nCPU probe (the same pure-Python workload, timed just before each module; higher "
+            "means a slower machine at that moment): " + ", ".join(probes) + "."
+        )
 
 
 if __name__ == "__main__":
