@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from gmhsc.errors import ApplicationError, NotFound
@@ -411,12 +412,16 @@ def _snapshot_stamp(board: Any) -> str:
         position = apps.get_model("budgets", "FundPosition")
     except LookupError:
         return "none"
-    stamp = position.objects.filter(fund__in=board.funds.all()).aggregate(
+    funds = board.funds.all()
+    stamp = position.objects.filter(fund__in=funds).aggregate(
         m=Max("computed_at"), n=Count("fund", distinct=True), ids=Sum("fund", distinct=True)
     )
     if stamp["m"] is None:
         return "none"
-    return f"{stamp['m'].isoformat()}:{stamp['n']}:{stamp['ids']}"
+    # Changes still waiting for the recompute are part of what the dashboard shows ("Recalculating:
+    # N changes pending"), so a new one gives a new key too: never a silently stale figure.
+    pending = apps.get_model("budgets", "StaleMark").objects.filter(fund__in=funds).count()
+    return f"{stamp['m'].isoformat()}:{stamp['n']}:{stamp['ids']}:{pending}"
 
 
 def _chart_svgs(board: Any, since: Any, dash: Dashboard | None = None) -> dict[str, bytes]:
@@ -443,34 +448,56 @@ def _data_uri(svg: bytes) -> str:
 @login_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """The charts travel inside the page as data: URIs in <img> (an image never runs script), so
-    a dashboard is one request, not five; each chart also has its own URL for download."""
+    a dashboard is one request, not five; each chart also has its own URL for download.
+
+    Everything below the heading is the same for every member who may see the board, so it is
+    cached as one rendered fragment under the dashboard's key; the figures and charts are only
+    built (lazily) when that fragment is not in the cache.
+    """
     board = selectors.get_board(request.user, pk)
     since = selectors.previous_meeting_before(board, timezone.now())
-    dash = dashboard_for(board, since)
-    srcs = {name: _data_uri(svg) for name, svg in _chart_svgs(board, since, dash).items()}
+    key = _dash_key(board, since)
+
+    def dash() -> Dashboard:
+        return dashboard_for(board, since)
+
+    def srcs() -> dict[str, str]:
+        return {name: _data_uri(svg) for name, svg in _chart_svgs(board, since, lazy_dash).items()}
+
+    lazy_dash: Any = SimpleLazyObject(dash)
+    lazy_srcs: Any = SimpleLazyObject(srcs)
     return render(
         request,
         "boards/dashboard.html",
         {
             "board": board,
-            "dash": dash,
-            "figures_as_at": figures_as_at_text(dash),
-            "chart_names": [
-                (
-                    "service-area",
-                    "Forecast variance by service area",
-                    dash.by_service_area,
-                    srcs["service-area"],
-                ),
-                ("locality", "Forecast variance by locality", dash.by_locality, srcs["locality"]),
-                (
-                    "risk-share",
-                    "Partners' share of the forecast variance",
-                    dash.risk_share,
-                    srcs["risk-share"],
-                ),
-            ],
-            "trend_src": srcs["trend"],
+            "dash_key": key,
+            "dash_seconds": DASHBOARD_CACHE_SECONDS,
+            "dash": lazy_dash,
+            "figures_as_at": SimpleLazyObject(lambda: figures_as_at_text(lazy_dash)),
+            "chart_names": SimpleLazyObject(
+                lambda: [
+                    (
+                        "service-area",
+                        "Forecast variance by service area",
+                        lazy_dash.by_service_area,
+                        lazy_srcs["service-area"],
+                    ),
+                    (
+                        "locality",
+                        "Forecast variance by locality",
+                        lazy_dash.by_locality,
+                        lazy_srcs["locality"],
+                    ),
+                    (
+                        "risk-share",
+                        "Partners' share of the forecast variance",
+                        lazy_dash.risk_share,
+                        lazy_srcs["risk-share"],
+                    ),
+                ]
+            ),
+            "trend_src": SimpleLazyObject(lambda: lazy_srcs["trend"]),
         },
     )
 

@@ -244,3 +244,25 @@ def test_dashboard_page_with_figures(engine, client):
     svg = client.get(f"/boards/{s['board'].pk}/dashboard/charts/service-area.svg")
     assert svg.content.startswith(b"<svg")
     cache.clear()
+
+
+def test_dashboard_cache_key_moves_with_pending_changes_and_each_recompute(jcb_setup):
+    """The dashboard page is cached under this stamp: a change waiting for the recompute gives a
+    new key (so the page says "Recalculating"), and so does the recompute that clears it."""
+    from boards.views import _snapshot_stamp
+    from budgets.outbox import mark_stale
+    from budgets.recompute import recompute_fund_now
+    from tests.budgets.factories import budget_world
+
+    board = jcb_setup["board"]
+    w = budget_world()
+    board.funds.add(w.fund)
+    recompute_fund_now(w.fund, full=True)
+    computed = _snapshot_stamp(board)
+    assert computed != "none"
+    mark_stale(fund_id=w.fund.pk, year_id=w.year.pk, line_ids=[w.host_line.pk], reason="test")
+    pending = _snapshot_stamp(board)
+    assert pending != computed
+    assert pending.endswith(":1")
+    recompute_fund_now(w.fund)
+    assert _snapshot_stamp(board) not in (computed, pending)
