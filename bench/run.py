@@ -203,25 +203,19 @@ def run_child(module_path: str, context_path: str) -> int:
 
 
 def wait_quiet(database_url: str, timeout: float = 600) -> None:
-    """Wait until the worker has taken every stale mark and PostgreSQL's autovacuum has finished,
-    so neither runs under a measurement.
-
-    (seed_demo and earlier modules enqueue recomputes, and their million-row loads start autovacuum
-    on the big tables; on 2 cores either would be measured along with the next module.)
-    """
+    """bench/quiet.py's wait, over its own connection (the harness does not set up Django)."""
     import psycopg
 
-    deadline = time.monotonic() + timeout
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from quiet import wait_quiet as wait
+
     with psycopg.connect(database_url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            marks = conn.execute("SELECT count(*) FROM budgets_stalemark").fetchone()
-            vacuums = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
-            ).fetchone()
-            if marks is not None and marks[0] == 0 and vacuums is not None and vacuums[0] == 0:
-                return
-            time.sleep(1)
-    print("bench: recompute or autovacuum still busy after the wait; measuring anyway", flush=True)
+
+        def count(sql: str) -> int:
+            row = conn.execute(sql).fetchone()
+            return int(row[0]) if row is not None else 0
+
+        wait(count, timeout)
 
 
 def tree_rss_mib(pid: int) -> float:
