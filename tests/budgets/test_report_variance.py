@@ -93,6 +93,26 @@ def small_fund(django_capture_on_commit_callbacks):
     return w
 
 
+def post_late_invoice(w, period, amount):
+    """One late Acme Care invoice on HC01 (document H-LATE), dated the period's last day."""
+    ledger.spend_post(
+        actor=w.fin_host,
+        organisation=w.host,
+        rows=[
+            {
+                "document_number": "H-LATE",
+                "line_number": 1,
+                "posting_date": period.end_date,
+                "amount": D(amount),
+                "budget_line": w.host_line,
+                "supplier": "Acme Care Ltd",
+                "description": "Late invoice",
+                "is_accrual": False,
+            }
+        ],
+    )
+
+
 def assert_row(row, expected):
     for key, value in expected.items():
         assert row.value(key) == value, key
@@ -137,22 +157,7 @@ def test_closing_m6_freezes_the_figures_and_makes_the_month_files(
 
     # Late spend goes into M7; the closed M6 never moves, and re-exporting gives the same figures.
     with django_capture_on_commit_callbacks(execute=True):
-        ledger.spend_post(
-            actor=w.fin_host,
-            organisation=w.host,
-            rows=[
-                {
-                    "document_number": "H-LATE",
-                    "line_number": 1,
-                    "posting_date": w.periods[7].end_date,
-                    "amount": D("4000.00"),
-                    "budget_line": w.host_line,
-                    "supplier": "Acme Care Ltd",
-                    "description": "Late invoice",
-                    "is_accrual": False,
-                }
-            ],
-        )
+        post_late_invoice(w, w.periods[7], "4000.00")
     recompute.recompute_fund_now(w.fund)
     again = compute_variance_report(fund=w.fund, period=w.periods[6])
     assert again.rows == report.rows
@@ -210,22 +215,7 @@ def test_variance_page_shows_new_spend_once_the_engine_has_recomputed(small_fund
     query = {"fund": w.fund.code, "period": "2016/17-M06"}
     url = reverse("budgets:variance")
     assert "£59,000.00" in client.get(url, query).content.decode()
-    ledger.spend_post(
-        actor=w.fin_host,
-        organisation=w.host,
-        rows=[
-            {
-                "document_number": "H-LATE",
-                "line_number": 1,
-                "posting_date": w.periods[6].end_date,
-                "amount": D("1000.00"),
-                "budget_line": w.host_line,
-                "supplier": "Acme Care Ltd",
-                "description": "Late invoice",
-                "is_accrual": False,
-            }
-        ],
-    )
+    post_late_invoice(w, w.periods[6], "1000.00")
     pending = client.get(url, query).content.decode()
     assert "£59,000.00" in pending  # not recomputed yet: the old figures, marked pending
     assert "Recalculating: 1 change pending." in pending
