@@ -374,12 +374,13 @@ def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_CACHE_SECONDS = 600
 
 
-def dashboard_for(board: Any, since: Any = None) -> Dashboard:
-    """The live dashboard, cached briefly per board and snapshot time (figures only change when
-    the recompute engine writes new snapshots). `since`: the previous meeting (looked up if None)."""
+def dashboard_for(board: Any, since: Any = None, key: str | None = None) -> Dashboard:
+    """The live dashboard, cached per board and snapshot time (figures only change when the
+    recompute engine writes new snapshots). `since`: the previous meeting (looked up if None);
+    `key`: the caller's _dash_key for it, so the stamp is not queried again."""
     if since is None:
         since = selectors.previous_meeting_before(board, timezone.now())
-    key = _dash_key(board, since)
+    key = key or _dash_key(board, since)
     cached = cache.get(key)
     if cached is not None:
         return Dashboard.from_json(cached)
@@ -424,17 +425,18 @@ def _snapshot_stamp(board: Any) -> str:
     return f"{stamp['m'].isoformat()}:{stamp['n']}:{stamp['ids']}:{pending}"
 
 
-def _chart_svgs(board: Any, since: Any, dash: Dashboard | None = None) -> dict[str, bytes]:
-    """The four chart SVGs, from the cache under the dashboard's key (one round trip); any
+def _chart_svgs(
+    board: Any, since: Any, base: str, dash: Dashboard | None = None
+) -> dict[str, bytes]:
+    """The four chart SVGs, from the cache under the dashboard's key `base` (one round trip); any
     missing one is drawn from `dash` (built if not given)."""
-    base = _dash_key(board, since)
     keys = {name: f"{base}:chart:{name}" for name in charts.CHART_NAMES}
     found = cache.get_many(list(keys.values()))
     svgs = {}
     for name, key in keys.items():
         svg = found.get(key)
         if svg is None:
-            dash = dash or dashboard_for(board, since)
+            dash = dash or dashboard_for(board, since, base)
             svg = charts.chart_svg(name, dash)
             cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
         svgs[name] = svg
@@ -459,10 +461,12 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     key = _dash_key(board, since)
 
     def dash() -> Dashboard:
-        return dashboard_for(board, since)
+        return dashboard_for(board, since, key)
 
     def srcs() -> dict[str, str]:
-        return {name: _data_uri(svg) for name, svg in _chart_svgs(board, since, lazy_dash).items()}
+        return {
+            name: _data_uri(svg) for name, svg in _chart_svgs(board, since, key, lazy_dash).items()
+        }
 
     lazy_dash: Any = SimpleLazyObject(dash)
     lazy_srcs: Any = SimpleLazyObject(srcs)
@@ -512,7 +516,7 @@ def chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if name not in charts.CHART_NAMES:
         raise Http404("No such chart.")
     since = selectors.previous_meeting_before(board, timezone.now())
-    svg = _chart_svgs(board, since)[name]
+    svg = _chart_svgs(board, since, _dash_key(board, since))[name]
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response
