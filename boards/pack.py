@@ -24,6 +24,8 @@ from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
+from gmhsc.memory import fewer_collections
+
 from . import charts, selectors
 from .dashboard import Dashboard, build_dashboard, figures_as_at_text
 from .models import AgendaItem, BoardPack, Meeting
@@ -72,7 +74,8 @@ def chart_data_uris(dash: Dashboard) -> dict[str, str]:
 
 def _render_front(context: dict[str, Any]) -> bytes:
     html = render_to_string("boards/pack/pack.html", context)
-    return HTML(string=html).write_pdf()
+    with fewer_collections():
+        return HTML(string=html).write_pdf()
 
 
 def numbering_pdf(sizes: list[tuple[float, float]]) -> bytes:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import ExportJob, Period, PooledFund
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from gmhsc.memory import fewer_collections
 from localities import roles
 
 from . import transparency
@@ -37,6 +38,13 @@ def sync_line_limit(fmt: str) -> int:
 
 
 def render(
+    report: VarianceReport, fmt: str, progress: Callable[[float], None] | None = None
+) -> bytes:
+    with fewer_collections():
+        return _render(report, fmt, progress)
+
+
+def _render(
     report: VarianceReport, fmt: str, progress: Callable[[float], None] | None = None
 ) -> bytes:
     if fmt == "csv":
