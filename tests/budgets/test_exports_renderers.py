@@ -162,6 +162,21 @@ def test_formula_text_is_neutralised_in_csv_and_xlsx_but_negative_numbers_stay_n
     assert isinstance(row_xlsx["ytd_variance"], float)
 
 
+def test_xlsx_text_keeps_markup_characters_and_spaces_and_drops_control_characters():
+    report = synthetic_variance_report(3)
+    first = dataclasses.replace(
+        report.rows[0],
+        line_name='  Beds & <bays> "A"\r\nnext  ',
+        commentary="Paid\x01 in\x0b full\ttoday",
+    )
+    report = dataclasses.replace(report, rows=[first, *report.rows[1:]]).regroup("service_area")
+    row = xlsx_line_rows(render_xlsx(report))["L00000"]
+    assert row["line_name"] == '  Beds & <bays> "A"\r\nnext  '
+    assert row["commentary"] == "Paid in full\ttoday"
+    assert row["current_budget"] == float(first.current_budget)
+    assert row["ytd_variance_pct"] == float(first.ytd_variance_pct)
+
+
 def test_pdf_is_a4_landscape_numbered_page_n_of_m_with_totals_on_the_last_page():
     report = synthetic_variance_report(150)
     reader = PdfReader(io.BytesIO(exports.render(report, "pdf")))
