@@ -200,12 +200,14 @@ def dashboard_load(base: str, users: list[str], board_id: int, password: str) ->
                     errors.append(f"page: {r.status_code}")
 
     started = time.perf_counter()
+    cpu0 = time.process_time()
     threads = [threading.Thread(target=run, args=(s,)) for s in sessions]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    client_cpu = time.process_time() - cpu0
 
     def pct(values: list[float], q: float) -> float:
         ordered = sorted(values)
@@ -220,6 +222,8 @@ def dashboard_load(base: str, users: list[str], board_id: int, password: str) ->
         "page_max_ms": round(max(page_times) * 1000, 1),
         "chart_p95_ms": round(pct(chart_times, 0.95) * 1000, 1) if chart_times else None,
         "requests_per_second": round((len(page_times) + len(chart_times)) / wall, 1),
+        # The 20 clients run in this process on the same cores as the server.
+        "load_generator_cpu_share": round(client_cpu / wall, 2),
         "errors": errors[:10],
         "target_p95_ms": 500,
         "meets_target": pct(page_times, 0.95) <= 0.5 and not errors,
