@@ -5,6 +5,7 @@ same expected messages."""
 from __future__ import annotations
 
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from django.db.models import Sum
 from budgets import ledger_import
 from budgets.ledger_import import error_file, start_import
 from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
+from budgets.services.ledger import spend_post
 from gmhsc.errors import NotAllowed
 from gmhsc.uploads import UploadRefused
 from tests.budgets.factories import LEDGER_HEADER, ledger_csv, ledger_world
@@ -119,6 +121,43 @@ def test_partly_new_file_posts_only_new_rows(w, engine):
     assert (imp.status, imp.rows_posted, imp.rows_already_posted) == ("posted", 1, 2)
     assert imp.message == (
         "Posted 1 row; the file's 3 rows total £1,100.24. 2 rows were already posted and skipped."
+    )
+
+
+def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, engine, monkeypatch):
+    """The COPY engine inserts without ON CONFLICT; a posting of the same document and line that
+    lands between its checks and its insert makes it fall back to skipping that row."""
+    if engine != "sql":
+        pytest.skip("the Python engine checks and inserts under one lock")
+    real_lock = ledger_import.lock_organisation
+
+    def lock_then_someone_posts(organisation):
+        real_lock(organisation)
+        spend_post(
+            actor=w.fin_host,
+            organisation=w.host,
+            rows=[
+                {
+                    "document_number": "INV-2",
+                    "line_number": 1,
+                    "posting_date": date(2016, 9, 30),
+                    "amount": Decimal("99.99"),
+                    "budget_line": w.host_line,
+                    "supplier": "Bolton NHS FT",
+                    "description": "posted through the API meanwhile",
+                }
+            ],
+        )
+
+    monkeypatch.setattr(ledger_import, "lock_organisation", lock_then_someone_posts)
+    imp = upload(w, ledger_csv(GOOD))
+    assert (imp.status, imp.rows_posted) == ("posted", 2)
+    inv2 = SpendPosting.objects.get(organisation=w.host, document_number="INV-2", line_number=1)
+    assert inv2.description == "posted through the API meanwhile"
+    assert inv2.ledger_import_id is None
+    assert SpendPosting.objects.filter(ledger_import=imp).count() == 2
+    assert SpendPosting.objects.filter(organisation=w.host).aggregate(t=Sum("amount"))["t"] == (
+        Decimal("1100.24")
     )
 
 
