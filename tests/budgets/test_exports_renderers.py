@@ -173,8 +173,8 @@ def test_xlsx_text_keeps_markup_characters_and_spaces_and_drops_control_characte
     row = xlsx_line_rows(render_xlsx(report))["L00000"]
     assert row["line_name"] == '  Beds & <bays> "A"\r\nnext  '
     assert row["commentary"] == "Paid in full\ttoday"
-    assert row["current_budget"] == float(first.current_budget)
-    assert row["ytd_variance_pct"] == float(first.ytd_variance_pct)
+    assert as_money(row["current_budget"]) == first.current_budget == Decimal("120000.45")
+    assert as_money(row["ytd_variance_pct"]) == first.ytd_variance_pct == Decimal("-1.67")
 
 
 def test_pdf_is_a4_landscape_numbered_page_n_of_m_with_totals_on_the_last_page():
