@@ -8,6 +8,7 @@ bars and points; the figures people read come from the Decimal data.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -91,3 +92,9 @@ def chart_svg(name: str, dash: object) -> bytes:
 
 
 CHART_NAMES = ("service-area", "locality", "trend", "risk-share")
+
+
+def data_uri(svg: bytes) -> str:
+    """An SVG as a data: URI for <img>: the dashboard page and the board pack carry their charts
+    inside the document (an image never runs script)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")

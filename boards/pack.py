@@ -11,7 +11,6 @@ private (part B) items for everyone else on the board.
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 from collections.abc import Callable
@@ -66,8 +65,7 @@ def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
 
 def chart_data_uris(dash: Dashboard) -> dict[str, str]:
     return {
-        name.replace("-", "_"): "data:image/svg+xml;base64,"
-        + base64.b64encode(charts.chart_svg(name, dash)).decode()
+        name.replace("-", "_"): charts.data_uri(charts.chart_svg(name, dash))
         for name in charts.CHART_NAMES
     }
 

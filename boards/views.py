@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from typing import Any
@@ -458,10 +457,6 @@ def _chart_svgs(
     return svgs
 
 
-def _data_uri(svg: bytes) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-
-
 @login_required
 def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """The charts travel inside the page as data: URIs in <img> (an image never runs script), so
@@ -480,7 +475,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
     def srcs() -> dict[str, str]:
         return {
-            name: _data_uri(svg) for name, svg in _chart_svgs(board, since, key, lazy_dash).items()
+            name: charts.data_uri(svg)
+            for name, svg in _chart_svgs(board, since, key, lazy_dash).items()
         }
 
     lazy_dash: Any = SimpleLazyObject(dash)
