@@ -339,21 +339,17 @@ def fund_year(fund: Any, code: str | None = None) -> Any:
     from .models import BudgetLine, FinancialYear
 
     budgeted = FinancialYear.objects.filter(fund_budgets__fund=fund)
-    if code:
-        # Pages ask for a year the fund has a budget for: one query.
-        chosen = budgeted.filter(code=code).first()
-        if chosen is not None:
-            return chosen
-    years = budgeted
-    if not years.exists():
-        years = FinancialYear.objects.filter(
-            pk__in=BudgetLine.objects.filter(fund=fund).values("year_id")
-        )
-        if code:
-            chosen = years.filter(code=code).first()
-            if chosen is not None:
-                return chosen
-    return years.order_by("-start_date").first()
+    # Pages ask for a year the fund has a budget for: one query.
+    if code and (chosen := budgeted.filter(code=code).first()) is not None:
+        return chosen
+    if budgeted.exists():
+        return budgeted.order_by("-start_date").first()
+    with_lines = FinancialYear.objects.filter(
+        pk__in=BudgetLine.objects.filter(fund=fund).values("year_id")
+    )
+    if code and (chosen := with_lines.filter(code=code).first()) is not None:
+        return chosen
+    return with_lines.order_by("-start_date").first()
 
 
 def line_filter_choices(fund: Any, year: Any) -> dict[str, Any]:
