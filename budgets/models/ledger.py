@@ -93,9 +93,8 @@ class SpendPosting(models.Model):
       period and fund are checked set-based before every insert (services and the import's SQL;
       fund and period are derived from the line); ledger_import and created_by are provenance; a
       reversal links to a posting the trigger never lets go. A trigger on budget lines refuses
-      to delete one that has postings, and `reconcile` reports any posting without its line. A row-by-row
-      constraint check costs about 5 s per million rows each (reliability-and-performance.md
-      4.2). Deleting a referenced row through Django is still refused (on_delete=PROTECT).
+      to delete one that has postings, and `reconcile` reports any posting without its line.
+      Deleting a referenced row through Django is still refused (on_delete=PROTECT).
     """
 
     organisation = models.ForeignKey(

@@ -40,7 +40,7 @@ class _Cells:
     """Cell specifications for one sheet's body rows, written by `_fast_rows`.
 
     Styles are set once on a template cell per kind and registered with the workbook once; a body
-    cell is then just (style id or None, value, kind).
+    cell is then just (style id, -1 for none; value; kind).
     """
 
     def __init__(self, ws: Any) -> None:
