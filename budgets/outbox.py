@@ -7,9 +7,12 @@ is unreachable the write still stands: the StaleMark rows stay and the periodic 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from .models import StaleMark
 
@@ -47,6 +50,35 @@ def mark_stale(
         ]
     )
     transaction.on_commit(lambda: enqueue_recompute(fund_id))
+
+
+def mark_stale_from_sql(source: str, params: Sequence[Any] = (), *, reason: str) -> None:
+    """mark_stale for a large write, set-based. `source` is SQL yielding (fund_id, year_id,
+    line_id, period_number) for each change; the marks are those `mark_stale` would write for
+    each (fund, year): one per line, from the earliest period of that fund and year."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH changed AS (
+              SELECT fund_id, year_id, line_id, min(period_number) AS first_period
+              FROM ({source}) s
+              GROUP BY fund_id, year_id, line_id
+            ),
+            marks AS (
+              INSERT INTO budgets_stalemark
+                (fund_id, year_id, line_id, period_number, reason, created_at)
+              SELECT fund_id, year_id, line_id,
+                     min(first_period) OVER (PARTITION BY fund_id, year_id), %s, %s
+              FROM changed
+              RETURNING fund_id
+            )
+            SELECT DISTINCT fund_id FROM marks ORDER BY fund_id
+            """,  # noqa: S608 (source is the caller's SQL, values are parameters)
+            [*params, reason[:60], timezone.now()],
+        )
+        funds = [int(row[0]) for row in cursor.fetchall()]
+    for fund_id in funds:
+        transaction.on_commit(partial(enqueue_recompute, fund_id))
 
 
 def enqueue_recompute(fund_id: int) -> None:

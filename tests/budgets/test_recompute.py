@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from budgets.freshness import fund_freshness
 from budgets.models import (
@@ -18,7 +19,7 @@ from budgets.models import (
     SpendPosting,
     StaleMark,
 )
-from budgets.outbox import mark_stale
+from budgets.outbox import mark_stale, mark_stale_from_sql
 from budgets.recompute import recompute_fund_now, reconcile_fund
 from budgets.services.commitments import commitments_replace
 from tests.budgets.factories import budget_world, make_posting
@@ -320,3 +321,44 @@ def test_freshness_include_never_shows_a_silently_stale_number():
         {"freshness": Freshness(computed_at=datetime(2016, 10, 3, 13, 2, tzinfo=UTC), pending=0)},
     )
     assert "Recalculating" not in calm
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the set-based marks serve the COPY import engine (PostgreSQL)",
+)
+def test_set_based_marks_are_the_marks_mark_stale_writes(django_capture_on_commit_callbacks):
+    from budgets.services.ledger import stale_after_posting
+
+    w = budget_world()
+    other = w.ccg_line
+    changes = [
+        (w.fund.pk, w.year.pk, w.host_line.pk, 5),
+        (w.fund.pk, w.year.pk, w.host_line.pk, 3),
+        (w.fund.pk, w.year.pk, other.pk, 7),
+    ]
+
+    def marks():
+        return sorted(
+            StaleMark.objects.values_list(
+                "fund_id", "year_id", "line_id", "period_number", "reason"
+            )
+        )
+
+    with django_capture_on_commit_callbacks() as row_by_row:
+        stale_after_posting(changes)
+    expected = marks()
+    assert expected == [
+        (w.fund.pk, w.year.pk, line, 3, "spend posted")
+        for line in sorted([w.host_line.pk, other.pk])
+    ]
+    StaleMark.objects.all().delete()
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(changes))
+    with django_capture_on_commit_callbacks() as set_based:
+        mark_stale_from_sql(
+            f"SELECT * FROM (VALUES {values}) v (fund_id, year_id, line_id, period_number)",
+            [value for change in changes for value in change],
+            reason="spend posted",
+        )
+    assert marks() == expected
+    assert len(set_based) == len(row_by_row) == 1
