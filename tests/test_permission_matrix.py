@@ -145,6 +145,7 @@ ROWS: list[tuple[str, Row]] = [
     ("budgets:line-table-totals", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 200 200 302", "404 404 404 200 302"))),
     ("budgets:month-close", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("403 404 403 403 302", "404 404 404 403 302"))),
     ("budgets:my-requests", R(get="200 200 200 200 302", post="200 200 200 200 302")),
+    ("budgets:period-reopen", R("fund", get=("403 403 403 200 302", "404 404 404 200 302"), post=("403 403 403 200 302", "404 404 404 200 302"))),
     ("budgets:transparency", R(get="404 200 404 200 302", post="404 404 404 404 302")),
     ("budgets:variance", R(get="200 200 200 200 302", post="200 200 200 200 302")),
     ("budgets:variance-export", R(get="405 405 405 405 302", post="404 404 404 404 302")),

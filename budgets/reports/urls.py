@@ -9,6 +9,7 @@ urlpatterns = [
     path("reports/variance/export/", reports.variance_export, name="variance-export"),
     path("reports/transparency/", reports.transparency_export, name="transparency"),
     path("funds/<str:code>/reports/", reports.month_close, name="month-close"),
+    path("funds/<str:code>/reports/reopen/", reports.period_reopen, name="period-reopen"),
     path("exports/", reports.export_list, name="export-list"),
     path("exports/<int:pk>/", reports.export_detail, name="export-detail"),
     path("exports/<int:pk>/progress/", reports.export_progress, name="export-progress"),

@@ -200,6 +200,83 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             "months": months,
             "can_close": can_close,
             "next_to_close": next_to_close,
+            "to_reopen": (
+                _latest_closed(fund, year)
+                if year is not None and roles.is_administrator(request.user)
+                else None
+            ),
+        },
+    )
+
+
+def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Period | None:
+    """The month to reopen next: the latest closed one (of `year`, if given)."""
+    from budgets.models import FundPeriod
+
+    closed = FundPeriod.objects.filter(fund=fund, status=FundPeriod.Status.CLOSED)
+    if year is not None:
+        closed = closed.filter(period__year=year)
+    latest = (
+        closed.select_related("period__year")
+        .order_by("-period__year__start_date", "-period__number")
+        .first()
+    )
+    return latest.period if latest is not None else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
+    """An administrator reopens a closed month (latest first), saying why; the reason is audited
+    and shown on the month-end close page."""
+    from budgets.models import FundPeriod
+    from budgets.services.periods import period_reopen as reopen
+
+    fund = _visible_fund(request.user, code)
+    if not roles.is_administrator(request.user):
+        raise PermissionDenied("Only an administrator can reopen a month.")
+    chosen = request.POST.get("period") if request.method == "POST" else request.GET.get("period")
+    errors: dict[str, str] = {}
+    period: Period | None = _latest_closed(fund)
+    if chosen:
+        try:
+            period = selectors.get_period(chosen)
+        except NotFound as exc:
+            period, errors["period"] = None, exc.message
+    reason = request.POST.get("reason", "").strip()
+    if request.method == "POST":
+        if period is None:
+            errors.setdefault("period", f"No month of {fund.code} is closed.")
+        else:
+            try:
+                reopen(actor=request.user, fund=fund, period=period, reason=reason)
+            except ApplicationError as exc:
+                field = (exc.extra or {}).get("field", "period")
+                errors[field] = exc.message
+            else:
+                messages.success(
+                    request,
+                    f"{period.code} is open again for {fund.code}. The reports frozen when it "
+                    "closed are kept; closing it again freezes a new run.",
+                )
+                close_page = reverse("budgets:month-close", args=[fund.code])
+                return redirect(f"{close_page}?year={period.year.code}")
+    status = (
+        FundPeriod.objects.filter(fund=fund, period=period).select_related("changed_by").first()
+        if period is not None
+        else None
+    )
+    return render(
+        request,
+        "budgets/reports/period_reopen.html",
+        {
+            "fund": fund,
+            "period": period,
+            "status": status,
+            "reason": reason,
+            "errors": errors,
+            "back_url": reverse("budgets:month-close", args=[fund.code])
+            + (f"?year={period.year.code}" if period is not None else ""),
         },
     )
 

@@ -136,3 +136,90 @@ def test_only_the_hosts_finance_officer_can_close_from_the_page(
     assert "2016/17-M01 is closed" in html
     assert 'data-download="xlsx"' in html
     assert ReportSnapshot.objects.filter(fund=world.fund, period=world.m1).count() == 1
+
+
+def test_an_administrator_reopens_the_latest_closed_month_from_the_page_with_a_reason(
+    world, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from budgets.models import FundPeriod
+
+    close(world, world.m1, django_capture_on_commit_callbacks)
+    close(world, world.m2, django_capture_on_commit_callbacks)
+    close_page = reverse("budgets:month-close", args=[world.fund.code])
+    reopen_page = reverse("budgets:period-reopen", args=[world.fund.code])
+    client.force_login(world.admin)
+    assert 'id="reopen-link"' in client.get(close_page).content.decode()
+    form = client.get(reopen_page).content.decode()
+    assert "Reopen 2016/17-M02 for LP-TEST" in form  # the latest closed month
+    assert 'value="2016/17-M02"' in form
+
+    # No reason: refused, said beside the box, nothing changes.
+    page = client.post(reopen_page, {"period": "2016/17-M02", "reason": "  "}).content.decode()
+    assert "Say why the period is reopened." in page
+    assert 'id="reason-error"' in page
+    # Not the latest: refused with the rule.
+    page = client.post(reopen_page, {"period": "2016/17-M01", "reason": "x"}).content.decode()
+    assert "Reopen 2016/17-M02 first: periods reopen latest first." in page
+    assert list(
+        FundPeriod.objects.filter(fund=world.fund)
+        .order_by("period__number")
+        .values_list("status", flat=True)
+    ) == ["closed", "closed"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reopen_page, {"period": "2016/17-M02", "reason": "Late NHS invoices for May"}
+        )
+    assert response.status_code == 302
+    assert response["Location"] == f"{close_page}?year=2016/17"
+    row = FundPeriod.objects.get(fund=world.fund, period=world.m2)
+    assert (row.status, row.changed_by, row.reason) == (
+        "open",
+        world.admin,
+        "Late NHS invoices for May",
+    )
+    record = row.history.latest()
+    assert (record.history_user, record.history_change_reason) == (
+        world.admin,
+        "Reopened: Late NHS invoices for May",
+    )
+    html = client.get(response["Location"]).content.decode()
+    assert "2016/17-M02 is open again for LP-TEST." in html
+    assert f"by {world.admin}: Late NHS invoices for May" in html
+    # M1 is now the latest closed month, so it is the one offered next.
+    assert f'{reopen_page}?period=2016/17-M01"' in html
+    # Run 1 of M2 stays frozen as it was.
+    assert ReportSnapshot.objects.filter(fund=world.fund, period=world.m2).count() == 1
+
+
+def test_only_an_administrator_may_reopen_from_the_page(
+    world, client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from budgets.models import FundPeriod
+
+    close(world, world.m1, django_capture_on_commit_callbacks)
+    close_page = reverse("budgets:month-close", args=[world.fund.code])
+    reopen_page = reverse("budgets:period-reopen", args=[world.fund.code])
+    for user in (world.fin_host, world.comm_host, world.fin_ccg):
+        client.force_login(user)
+        assert 'id="reopen-link"' not in client.get(close_page).content.decode()
+        assert client.get(reopen_page).status_code == 403
+        post = client.post(reopen_page, {"period": "2016/17-M01", "reason": "late"})
+        assert post.status_code == 403
+    client.force_login(world.fin_outsider)
+    assert client.post(reopen_page, {"period": "2016/17-M01", "reason": "late"}).status_code == 404
+    assert FundPeriod.objects.get(fund=world.fund, period=world.m1).status == "closed"
+
+
+def test_reopen_page_with_nothing_closed_says_so(world, client):
+    from django.urls import reverse
+
+    client.force_login(world.admin)
+    page = client.get(reverse("budgets:period-reopen", args=[world.fund.code]))
+    assert "No month of LP-TEST is closed, so there is nothing to reopen." in page.content.decode()
+    refused = client.post(reverse("budgets:period-reopen", args=[world.fund.code]), {})
+    assert "No month of LP-TEST is closed." in refused.content.decode()

@@ -69,3 +69,23 @@ def test_inline_edit_row_and_errors_have_no_serious_violations(world, live_serve
     page.get_by_role("button", name="Save line HC01").click()
     page.locator(".govuk-error-summary").wait_for()
     assert serious_violations(page) == []
+
+
+def test_month_close_and_reopen_pages_have_no_serious_violations(live_server, page):
+    from budgets.models import Period
+    from budgets.services.periods import period_close
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    april = Period.objects.get(year=w.year, number=1)
+    period_close(actor=w.fin_host, fund=w.fund, period=april, files=False)
+    login(page, live_server, w.admin.username, PASSWORD)
+    page.goto(f"{live_server.url}/budgets/funds/{w.fund.code}/reports/")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Reopen 2016/17-M01").click()
+    page.get_by_role("button", name="Reopen 2016/17-M01").click()  # no reason given
+    page.locator(".govuk-error-summary").wait_for()
+    assert serious_violations(page) == []
+    page.get_by_label("Why is it being reopened?").fill("Late invoice for April")
+    page.get_by_role("button", name="Reopen 2016/17-M01").click()
+    page.get_by_text("2016/17-M01 is open again for LP-TEST.").wait_for()
+    assert page.locator("[data-reopened]").inner_text().endswith(": Late invoice for April")
