@@ -36,6 +36,7 @@ urlpatterns = [
         "ledger/imports/<int:pk>/errors.csv", ledger.import_errors_csv, name="ledger-import-errors"
     ),
     path("ledger/mappings/", ledger.mapping_list, name="ledger-mappings"),
+    path("postings/<int:pk>/reverse/", ledger.posting_reverse, name="posting-reverse"),
     path("ledger/mappings/<int:pk>/delete/", ledger.mapping_delete, name="ledger-mapping-delete"),
     path("", include("budgets.reports.urls")),
 ]

@@ -1,4 +1,5 @@
-"""Ledger pages: upload a ledger CSV and follow its progress, read its errors; keep mappings.
+"""Ledger pages: upload a ledger CSV and follow its progress, read its errors; keep mappings;
+reverse a posting.
 
 Another organisation's import or mapping answers 404. Progress polls with HTMX every 2 s and
 works without JavaScript (a plain refresh link).
@@ -11,16 +12,21 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from budgets import rules, selectors
 from budgets.ledger_import import ERRORS_SHOWN, HEADER, OPTIONAL, TERMINAL, error_file, start_import
-from budgets.models import FinancialYear, LedgerImport, LedgerMapping
+from budgets.models import FinancialYear, LedgerImport, LedgerMapping, Period, SpendPosting
 from budgets.services import mappings as mapping_service
-from gmhsc.errors import ApplicationError
+from budgets.services.funds import open_months
+from budgets.services.ledger import posting_visible, spend_reverse
+from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.money import format_money
 from localities import roles
 from localities.models import Organisation
 
@@ -231,3 +237,77 @@ def _reverse_mappings() -> str:
     from django.urls import reverse
 
     return reverse("budgets:ledger-mappings")
+
+
+def can_reverse(user: Any, posting: SpendPosting) -> bool:
+    """Who may reverse a posting: its organisation's finance officers, and administrators."""
+    return roles.is_administrator(user) or rules.can_post_spend(user, posting.organisation)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a posting: post its negative copy, linked to it, with a reason (then post the
+    right figure as a new posting). Postings are never changed or deleted."""
+    posting = (
+        SpendPosting.objects.select_related("organisation", "fund", "period__year", "budget_line")
+        .filter(pk=pk)
+        .first()
+    )
+    if posting is None or not posting_visible(request.user, posting):
+        raise Http404("Posting not found.")
+    if not can_reverse(request.user, posting):
+        raise PermissionDenied(
+            f"Only a finance officer of {posting.organisation.name} can reverse its postings."
+        )
+    line_page = reverse("budgets:line-detail", args=[posting.budget_line_id]) + "#postings-heading"
+    reversal = SpendPosting.objects.filter(reverses=posting).first()
+    periods = list(
+        Period.objects.select_related("year")
+        .filter(
+            year=posting.period.year,
+            number__in=open_months(posting.fund, posting.period.year),
+        )
+        .order_by("number")
+    )
+    errors: dict[str, str] = {}
+    data = {"reason": "", "period": ""}
+    if request.method == "POST":
+        data = {
+            "reason": request.POST.get("reason", "").strip(),
+            "period": request.POST.get("period", ""),
+        }
+        period = None
+        if data["period"]:
+            try:
+                period = selectors.get_period(data["period"])
+            except NotFound as exc:
+                errors["period"] = exc.message
+        if not errors:
+            try:
+                made = spend_reverse(
+                    actor=request.user, posting=posting, reason=data["reason"], period=period
+                )
+            except ApplicationError as exc:
+                errors[(exc.extra or {}).get("field", "posting")] = exc.message
+            else:
+                messages.success(
+                    request,
+                    f"Posted {made.document_number}/{made.line_number}, "
+                    f"{format_money(made.amount, pence=True)} in {made.period.code}, reversing "
+                    f"{posting.document_number}/{posting.line_number}. "
+                    "Now post the right figure as a new posting.",
+                )
+                return redirect(line_page)
+    return render(
+        request,
+        "budgets/ledger/posting_reverse.html",
+        {
+            "posting": posting,
+            "reversal": reversal,
+            "periods": periods,
+            "errors": errors,
+            "data": data,
+            "line_page": line_page,
+        },
+    )

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 from budgets import rules, selectors
 from budgets.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.freshness import fund_freshness
-from budgets.models import BudgetLine, Period
+from budgets.models import BudgetLine, Period, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
 from budgets.services import forecasts as forecast_services
 from budgets.services import lines as line_services
@@ -308,9 +309,19 @@ def _money_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict
 def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     line = get_line(request, pk)
     user: Any = request.user
-    postings = Paginator(selectors.line_postings(line), POSTINGS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # Corrections: finance officers and administrators see which postings are reversed already
+    # and may reverse their organisation's others.
+    may_reverse = roles.is_administrator(user) or roles.has_role(user, roles.FINANCE_OFFICER)
+    listed = selectors.line_postings(line)
+    if may_reverse:
+        listed = listed.prefetch_related(
+            Prefetch("reversals", queryset=SpendPosting.objects.select_related("period__year"))
+        )
+    postings = Paginator(listed, POSTINGS_PER_PAGE).get_page(request.GET.get("page"))
+    for p in postings:
+        p.can_reverse = may_reverse and (
+            roles.is_administrator(user) or rules.can_post_spend(user, p.organisation)
+        )
     can_forecast = bool(
         rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)
     )
@@ -320,6 +331,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "fund": line.fund,
             "history": selectors.line_history(line),
             "postings": postings,
+            "show_corrections": may_reverse,
             "forecasts": selectors.line_forecasts(line),
             "can_forecast": can_forecast,
             "forecast_form": _forecast_form(line) if can_forecast else None,

@@ -140,3 +140,98 @@ def test_commissioner_sees_mappings_but_cannot_change_them(client, w):
         {"cost_centre": "X", "expense_code": "Y", "budget_line": str(w.ccg_line.pk)},
     )
     assert response.status_code == 404
+
+
+def test_finance_officer_reverses_a_posting_from_the_line_page(client, w):
+    from decimal import Decimal
+
+    from tests.budgets.factories import make_posting
+
+    posting = make_posting(
+        organisation=w.host, line=w.host_line, document="P-1", amount="1200.50", period_number=6
+    )
+    line_page = reverse("budgets:line-detail", args=[w.host_line.pk])
+    reverse_page = reverse("budgets:posting-reverse", args=[posting.pk])
+    client.force_login(w.fin_host)
+    assert f'href="{reverse_page}"' in client.get(line_page).content.decode()
+    form = client.get(reverse_page).content.decode()
+    assert "Reverse posting P-1/1" in form
+    assert "£1,200.50" in form
+
+    # A reason is required; nothing is posted without one.
+    page = client.post(reverse_page, {"reason": " ", "period": ""}).content.decode()
+    assert "Say why the posting is reversed." in page
+    assert 'id="reason-error"' in page
+    assert not SpendPosting.objects.filter(reverses=posting).exists()
+
+    response = client.post(reverse_page, {"reason": "Wrong cost centre", "period": ""})
+    assert response.status_code == 302
+    assert response["Location"] == f"{line_page}#postings-heading"
+    reversal = SpendPosting.objects.get(reverses=posting)
+    assert (
+        reversal.document_number,
+        reversal.line_number,
+        reversal.amount,
+        reversal.period.code,
+        reversal.description,
+        reversal.created_by,
+    ) == (
+        "REV-P-1",
+        1,
+        Decimal("-1200.50"),
+        "2016/17-M06",
+        "Reversal of P-1/1: Wrong cost centre",
+        w.fin_host,
+    )
+    page = client.get(response["Location"]).content.decode()
+    assert "Posted REV-P-1/1, (£1,200.50) in 2016/17-M06, reversing P-1/1." in page
+    assert "Reversed by REV-P-1 in 2016/17-M06" in page
+    assert f'href="{reverse_page}"' not in page  # reversed once only
+    assert f'data-reverse="{reversal.pk}"' not in page  # a reversal is not reversed
+
+    # Asking again: the page explains, and a second post is refused.
+    assert "was reversed by REV-P-1/1 in 2016/17-M06" in client.get(reverse_page).content.decode()
+    again = client.post(reverse_page, {"reason": "again", "period": ""}).content.decode()
+    assert "was already reversed by REV-P-1" in again
+    assert SpendPosting.objects.filter(reverses=posting).count() == 1
+
+
+def test_reversal_goes_into_the_month_chosen_and_refuses_another_year(client, w):
+    from tests.budgets.factories import make_posting
+
+    posting = make_posting(
+        organisation=w.host, line=w.host_line, document="P-2", amount="80.00", period_number=3
+    )
+    reverse_page = reverse("budgets:posting-reverse", args=[posting.pk])
+    client.force_login(w.fin_host)
+    page = client.post(
+        reverse_page, {"reason": "Duplicate invoice", "period": "2015/16-M03"}
+    ).content.decode()
+    assert "A reversal goes into 2016/17, not 2015/16-M03." in page
+    assert 'id="period-error"' in page
+    client.post(reverse_page, {"reason": "Duplicate invoice", "period": "2016/17-M08"})
+    assert SpendPosting.objects.get(reverses=posting).period.code == "2016/17-M08"
+
+
+def test_only_the_postings_finance_officers_and_administrators_may_reverse(client, w):
+    from tests.budgets.factories import make_posting
+
+    posting = make_posting(organisation=w.host, line=w.host_line, document="P-3", amount="5.00")
+    line_page = reverse("budgets:line-detail", args=[w.host_line.pk])
+    reverse_page = reverse("budgets:posting-reverse", args=[posting.pk])
+    # The CCG's finance officer sees the partner's posting on the shared fund but may not reverse
+    # it; the host's commissioner sees no corrections column at all.
+    for user in (w.fin_ccg, w.comm_host):
+        client.force_login(user)
+        assert f'href="{reverse_page}"' not in client.get(line_page).content.decode()
+        assert client.get(reverse_page).status_code == 403
+        assert client.post(reverse_page, {"reason": "x"}).status_code == 403
+    client.force_login(w.comm_host)
+    assert "Correction" not in client.get(line_page).content.decode()
+    client.force_login(w.fin_outsider)
+    assert client.post(reverse_page, {"reason": "x"}).status_code == 404
+    assert not SpendPosting.objects.filter(reverses=posting).exists()
+    client.force_login(w.admin)
+    assert f'href="{reverse_page}"' in client.get(line_page).content.decode()
+    assert client.post(reverse_page, {"reason": "Posted in error"}).status_code == 302
+    assert SpendPosting.objects.filter(reverses=posting).count() == 1

@@ -89,3 +89,20 @@ def test_month_close_and_reopen_pages_have_no_serious_violations(live_server, pa
     page.get_by_role("button", name="Reopen 2016/17-M01").click()
     page.get_by_text("2016/17-M01 is open again for LP-TEST.").wait_for()
     assert page.locator("[data-reopened]").inner_text().endswith(": Late invoice for April")
+
+
+def test_posting_reversal_page_has_no_serious_violations(live_server, page):
+    from tests.budgets.factories import make_posting
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    make_posting(organisation=w.host, line=w.host_line, document="INV-9", amount="250.00")
+    login(page, live_server, w.fin_host.username, PASSWORD)
+    page.goto(f"{live_server.url}/budgets/lines/{w.host_line.pk}/")
+    assert serious_violations(page) == []
+    page.get_by_role("link", name="Reverse posting INV-9/1").click()
+    page.get_by_role("button", name="Reverse INV-9/1").click()  # no reason given
+    page.locator(".govuk-error-summary").wait_for()
+    assert serious_violations(page) == []
+    page.get_by_label("Why is it being reversed?").fill("Charged to the wrong line")
+    page.get_by_role("button", name="Reverse INV-9/1").click()
+    page.get_by_text("Reversed by REV-INV-9 in 2016/17-M06").wait_for()
