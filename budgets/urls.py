@@ -23,6 +23,7 @@ urlpatterns = [
     path("lines/<int:pk>/phasing/", lines.line_phasing, name="line-phasing"),
     path("lines/<int:pk>/rephase/", lines.line_rephase, name="line-rephase"),
     path("lines/<int:pk>/forecast/", lines.line_forecast, name="line-forecast"),
+    path("lines/<int:pk>/adjust/", lines.line_adjust, name="line-adjust"),
     path("virements/mine/", virements.my_requests, name="my-requests"),
     path("virements/<int:pk>/", virements.virement_detail, name="virement-detail"),
     path("virements/<int:pk>/decide/", virements.virement_decide, name="virement-decide"),

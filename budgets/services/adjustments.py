@@ -76,17 +76,22 @@ def adjustment_create(
     try:
         value = to_money(amount)
     except MoneyError as exc:
-        raise ApplicationError(f"Adjustment amount {exc}.") from None
+        raise ApplicationError(f"Adjustment amount {exc}.", extra={"field": "amount"}) from None
     if value == ZERO:
-        raise ApplicationError("An adjustment of nothing changes nothing.")
+        raise ApplicationError(
+            "An adjustment of nothing changes nothing.", extra={"field": "amount"}
+        )
     if not reason.strip():
-        raise ApplicationError("Say why the budget is adjusted.")
+        raise ApplicationError("Say why the budget is adjusted.", extra={"field": "reason"})
     with transaction.atomic():
         require_approved(fund, line.year)
         if period is None:
             period = current_period(fund, line.year)
         if period.year_id != line.year_id or period.number > 12:
-            raise ApplicationError(f"Period {period.code} is not a month of {line.year.code}.")
+            raise ApplicationError(
+                f"Period {period.code} is not a month of {line.year.code}.",
+                extra={"field": "period"},
+            )
         require_open(fund.pk, period)
         apply_change(
             actor=actor, line=line, amount=value, period=period, reason=f"Adjustment: {reason}"

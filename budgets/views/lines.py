@@ -13,23 +13,25 @@ from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budgets import rules, selectors
 from budgets.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.freshness import fund_freshness
-from budgets.models import BudgetLine, Period, SpendPosting
+from budgets.models import BudgetLine, FundBudget, Period, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
 from budgets.services import forecasts as forecast_services
 from budgets.services import lines as line_services
 from budgets.services.funds import budget_status, open_months
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
+from gmhsc.money import format_money
 from localities import roles
 
 from .funds import get_fund, get_year
@@ -332,6 +334,10 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.line_history(line),
             "postings": postings,
             "show_corrections": may_reverse,
+            "can_adjust": (
+                rules.is_host_finance_officer(user, line.fund) or roles.is_administrator(user)
+            )
+            and budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
             "forecasts": selectors.line_forecasts(line),
             "can_forecast": can_forecast,
             "forecast_form": _forecast_form(line) if can_forecast else None,
@@ -456,4 +462,68 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(reverse("budgets:line-detail", args=[line.pk]) + "#forecasts")
     return render(
         request, "budgets/line_forecast.html", {"line": line, "fund": line.fund, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host's finance officer records an adjustment to an approved line's budget, saying why;
+    it is spread over the line's open months from the month chosen."""
+    from budgets.services.adjustments import adjustment_create
+
+    line = get_line(request, pk)
+    user: Any = request.user
+    if not (rules.is_host_finance_officer(user, line.fund) or roles.is_administrator(user)):
+        raise PermissionDenied("Only the host's finance officer can adjust an approved budget.")
+    periods = _periods_open(line)
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "amount": "",
+        "reason": "",
+        "period": periods[0].code if periods else "",
+        "recurrent": False,
+    }
+    if request.method == "POST":
+        data = {
+            "amount": request.POST.get("amount", "").strip().replace(",", "").replace("£", ""),
+            "reason": request.POST.get("reason", "").strip(),
+            "period": request.POST.get("period", ""),
+            "recurrent": request.POST.get("recurrent") == "yes",
+        }
+        period = next((p for p in periods if p.code == data["period"]), None)
+        if period is None:
+            errors["period"] = f"Choose an open month of {line.year.code}."
+        else:
+            try:
+                adjustment = adjustment_create(
+                    actor=user,
+                    line=line,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    recurrent=data["recurrent"],
+                    period=period,
+                )
+            except ApplicationError as exc:
+                errors[(exc.extra or {}).get("field", "line")] = exc.message
+            else:
+                line.refresh_from_db()
+                messages.success(
+                    request,
+                    f"{line.code} adjusted by {format_money(adjustment.amount, pence=True)} from "
+                    f"{period.code}. Its current budget is now "
+                    f"{format_money(line.current_budget, pence=True)}.",
+                )
+                return redirect("budgets:line-detail", pk=line.pk)
+    return render(
+        request,
+        "budgets/line_adjust.html",
+        {
+            "line": line,
+            "fund": line.fund,
+            "periods": periods,
+            "approved": budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
+            "errors": errors,
+            "data": data,
+        },
     )

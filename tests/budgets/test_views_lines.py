@@ -347,3 +347,88 @@ def test_line_detail_shows_a_forecast_loaded_without_a_user(client, world):
 def test_line_detail_refuses_post(client, world):
     client.force_login(world.comm_host)
     assert client.post(reverse("budgets:line-detail", args=[world.host_line.pk])).status_code == 405
+
+
+def test_host_finance_officer_adjusts_an_approved_line_with_a_reason(client):
+    from budgets.models import BudgetAdjustment
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    line_page = reverse("budgets:line-detail", args=[w.host_line.pk])
+    adjust_page = reverse("budgets:line-adjust", args=[w.host_line.pk])
+    client.force_login(w.fin_host)
+    assert 'id="adjust-link"' in client.get(line_page).content.decode()
+    form = client.get(adjust_page).content.decode()
+    assert "Adjust the budget of HC01 Home care" in form
+    assert '<option value="2016/17-M01" selected>' in form
+
+    # Problems are named beside their field and nothing changes.
+    page = client.post(
+        adjust_page, {"amount": "12x", "reason": "", "period": "2016/17-M01"}
+    ).content.decode()
+    assert "Adjustment amount" in page
+    assert 'id="amount-error"' in page
+    page = client.post(
+        adjust_page, {"amount": "1000", "reason": " ", "period": "2016/17-M01"}
+    ).content.decode()
+    assert "Say why the budget is adjusted." in page
+    assert 'id="reason-error"' in page
+    assert not BudgetAdjustment.objects.exists()
+
+    response = client.post(
+        adjust_page,
+        {
+            "amount": "-12,000.00",
+            "reason": "Block contract re-let at a lower price",
+            "period": "2016/17-M07",
+            "recurrent": "yes",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == line_page
+    adjustment = BudgetAdjustment.objects.get()
+    assert (
+        adjustment.amount,
+        adjustment.period.code,
+        adjustment.recurrent,
+        adjustment.created_by,
+    ) == (D("-12000.00"), "2016/17-M07", True, w.fin_host)
+    line = BudgetLine.objects.get(pk=w.host_line.pk)
+    assert (line.original_budget, line.changes, line.current_budget) == (
+        D("120000.00"),
+        D("-12000.00"),
+        D("108000.00"),
+    )
+    # Spread over M07..M12 only; the months before keep their 10,000.
+    assert [getattr(line, f"m{n:02d}") for n in range(1, 13)] == [D("10000.00")] * 6 + [
+        D("8000.00")
+    ] * 6
+    assert sum(getattr(line, f"m{n:02d}") for n in range(1, 13)) == line.current_budget
+    page = client.get(line_page).content.decode()
+    assert "HC01 adjusted by (£12,000.00) from 2016/17-M07." in page
+    assert "Its current budget is now £108,000.00." in page
+    assert "Block contract re-let at a lower price (2016/17-M07)" in page  # history
+
+
+def test_only_the_hosts_finance_officer_adjusts_and_only_an_approved_budget(client):
+    from budgets.models import BudgetAdjustment
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    line_page = reverse("budgets:line-detail", args=[w.host_line.pk])
+    adjust_page = reverse("budgets:line-adjust", args=[w.host_line.pk])
+    data = {"amount": "500", "reason": "x", "period": "2016/17-M01"}
+    for user in (w.comm_host, w.fin_ccg, w.comm_ccg):
+        client.force_login(user)
+        assert 'id="adjust-link"' not in client.get(line_page).content.decode()
+        assert client.get(adjust_page).status_code == 403
+        assert client.post(adjust_page, data).status_code == 403
+    client.force_login(w.fin_outsider)
+    assert client.post(adjust_page, data).status_code == 404
+    assert not BudgetAdjustment.objects.exists()
+
+    FundBudget.objects.filter(fund=w.fund).update(status=FundBudget.Status.DRAFT)
+    client.force_login(w.fin_host)
+    assert 'id="adjust-link"' not in client.get(line_page).content.decode()
+    assert 'id="not-approved"' in client.get(adjust_page).content.decode()
+    page = client.post(adjust_page, data).content.decode()
+    assert "The LP-TEST budget for 2016/17 is not approved yet" in page
+    assert not BudgetAdjustment.objects.exists()

@@ -106,3 +106,18 @@ def test_posting_reversal_page_has_no_serious_violations(live_server, page):
     page.get_by_label("Why is it being reversed?").fill("Charged to the wrong line")
     page.get_by_role("button", name="Reverse INV-9/1").click()
     page.get_by_text("Reversed by REV-INV-9 in 2016/17-M06").wait_for()
+
+
+def test_adjustment_page_has_no_serious_violations(live_server, page):
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    login(page, live_server, w.fin_host.username, PASSWORD)
+    page.goto(f"{live_server.url}/budgets/lines/{w.host_line.pk}/")
+    page.get_by_role("link", name="Adjust the budget of HC01").click()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Record the adjustment").click()  # nothing filled in
+    page.locator(".govuk-error-summary").wait_for()
+    assert serious_violations(page) == []
+    page.get_by_label("Change to the budget").fill("2500")
+    page.get_by_label("Why is it being adjusted?").fill("Winter pressures money")
+    page.get_by_role("button", name="Record the adjustment").click()
+    page.get_by_text("HC01 adjusted by £2,500.00 from 2016/17-M01.").wait_for()
