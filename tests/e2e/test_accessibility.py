@@ -71,6 +71,19 @@ def test_inline_edit_row_and_errors_have_no_serious_violations(world, live_serve
     assert serious_violations(page) == []
 
 
+def submit_empty_then_filled(page, button: str, fields: dict[str, str], done: str) -> None:
+    """On a form page: axe finds nothing serious on it, nor on its error state after an empty
+    submit; then fill `fields` (label -> value), submit, and wait for the text `done`."""
+    assert serious_violations(page) == []
+    page.get_by_role("button", name=button).click()
+    page.locator(".govuk-error-summary").wait_for()
+    assert serious_violations(page) == []
+    for label, value in fields.items():
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name=button).click()
+    page.get_by_text(done).wait_for()
+
+
 def test_month_close_and_reopen_pages_have_no_serious_violations(live_server, page):
     from budgets.models import Period
     from budgets.services.periods import period_close
@@ -82,12 +95,12 @@ def test_month_close_and_reopen_pages_have_no_serious_violations(live_server, pa
     page.goto(f"{live_server.url}/budgets/funds/{w.fund.code}/reports/")
     assert serious_violations(page) == []
     page.get_by_role("link", name="Reopen 2016/17-M01").click()
-    page.get_by_role("button", name="Reopen 2016/17-M01").click()  # no reason given
-    page.locator(".govuk-error-summary").wait_for()
-    assert serious_violations(page) == []
-    page.get_by_label("Why is it being reopened?").fill("Late invoice for April")
-    page.get_by_role("button", name="Reopen 2016/17-M01").click()
-    page.get_by_text("2016/17-M01 is open again for LP-TEST.").wait_for()
+    submit_empty_then_filled(
+        page,
+        "Reopen 2016/17-M01",
+        {"Why is it being reopened?": "Late invoice for April"},
+        "2016/17-M01 is open again for LP-TEST.",
+    )
     assert page.locator("[data-reopened]").inner_text().endswith(": Late invoice for April")
 
 
@@ -100,12 +113,12 @@ def test_posting_reversal_page_has_no_serious_violations(live_server, page):
     page.goto(f"{live_server.url}/budgets/lines/{w.host_line.pk}/")
     assert serious_violations(page) == []
     page.get_by_role("link", name="Reverse posting INV-9/1").click()
-    page.get_by_role("button", name="Reverse INV-9/1").click()  # no reason given
-    page.locator(".govuk-error-summary").wait_for()
-    assert serious_violations(page) == []
-    page.get_by_label("Why is it being reversed?").fill("Charged to the wrong line")
-    page.get_by_role("button", name="Reverse INV-9/1").click()
-    page.get_by_text("Reversed by REV-INV-9 in 2016/17-M06").wait_for()
+    submit_empty_then_filled(
+        page,
+        "Reverse INV-9/1",
+        {"Why is it being reversed?": "Charged to the wrong line"},
+        "Reversed by REV-INV-9 in 2016/17-M06",
+    )
 
 
 def test_adjustment_page_has_no_serious_violations(live_server, page):
@@ -113,11 +126,9 @@ def test_adjustment_page_has_no_serious_violations(live_server, page):
     login(page, live_server, w.fin_host.username, PASSWORD)
     page.goto(f"{live_server.url}/budgets/lines/{w.host_line.pk}/")
     page.get_by_role("link", name="Adjust the budget of HC01").click()
-    assert serious_violations(page) == []
-    page.get_by_role("button", name="Record the adjustment").click()  # nothing filled in
-    page.locator(".govuk-error-summary").wait_for()
-    assert serious_violations(page) == []
-    page.get_by_label("Change to the budget").fill("2500")
-    page.get_by_label("Why is it being adjusted?").fill("Winter pressures money")
-    page.get_by_role("button", name="Record the adjustment").click()
-    page.get_by_text("HC01 adjusted by £2,500.00 from 2016/17-M01.").wait_for()
+    submit_empty_then_filled(
+        page,
+        "Record the adjustment",
+        {"Change to the budget": "2500", "Why is it being adjusted?": "Winter pressures money"},
+        "HC01 adjusted by £2,500.00 from 2016/17-M01.",
+    )
