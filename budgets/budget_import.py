@@ -211,7 +211,7 @@ def _require_importer(actor: Any, fund: PooledFund, rows: list[_Row]) -> None:
     if actor is None:  # the management command runs as the system
         return
     require_view(actor, fund)
-    if rules.is_host_finance_officer(actor, fund) or roles.is_administrator(actor):
+    if rules.acts_for_host_finance(actor, fund):
         return
     if roles.has_role(actor, roles.COMMISSIONER):
         others = [r for r in rows if r.lead.pk != actor.organisation_id]

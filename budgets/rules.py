@@ -86,6 +86,20 @@ def can_post_spend(user: Any, organisation: Any) -> bool:
 
 
 @rules.predicate
+def acts_for_host_finance(user: Any, fund: Any) -> bool:
+    """The host's finance officer, or an administrator: changes contributions, adjusts approved
+    budgets, decides virements, imports budgets for every partner."""
+    return bool(is_host_finance_officer(user, fund)) or roles.is_administrator(user)
+
+
+@rules.predicate
+def may_post_for(user: Any, organisation: Any) -> bool:
+    """Posts, reverses and maps an organisation's ledger: its finance officers, or an
+    administrator."""
+    return bool(can_post_spend(user, organisation)) or roles.is_administrator(user)
+
+
+@rules.predicate
 def is_administrator(user: Any) -> bool:
     return roles.is_administrator(user)
 

@@ -485,6 +485,18 @@ def line_postings(line: Any) -> QuerySet[Any]:
     )
 
 
+def open_periods(fund: Any, year: Any) -> list[Any]:
+    """The months (M1..M12) of `year` still open for `fund`, in order, with their year."""
+    from .models import Period
+    from .services.funds import open_months
+
+    return list(
+        Period.objects.select_related("year")
+        .filter(year=year, number__in=open_months(fund, year))
+        .order_by("number")
+    )
+
+
 def line_forecasts(line: Any) -> list[Any]:
     from .models import Forecast
 

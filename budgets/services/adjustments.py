@@ -12,7 +12,6 @@ from budgets.models import BudgetAdjustment, BudgetLine, FundPeriod, Period
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, NotAllowed, PeriodClosed
 from gmhsc.money import ZERO, MoneyError, to_money
-from localities import roles
 
 from .funds import audit, current_period, open_months, require_approved, require_view
 from .lines import _apply_phasing, last_year_pattern
@@ -71,7 +70,7 @@ def adjustment_create(
     """The host's finance officer records a change to an approved line's budget."""
     fund = line.fund
     require_view(actor, fund)
-    if not (rules.is_host_finance_officer(actor, fund) or roles.is_administrator(actor)):
+    if not rules.acts_for_host_finance(actor, fund):
         raise NotAllowed("Only the host's finance officer can adjust an approved budget.")
     try:
         value = to_money(amount)

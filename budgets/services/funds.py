@@ -109,7 +109,7 @@ def current_period(fund: PooledFund, year: FinancialYear) -> Period:
 
 def _require_fund_finance(actor: Any, fund: PooledFund) -> None:
     require_view(actor, fund)
-    if not (rules.is_host_finance_officer(actor, fund) or roles.is_administrator(actor)):
+    if not rules.acts_for_host_finance(actor, fund):
         raise NotAllowed(f"Only the host's finance officer can change {fund.code}'s contributions.")
 
 

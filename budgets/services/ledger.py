@@ -466,7 +466,7 @@ def summarise(rows: Iterable[CheckedRow]) -> list[dict[str, Any]]:
 
 def require_poster(actor: Any, organisation: Organisation) -> None:
     """Finance officers post their own organisation's ledger; administrators any organisation's."""
-    if roles.is_administrator(actor) or rules.can_post_spend(actor, organisation):
+    if rules.may_post_for(actor, organisation):
         return
     raise NotAllowed(f"Only a finance officer of {organisation.name} can post its spend.")
 

@@ -34,7 +34,7 @@ def mappings_visible_to(user: Any) -> QuerySet[LedgerMapping]:
 
 
 def require_mapping_keeper(actor: Any, organisation: Organisation) -> None:
-    if roles.is_administrator(actor) or rules.can_post_spend(actor, organisation):
+    if rules.may_post_for(actor, organisation):
         return
     if getattr(actor, "organisation_id", None) != organisation.pk:
         raise NotFound("Organisation not found.")

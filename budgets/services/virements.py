@@ -18,7 +18,6 @@ from budgets.models import BudgetLine, Virement
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
-from localities import roles
 
 from .adjustments import apply_change, crosses_zero
 from .funds import audit, current_period, require_approved, require_view
@@ -197,7 +196,7 @@ def virement_reject(*, actor: Any, virement: Virement, note: str) -> Virement:
     """The host's finance officer (or an administrator) rejects a pending virement, saying why."""
     fund = virement.fund
     require_view(actor, fund)
-    if not (rules.is_host_finance_officer(actor, fund) or roles.is_administrator(actor)):
+    if not rules.acts_for_host_finance(actor, fund):
         raise NotAllowed("Only the host's finance officer can reject a virement.")
     return _reject(actor=actor, virement=virement, note=note, reference="")
 

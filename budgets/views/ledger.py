@@ -21,9 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from budgets import rules, selectors
 from budgets.ledger_import import ERRORS_SHOWN, HEADER, OPTIONAL, TERMINAL, error_file, start_import
-from budgets.models import FinancialYear, LedgerImport, LedgerMapping, Period, SpendPosting
+from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPosting
 from budgets.services import mappings as mapping_service
-from budgets.services.funds import open_months
 from budgets.services.ledger import posting_visible, spend_reverse
 from gmhsc.errors import ApplicationError, NotFound
 from gmhsc.money import format_money
@@ -239,11 +238,6 @@ def _reverse_mappings() -> str:
     return reverse("budgets:ledger-mappings")
 
 
-def can_reverse(user: Any, posting: SpendPosting) -> bool:
-    """Who may reverse a posting: its organisation's finance officers, and administrators."""
-    return roles.is_administrator(user) or rules.can_post_spend(user, posting.organisation)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
@@ -256,20 +250,13 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if posting is None or not posting_visible(request.user, posting):
         raise Http404("Posting not found.")
-    if not can_reverse(request.user, posting):
+    if not rules.may_post_for(request.user, posting.organisation):
         raise PermissionDenied(
             f"Only a finance officer of {posting.organisation.name} can reverse its postings."
         )
     line_page = reverse("budgets:line-detail", args=[posting.budget_line_id]) + "#postings-heading"
     reversal = SpendPosting.objects.filter(reverses=posting).first()
-    periods = list(
-        Period.objects.select_related("year")
-        .filter(
-            year=posting.period.year,
-            number__in=open_months(posting.fund, posting.period.year),
-        )
-        .order_by("number")
-    )
+    periods = selectors.open_periods(posting.fund, posting.period.year)
     errors: dict[str, str] = {}
     data = {"reason": "", "period": ""}
     if request.method == "POST":

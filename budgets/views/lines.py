@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from budgets import rules, selectors
 from budgets.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.freshness import fund_freshness
-from budgets.models import BudgetLine, FundBudget, Period, SpendPosting
+from budgets.models import BudgetLine, FundBudget, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
 from budgets.services import forecasts as forecast_services
 from budgets.services import lines as line_services
@@ -321,9 +321,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     postings = Paginator(listed, POSTINGS_PER_PAGE).get_page(request.GET.get("page"))
     for p in postings:
-        p.can_reverse = may_reverse and (
-            roles.is_administrator(user) or rules.can_post_spend(user, p.organisation)
-        )
+        p.can_reverse = may_reverse and rules.may_post_for(user, p.organisation)
     can_forecast = bool(
         rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)
     )
@@ -334,9 +332,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.line_history(line),
             "postings": postings,
             "show_corrections": may_reverse,
-            "can_adjust": (
-                rules.is_host_finance_officer(user, line.fund) or roles.is_administrator(user)
-            )
+            "can_adjust": rules.acts_for_host_finance(user, line.fund)
             and budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
             "forecasts": selectors.line_forecasts(line),
             "can_forecast": can_forecast,
@@ -346,17 +342,8 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "budgets/line_detail.html", context)
 
 
-def _periods_open(line: BudgetLine) -> list[Period]:
-    numbers = open_months(line.fund, line.year)
-    return list(
-        Period.objects.select_related("year")
-        .filter(year=line.year, number__in=numbers)
-        .order_by("number")
-    )
-
-
 def _forecast_form(line: BudgetLine, data: Any = None) -> ForecastForm:
-    periods = _periods_open(line)
+    periods = selectors.open_periods(line.fund, line.year)
     initial = {"period": periods[0].code} if periods else {}
     return ForecastForm(data, periods=periods, initial=initial)
 
@@ -474,9 +461,9 @@ def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
 
     line = get_line(request, pk)
     user: Any = request.user
-    if not (rules.is_host_finance_officer(user, line.fund) or roles.is_administrator(user)):
+    if not rules.acts_for_host_finance(user, line.fund):
         raise PermissionDenied("Only the host's finance officer can adjust an approved budget.")
-    periods = _periods_open(line)
+    periods = selectors.open_periods(line.fund, line.year)
     errors: dict[str, str] = {}
     data: dict[str, Any] = {
         "amount": "",

@@ -237,12 +237,14 @@ def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
         raise PermissionDenied("Only an administrator can reopen a month.")
     chosen = request.POST.get("period") if request.method == "POST" else request.GET.get("period")
     errors: dict[str, str] = {}
-    period: Period | None = _latest_closed(fund)
-    if chosen:
+    period: Period | None = None
+    if not chosen:
+        period = _latest_closed(fund)
+    else:
         try:
             period = selectors.get_period(chosen)
         except NotFound as exc:
-            period, errors["period"] = None, exc.message
+            errors["period"] = exc.message
     reason = request.POST.get("reason", "").strip()
     if request.method == "POST":
         if period is None:
