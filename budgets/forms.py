@@ -9,7 +9,7 @@ from django import forms
 
 from budgets import phasing
 from budgets.models.lines import MONTH_FIELDS
-from gmhsc.money import MoneyError, to_money
+from gmhsc.money import MoneyError, to_money, typed_amount
 
 MONTH_LABELS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
 INPUT = "govuk-input"
@@ -32,7 +32,7 @@ class MoneyField(forms.CharField):
         text = super().clean(value)
         if text in (None, ""):
             return None
-        cleaned = str(text).replace(",", "").replace("£", "").strip()
+        cleaned = typed_amount(str(text))
         try:
             return to_money(cleaned)
         except MoneyError:

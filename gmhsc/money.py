@@ -19,6 +19,12 @@ class MoneyError(ValueError):
     """A value that is not a valid amount of money."""
 
 
+def typed_amount(text: str) -> str:
+    """An amount as a person types it, without the pound sign and thousands commas, ready for
+    `to_money` ('£1,234.50' -> '1234.50')."""
+    return text.replace(",", "").replace("£", "").strip()
+
+
 def to_money(value: object) -> Decimal:
     """Parse a value into pounds and pence. Refuses floats, blanks, junk and fractions of a penny."""
     if isinstance(value, float):

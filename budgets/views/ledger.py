@@ -63,10 +63,6 @@ def _organisation(request: HttpRequest) -> Organisation:
     return org
 
 
-def _can_post(request: HttpRequest, org: Organisation) -> bool:
-    return roles.is_administrator(request.user) or bool(rules.can_post_spend(request.user, org))
-
-
 def _visible_imports(request: HttpRequest) -> Any:
     qs = LedgerImport.objects.select_related("organisation", "uploaded_by")
     if roles.is_administrator(request.user):
@@ -85,7 +81,7 @@ def _get_import(request: HttpRequest, pk: int) -> LedgerImport:
 def import_list(request: HttpRequest) -> HttpResponse:
     """The organisation's imports, newest first, and the upload form for finance officers."""
     org = _organisation(request)
-    can_post = _can_post(request, org)
+    can_post = rules.may_post_for(request.user, org)
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not can_post:
@@ -166,7 +162,7 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
     year = year or next((y for y in years if y.code == "2016/17"), years[0] if years else None)
     if year is None:
         raise Http404("No financial years.")
-    can_edit = _can_post(request, org)
+    can_edit = rules.may_post_for(request.user, org)
     lines = _mapping_lines(request, year) if can_edit else []
     form = MappingForm(request.POST or None, lines=lines)
     if request.method == "POST":
@@ -219,7 +215,7 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
     mapping = mapping_service.mappings_visible_to(request.user).filter(pk=pk).first()
-    if mapping is None or not _can_post(request, mapping.organisation):
+    if mapping is None or not rules.may_post_for(request.user, mapping.organisation):
         raise Http404("Mapping not found.")
     try:
         mapping_service.mapping_delete(actor=request.user, mapping=mapping)
@@ -255,7 +251,6 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
             f"Only a finance officer of {posting.organisation.name} can reverse its postings."
         )
     line_page = reverse("budgets:line-detail", args=[posting.budget_line_id]) + "#postings-heading"
-    reversal = SpendPosting.objects.filter(reverses=posting).first()
     periods = selectors.open_periods(posting.fund, posting.period.year)
     errors: dict[str, str] = {}
     data = {"reason": "", "period": ""}
@@ -291,7 +286,7 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         "budgets/ledger/posting_reverse.html",
         {
             "posting": posting,
-            "reversal": reversal,
+            "reversal": posting.reversed_by,
             "periods": periods,
             "errors": errors,
             "data": data,

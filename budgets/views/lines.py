@@ -31,7 +31,7 @@ from budgets.services import forecasts as forecast_services
 from budgets.services import lines as line_services
 from budgets.services.funds import budget_status, open_months
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
-from gmhsc.money import format_money
+from gmhsc.money import format_money, typed_amount
 from localities import roles
 
 from .funds import get_fund, get_year
@@ -473,7 +473,7 @@ def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.method == "POST":
         data = {
-            "amount": request.POST.get("amount", "").strip().replace(",", "").replace("£", ""),
+            "amount": typed_amount(request.POST.get("amount", "")),
             "reason": request.POST.get("reason", "").strip(),
             "period": request.POST.get("period", ""),
             "recurrent": request.POST.get("recurrent") == "yes",
