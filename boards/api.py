@@ -12,10 +12,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from boards import rules, selectors
+from boards.models import (
+    AgendaItem,
+    Board,
+    Decision,
+    GiftHospitality,
+    Interest,
+    Meeting,
+    Membership,
+)
 from localities import roles
-
-from . import rules, selectors
-from .models import AgendaItem, Board, Decision, GiftHospitality, Interest, Meeting, Membership
 
 
 class BoardSerializer(serializers.ModelSerializer):
@@ -181,7 +188,7 @@ class BoardViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def dashboard(self, request: Request, pk: str | None = None) -> Response:
         """Headline figures of the funds the board oversees (money as strings)."""
-        from .views import dashboard_for
+        from boards.views import dashboard_for
 
         board = self.get_object()
         data = dashboard_for(board).to_json()

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from . import api
+from boards import api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False  # one root for every app: gmhsc.api_root

@@ -18,9 +18,8 @@ from typing import Any
 from django.apps import apps
 from django.utils import timezone
 
+from boards.models import Board, Meeting
 from gmhsc.money import ZERO
-
-from .models import Board, Meeting
 
 MONTHS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "M13"]
 

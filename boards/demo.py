@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from boards.models import Board, Membership
 from budgets.models import PooledFund
 from localities.models import User
-
-from .models import Board, Membership
 
 MEMBERS = [
     # board code, username, role, voting

@@ -14,10 +14,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from boards import services
+from boards.models import (
+    ActionItem,
+    AgendaItem,
+    Board,
+    Decision,
+    GiftHospitality,
+    Interest,
+    Meeting,
+)
 from localities.models import Organisation, User
-
-from . import services
-from .models import ActionItem, AgendaItem, Board, Decision, GiftHospitality, Interest, Meeting
 
 SEED = 20160401
 
@@ -256,8 +263,8 @@ def seed() -> Iterator[str]:
 
 def _seed_pack(board: Board | None, admin: Any) -> str:
     """Build version 1 of the pack for the JCB's next (still planned) meeting, once."""
-    from .models import BoardPack
-    from .pack import build
+    from boards.models import BoardPack
+    from boards.pack import build
 
     meeting = (
         Meeting.objects.filter(board=board, status=Meeting.Status.PLANNED)
@@ -459,6 +466,6 @@ def _seed_meeting(
 
 
 def _conflicts(meeting: Meeting) -> list[Any]:
-    from .selectors import possible_conflicts
+    from boards.selectors import possible_conflicts
 
     return possible_conflicts(meeting)

@@ -6,15 +6,14 @@ from typing import Any
 
 from django import forms
 
+from boards.models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 from budgets.models import Virement
 from localities.models import Organisation, User
-
-from .models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 
 
 def awaiting_awards(meeting: Any) -> list[Any]:
     """Contract decisions awaiting this board (commissioning.selectors.awaiting_board)."""
-    from .pack import decisions_sought
+    from boards.pack import decisions_sought
 
     return [entry["obj"] for entry in decisions_sought(meeting)["contracts"]]
 

@@ -23,11 +23,10 @@ from django.utils import timezone
 from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
+from boards import charts, selectors
+from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.models import AgendaItem, BoardPack, Meeting
 from gmhsc.memory import fewer_collections
-
-from . import charts, selectors
-from .dashboard import Dashboard, build_dashboard, figures_as_at_text
-from .models import AgendaItem, BoardPack, Meeting
 
 logger = logging.getLogger(__name__)
 # WeasyPrint logs every layout step at INFO; a pack of 100 pages would flood the worker's log.
@@ -53,9 +52,8 @@ def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
         .select_related("fund", "from_line", "to_line", "requested_by")
         .order_by("requested_at")
     )
+    from boards.services import _contract_value
     from commissioning.selectors import awaiting_board
-
-    from .services import _contract_value
 
     contracts = [
         {"obj": award, "value": _contract_value(award, None)} for award in awaiting_board(fund_ids)

@@ -10,9 +10,8 @@ from typing import Any
 
 import rules
 
+from boards.models import Board, Membership
 from localities import roles
-
-from .models import Board, Membership
 
 MANAGING_ROLES = {Membership.Role.CHAIR, Membership.Role.VICE_CHAIR, Membership.Role.OFFICER}
 

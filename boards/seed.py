@@ -8,9 +8,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from boards.models import Board
 from localities.models import Locality
-
-from .models import Board
 
 DATA = Path(__file__).resolve().parent / "data"
 

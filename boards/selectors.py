@@ -10,10 +10,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from localities import roles
-
-from . import rules
-from .models import (
+from boards import rules
+from boards.models import (
     ActionItem,
     AgendaItem,
     Board,
@@ -23,6 +21,7 @@ from .models import (
     Meeting,
     Membership,
 )
+from localities import roles
 
 
 def boards_visible_to(user: Any) -> QuerySet[Board]:

@@ -20,13 +20,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from budgets.models import PooledFund, Virement
-from gmhsc.errors import ApplicationError, NotAllowed, NotFound
-from gmhsc.money import MoneyError, format_money, to_money
-from localities.models import Organisation
-
-from . import rules
-from .models import (
+from boards import rules
+from boards.models import (
     ActionItem,
     AgendaItem,
     Board,
@@ -38,6 +33,10 @@ from .models import (
     Meeting,
     Membership,
 )
+from budgets.models import PooledFund, Virement
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from gmhsc.money import MoneyError, format_money, to_money
+from localities.models import Organisation
 
 PDF_MAGIC = b"%PDF-"
 
@@ -672,7 +671,7 @@ def pack_request(*, actor: Any, meeting: Meeting, change_note: str = "") -> Boar
             requested_by=actor,
             stage="Waiting for a worker",
         )
-        from .tasks import build_pack
+        from boards.tasks import build_pack
 
         transaction.on_commit(lambda: build_pack.delay(pack.pk))
     return pack

@@ -16,11 +16,9 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
-from gmhsc.errors import ApplicationError, NotFound
-
-from . import charts, rules, selectors, services
-from .dashboard import Dashboard, build_dashboard, figures_as_at_text
-from .forms import (
+from boards import charts, rules, selectors, services
+from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.forms import (
     ActionForm,
     ActionUpdateForm,
     AgendaItemForm,
@@ -32,8 +30,9 @@ from .forms import (
     MinutesForm,
     PackForm,
 )
-from .models import ActionItem, BoardPack, Meeting
-from .pack import decisions_sought
+from boards.models import ActionItem, BoardPack, Meeting
+from boards.pack import decisions_sought
+from gmhsc.errors import ApplicationError, NotFound
 
 
 def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
@@ -410,7 +409,7 @@ def _snapshot_stamp(board: Any) -> str:
     from django.apps import apps
     from django.db import connection
 
-    from .models import Board
+    from boards.models import Board
 
     try:
         position = apps.get_model("budgets", "FundPosition")._meta.db_table

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import (
+from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
     Contribution,
@@ -24,7 +24,7 @@ from .models import (
     ServiceArea,
     Virement,
 )
-from .models.lines import MONTH_FIELDS
+from budgets.models.lines import MONTH_FIELDS
 
 
 @admin.register(FinancialYear)
@@ -193,4 +193,4 @@ class ForecastAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["line", "updated_by"]
 
 
-from . import admin_ledger, admin_recompute, admin_reports  # noqa: E402, F401  (registers models)
+from budgets import admin_ledger, admin_recompute, admin_reports  # noqa: E402, F401  (registers models)

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
+from budgets.models import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import (
+from budgets.models import (
     AllocationResult,
     AllocationRun,
     FundPosition,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .admin_recompute import ReadOnlyAdmin
-from .models import ExportJob, ReportSnapshot
+from budgets.admin_recompute import ReadOnlyAdmin
+from budgets.models import ExportJob, ReportSnapshot
 
 
 @admin.register(ReportSnapshot)

@@ -36,9 +36,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from gmhsc.errors import ApplicationError, Conflict
-
-from .models import (
+from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
     Contribution,
@@ -55,8 +53,9 @@ from .models import (
     SpendPosting,
     Virement,
 )
-from .models.fields import MoneySum
-from .models.lines import MONTH_FIELDS
+from budgets.models.fields import MoneySum
+from budgets.models.lines import MONTH_FIELDS
+from gmhsc.errors import ApplicationError, Conflict
 
 FORMAT = "gmhsc-fund-archive"
 VERSION = 1
@@ -955,7 +954,7 @@ def import_archive(*, in_dir: Path, actor: Any = None) -> dict[str, Any]:
             raise ArchiveError(
                 f"Control totals differ after import: archive {manifest['totals']}, database {totals}."
             )
-        from .outbox import mark_stale
+        from budgets.outbox import mark_stale
 
         mark_stale(fund_id=fund.pk, year_id=year.pk, reason="restored from archive")
     return manifest

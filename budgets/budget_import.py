@@ -20,13 +20,12 @@ from django.db import transaction
 from budgets import phasing, rules
 from budgets.models import BudgetLine, Contribution, FinancialYear, PooledFund, ServiceArea
 from budgets.outbox import mark_stale
+from budgets.services.funds import audit, require_draft, require_view
+from budgets.services.lines import _apply_phasing, _create, _phase
 from gmhsc.errors import ApplicationError, NotAllowed, RowErrors
 from gmhsc.money import ZERO, MoneyError, to_money
 from localities import roles
 from localities.models import Locality, Organisation
-
-from .services.funds import audit, require_draft, require_view
-from .services.lines import _apply_phasing, _create, _phase
 
 BASE_HEADER = [
     "line_code",

@@ -21,11 +21,8 @@ from typing import Any
 
 from django.db import transaction
 
-from gmhsc.money import ZERO, split_largest_remainder
-from localities.models import Locality, Organisation, User
-
-from . import phasing
-from .models import (
+from budgets import phasing
+from budgets.models import (
     BudgetLine,
     Contribution,
     ContributionInstalment,
@@ -38,9 +35,11 @@ from .models import (
     ServiceArea,
     SpendPosting,
 )
-from .models.lines import MONTH_FIELDS
-from .seed import seed_service_areas, seed_years
-from .services.funds import quarter_dates
+from budgets.models.lines import MONTH_FIELDS
+from budgets.seed import seed_service_areas, seed_years
+from budgets.services.funds import quarter_dates
+from gmhsc.money import ZERO, split_largest_remainder
+from localities.models import Locality, Organisation, User
 
 SEED = 20160401
 YEAR = "2016/17"
@@ -481,8 +480,8 @@ def _pick(fund: PooledFund, year: FinancialYear, **filters: Any) -> list[BudgetL
 
 def _changes(year: FinancialYear) -> Iterator[str]:
     """A few virements (one awaiting the board) and adjustments, through the real services."""
-    from .services.adjustments import adjustment_create
-    from .services.virements import virement_approve, virement_request
+    from budgets.services.adjustments import adjustment_create
+    from budgets.services.virements import virement_approve, virement_request
 
     comm_mcr, fin_gm = _user("comm.manchester"), _user("finance.gm")
     comm_central, fin_mcr = _user("comm.centralmcr"), _user("finance.manchester")

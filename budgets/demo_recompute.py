@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .recompute import recompute_all
+from budgets.recompute import recompute_all
 
 
 def seed() -> Iterator[str]:

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 
 from django.db import transaction
 
+from budgets.models import ExportJob, FundBudget, FundPeriod, Period, PooledFund, ReportSnapshot
 from localities import roles
 from localities.models import User
-
-from .models import ExportJob, FundBudget, FundPeriod, Period, PooledFund, ReportSnapshot
 
 YEAR = "2016/17"
 CLOSE_THROUGH = 5
@@ -31,9 +30,9 @@ def _finance_officer(fund: PooledFund) -> User | None:
 
 
 def seed() -> Iterator[str]:
-    from . import selectors
-    from .report_tasks import period_close_reports
-    from .services.periods import period_close
+    from budgets import selectors
+    from budgets.report_tasks import period_close_reports
+    from budgets.services.periods import period_close
 
     if not hasattr(selectors, "variance_rows"):
         yield "month-end close: skipped (the recompute engine's snapshots are not installed)"

@@ -18,12 +18,8 @@ from typing import Any
 
 from django.db import transaction
 
-from gmhsc.money import split_largest_remainder
-from localities import roles
-from localities.models import Organisation, User
-
-from .models import BudgetLine, FinancialYear, LedgerMapping, Period, SpendPosting
-from .services.ledger import (
+from budgets.models import BudgetLine, FinancialYear, LedgerMapping, Period, SpendPosting
+from budgets.services.ledger import (
     Calendar,
     RowChecker,
     insert_checked,
@@ -31,7 +27,10 @@ from .services.ledger import (
     partner_fund_ids,
     spend_reverse,
 )
-from .services.mappings import bulk_mappings_create
+from budgets.services.mappings import bulk_mappings_create
+from gmhsc.money import split_largest_remainder
+from localities import roles
+from localities.models import Organisation, User
 
 SEED = 2016
 YEAR = "2016/17"

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
-from .models import FundPosition, StaleMark
+from budgets.models import FundPosition, StaleMark
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from gmhsc.money import ZERO, percentage
-
-from . import fair_share, risk_share
-from .models import (
+from budgets import fair_share, risk_share
+from budgets.models import (
     AllocationResult,
     AllocationRun,
     BudgetLine,
@@ -42,8 +40,9 @@ from .models import (
     SpendPosting,
     StaleMark,
 )
-from .models.fields import MoneySum
-from .models.recompute import MONEY_COLUMNS
+from budgets.models.fields import MoneySum
+from budgets.models.recompute import MONEY_COLUMNS
+from gmhsc.money import ZERO, percentage
 
 ADVISORY_CLASS = 4242
 LINE_FIELDS = ("original_budget", "changes", "current_budget")

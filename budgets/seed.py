@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import FinancialYear, Period, ServiceArea
+from budgets.models import FinancialYear, Period, ServiceArea
 
 DATA = Path(__file__).resolve().parent / "data"
 YEARS = ["2015/16", "2016/17", "2017/18"]

@@ -6,9 +6,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from budgets.models import PooledFund
 from localities import roles
-
-from .models import PooledFund
 
 
 def funds_visible_to(user: Any) -> QuerySet[PooledFund]:
@@ -48,7 +47,7 @@ def oldest_stale_mark_age() -> float | None:
 
 def lines_visible_to(user: Any, fund: Any = None) -> QuerySet[Any]:
     """Budget lines in funds the user may see, optionally of one fund, shaped for tables."""
-    from .models import BudgetLine
+    from budgets.models import BudgetLine
 
     qs = BudgetLine.objects.select_related(
         "fund", "year", "service_area", "service_area__parent", "locality", "lead_commissioner"
@@ -125,9 +124,8 @@ def object_history(obj: Any) -> list[dict[str, Any]]:
 
 def _fk_names(obj: Any, records: list[Any]) -> dict[str, dict[Any, str]]:
     """Readable names for the foreign keys a line's history mentions (one query per kind)."""
+    from budgets.models import BudgetLine, ServiceArea
     from localities.models import Locality, Organisation
-
-    from .models import BudgetLine, ServiceArea
 
     if not isinstance(obj, BudgetLine):
         return {}
@@ -150,7 +148,7 @@ def _fk_names(obj: Any, records: list[Any]) -> dict[str, dict[Any, str]]:
 
 def line_history(line: Any) -> list[dict[str, Any]]:
     """Everything that happened to a line: field changes, adjustments, virements in and out."""
-    from .models import BudgetAdjustment, Virement
+    from budgets.models import BudgetAdjustment, Virement
 
     entries = object_history(line)
     for adj in BudgetAdjustment.objects.filter(line=line).select_related("created_by", "period"):
@@ -189,10 +187,9 @@ def line_history(line: Any) -> list[dict[str, Any]]:
 
 def get_period(code: str) -> Any:
     """'2016/17-M06' -> Period, or NotFound."""
+    from budgets.models import Period
+    from budgets.models.reference import PERIOD_CODE
     from gmhsc.errors import NotFound
-
-    from .models import Period
-    from .models.reference import PERIOD_CODE
 
     match = PERIOD_CODE.match(code or "")
     if not match:
@@ -208,7 +205,7 @@ def get_period(code: str) -> Any:
 
 
 def period_status(fund: Any, period: Any) -> str:
-    from .models import FundPeriod
+    from budgets.models import FundPeriod
 
     status = (
         FundPeriod.objects.filter(fund=fund, period=period).values_list("status", flat=True).first()
@@ -218,7 +215,7 @@ def period_status(fund: Any, period: Any) -> str:
 
 def fund_periods(fund: Any, year: Any) -> list[dict[str, Any]]:
     """M1..M13 of a year with the fund's status for each."""
-    from .models import FundPeriod, Period
+    from budgets.models import FundPeriod, Period
 
     statuses = {
         row.period_id: row
@@ -243,10 +240,9 @@ def fund_periods(fund: Any, year: Any) -> list[dict[str, Any]]:
 
 
 def ytd_actual(line: Any, period_number: int) -> Any:
+    from budgets.models import SpendPosting
+    from budgets.models.fields import MoneySum
     from gmhsc.money import ZERO
-
-    from .models import SpendPosting
-    from .models.fields import MoneySum
 
     total = SpendPosting.objects.filter(
         budget_line=line, period__year_id=line.year_id, period__number__lte=period_number
@@ -264,7 +260,7 @@ def suggested_forecast(line: Any, period: Any) -> Any:
 
 def fund_budget_status(fund: Any, year: Any) -> str:
     """'draft' | 'submitted' | 'approved' for the fund's budget that year (no row yet: draft)."""
-    from .models import FundBudget
+    from budgets.models import FundBudget
 
     status = (
         FundBudget.objects.filter(fund=fund, year=year).values_list("status", flat=True).first()
@@ -274,7 +270,7 @@ def fund_budget_status(fund: Any, year: Any) -> str:
 
 def virements_visible_to(user: Any, fund: Any = None, status: str | None = None) -> QuerySet[Any]:
     """Virements in funds the user may see, newest first, shaped for lists."""
-    from .models import Virement
+    from budgets.models import Virement
 
     qs = Virement.objects.select_related(
         "fund", "from_line", "to_line", "period__year", "requested_by", "decided_by"
@@ -293,7 +289,7 @@ def virements_visible_to(user: Any, fund: Any = None, status: str | None = None)
 def virements_awaiting_board(fund_ids: Any) -> QuerySet[Any]:
     """Virements above the officer limit waiting for a board decision, for the boards that oversee
     these funds."""
-    from .models import Virement
+    from budgets.models import Virement
 
     return (
         Virement.objects.filter(fund_id__in=list(fund_ids), status=Virement.Status.AWAITING_BOARD)
@@ -336,7 +332,7 @@ TABLE_COLUMNS = (
 
 def fund_year(fund: Any, code: str | None = None) -> Any:
     """The year a fund's pages show: the one asked for, else the latest with a budget or lines."""
-    from .models import BudgetLine, FinancialYear
+    from budgets.models import BudgetLine, FinancialYear
 
     budgeted = FinancialYear.objects.filter(fund_budgets__fund=fund)
     # Pages ask for a year the fund has a budget for: one query.
@@ -355,9 +351,8 @@ def fund_year(fund: Any, code: str | None = None) -> Any:
 def line_filter_choices(fund: Any, year: Any) -> dict[str, Any]:
     """Choices for the lines table filters from the small reference tables (no scan of the
     fund's lines): leaf service areas, localities, and the fund's partners (leads must be one)."""
+    from budgets.models import ServiceArea
     from localities.models import Locality, Organisation
-
-    from .models import ServiceArea
 
     partners = Organisation.objects.filter(
         Q(pk=fund.host_id) | Q(contributions__fund=fund, contributions__year=year)
@@ -399,7 +394,7 @@ def line_table(
     """
     from django.db.models import OuterRef, Subquery
 
-    from .models import BudgetLine
+    from budgets.models import BudgetLine
 
     base = BudgetLine.objects.filter(fund=fund) if fund_checked else lines_visible_to(user, fund)
     qs = base.filter(year=year)
@@ -458,9 +453,8 @@ def fund_line_totals(fund: Any, year: Any, organisation_id: int | None = None) -
     from django.db.models import Count, DecimalField, Sum, Value
     from django.db.models.functions import Coalesce
 
+    from budgets.models import BudgetLine
     from gmhsc.money import ZERO
-
-    from .models import BudgetLine
 
     zero = Value(ZERO, output_field=DecimalField(max_digits=18, decimal_places=2))
     mine = Q(lead_commissioner_id=organisation_id)
@@ -476,7 +470,7 @@ def fund_line_totals(fund: Any, year: Any, organisation_id: int | None = None) -
 
 def line_postings(line: Any) -> QuerySet[Any]:
     """A line's spend postings, newest first, for the line page (paginate the result)."""
-    from .models import SpendPosting
+    from budgets.models import SpendPosting
 
     return (
         SpendPosting.objects.filter(budget_line=line)
@@ -487,8 +481,8 @@ def line_postings(line: Any) -> QuerySet[Any]:
 
 def open_periods(fund: Any, year: Any) -> list[Any]:
     """The months (M1..M12) of `year` still open for `fund`, in order, with their year."""
-    from .models import Period
-    from .services.funds import open_months
+    from budgets.models import Period
+    from budgets.services.funds import open_months
 
     return list(
         Period.objects.select_related("year")
@@ -498,7 +492,7 @@ def open_periods(fund: Any, year: Any) -> list[Any]:
 
 
 def line_forecasts(line: Any) -> list[Any]:
-    from .models import Forecast
+    from budgets.models import Forecast
 
     return list(
         Forecast.objects.filter(line=line)
@@ -523,7 +517,7 @@ def virements_for(user: Any) -> QuerySet[Any]:
 
 def variance_rows(fund: Any, period_number: int, year: Any = None) -> QuerySet[Any]:
     """LineVariance rows of a fund at one period, shaped for tables (no N+1)."""
-    from .models import LineVariance
+    from budgets.models import LineVariance
 
     qs = LineVariance.objects.filter(fund=fund, period_number=period_number).select_related(
         "line__service_area__parent", "line__locality", "line__lead_commissioner"
@@ -534,7 +528,7 @@ def variance_rows(fund: Any, period_number: int, year: Any = None) -> QuerySet[A
 
 
 def fund_positions(fund: Any, year: Any = None) -> QuerySet[Any]:
-    from .models import FundPosition
+    from budgets.models import FundPosition
 
     qs = FundPosition.objects.filter(fund=fund).select_related("year")
     if year is not None:
@@ -545,7 +539,7 @@ def fund_positions(fund: Any, year: Any = None) -> QuerySet[Any]:
 def risk_share_allocations(
     fund: Any, year: Any = None, period_number: int | None = None
 ) -> QuerySet[Any]:
-    from .models import RiskShareAllocation
+    from budgets.models import RiskShareAllocation
 
     qs = RiskShareAllocation.objects.filter(fund=fund).select_related("partner", "year")
     if year is not None:
@@ -558,7 +552,7 @@ def risk_share_allocations(
 def allocation_runs(fund: Any, year: Any = None) -> QuerySet[Any]:
     from django.db.models import Prefetch
 
-    from .models import AllocationResult, AllocationRun
+    from budgets.models import AllocationResult, AllocationRun
 
     qs = (
         AllocationRun.objects.filter(fund=fund)
@@ -576,7 +570,7 @@ def lines_missing_commentary(fund: Any, period_number: int, year: Any = None) ->
     """Amber and red lines at a period whose Forecast for that period has no commentary."""
     from django.db.models import Exists, OuterRef
 
-    from .models import Forecast
+    from budgets.models import Forecast
 
     with_comment = Forecast.objects.filter(
         line_id=OuterRef("line_id"),

@@ -13,7 +13,7 @@ from celery import shared_task
 from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
-from .recompute import FundBusy, recompute_fund_now, reconcile
+from budgets.recompute import FundBusy, recompute_fund_now, reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ SWEEP_MIN_AGE = timedelta(seconds=5)
 )
 def recompute_fund(fund_id: int) -> dict[str, int]:
     """Take the fund's stale marks and rewrite its snapshots; no marks -> nothing to do."""
-    from .models import PooledFund, StaleMark
+    from budgets.models import PooledFund, StaleMark
 
     if not PooledFund.objects.filter(pk=fund_id).exists():
         return {"marks": 0, "lines": 0}
@@ -52,7 +52,7 @@ def recompute_fund(fund_id: int) -> dict[str, int]:
 )
 def sweep_stale_marks() -> list[int]:
     """Re-send the recompute for every fund with marks no task has taken (broker lost, worker died)."""
-    from .models import StaleMark
+    from budgets.models import StaleMark
 
     cutoff = timezone.now() - SWEEP_MIN_AGE
     fund_ids = sorted(
@@ -74,7 +74,7 @@ def sweep_stale_marks() -> list[int]:
 )
 def reconcile_all() -> int:
     """Nightly: recompute every fund from postings in memory and log every difference."""
-    from .models import PooledFund
+    from budgets.models import PooledFund
 
     differences = reconcile(PooledFund.objects.order_by("code"))
     for line in differences:

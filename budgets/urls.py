@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import funds, ledger, lines, virements
+from budgets.views import funds, ledger, lines, virements
 
 app_name = "budgets"
 

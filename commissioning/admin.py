@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import (
+from commissioning.models import (
     BcfCondition,
     BcfMetric,
     BcfScheme,

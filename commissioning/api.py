@@ -22,11 +22,8 @@ from rest_framework.response import Response
 
 from budgets.models import FinancialYear, PooledFund, ServiceArea
 from budgets.selectors import funds_visible_to
-from gmhsc.errors import ApplicationError, NotAllowed, NotFound
-from localities.models import Locality
-
-from . import rules, selectors, services
-from .models import (
+from commissioning import rules, selectors, services
+from commissioning.models import (
     BcfCondition,
     BcfMetric,
     BcfScheme,
@@ -35,6 +32,8 @@ from .models import (
     Provider,
     Service,
 )
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from localities.models import Locality
 
 
 class CommissioningErrorSerializer(serializers.Serializer):

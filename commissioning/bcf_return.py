@@ -11,9 +11,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from budgets.models import Contribution, FinancialYear, PooledFund
+from commissioning.models import BCF_METRICS, BcfMetric, BcfScheme
 from gmhsc.money import ZERO, split_largest_remainder
-
-from .models import BCF_METRICS, BcfMetric, BcfScheme
 
 MONEY_FORMAT = "#,##0.00"
 

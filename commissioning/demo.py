@@ -19,11 +19,8 @@ from typing import Any
 from django.db import transaction
 
 from budgets.models import BudgetLine, FinancialYear, PooledFund
-from localities import roles
-from localities.models import User
-
-from . import services
-from .models import (
+from commissioning import services
+from commissioning.models import (
     BCF_CONDITIONS,
     BCF_METRICS,
     BcfCondition,
@@ -32,6 +29,8 @@ from .models import (
     Provider,
     Service,
 )
+from localities import roles
+from localities.models import User
 
 SEED = 20160402
 YEAR = "2016/17"

@@ -7,8 +7,7 @@ from typing import Any
 from django import forms
 
 from budgets.forms import GovukErrorsMixin, MoneyField
-
-from .models import (
+from commissioning.models import (
     BCF_CONDITIONS,
     BCF_METRICS,
     BcfCondition,

@@ -13,9 +13,8 @@ from django.db.models import QuerySet
 
 from budgets.models import LineVariance, PooledFund
 from budgets.selectors import funds_visible_to
+from commissioning.models import BcfScheme, Contract, ContractDecision, Provider, Service
 from gmhsc.money import ZERO
-
-from .models import BcfScheme, Contract, ContractDecision, Provider, Service
 
 
 def contracts_visible_to(user: Any) -> QuerySet[Contract]:

@@ -19,13 +19,8 @@ from django.utils import timezone
 
 from budgets.models import BudgetLine, FinancialYear, Period, PooledFund, ServiceArea
 from budgets.services.commitments import commitments_replace
-from gmhsc.errors import ApplicationError, NotAllowed, NotFound
-from gmhsc.money import MoneyError, split_largest_remainder, to_money
-from localities import roles
-from localities.models import Locality, Organisation
-
-from . import rules
-from .models import (
+from commissioning import rules
+from commissioning.models import (
     BCF_CONDITIONS,
     BCF_METRICS,
     BcfCondition,
@@ -38,6 +33,10 @@ from .models import (
     Provider,
     Service,
 )
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from gmhsc.money import MoneyError, split_largest_remainder, to_money
+from localities import roles
+from localities.models import Locality, Organisation
 
 Profile = dict[int, dict[int, Decimal]]
 

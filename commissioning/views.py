@@ -22,11 +22,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from budgets import selectors as budget_selectors
 from budgets.models import FinancialYear, FundPeriod, PooledFund, ServiceArea
-from gmhsc.errors import ApplicationError
-from localities.models import Locality
-
-from . import bcf_return, rules, selectors, services
-from .forms import (
+from commissioning import bcf_return, rules, selectors, services
+from commissioning.forms import (
     LINE_SLOTS,
     BcfConditionForm,
     BcfMetricForm,
@@ -37,7 +34,16 @@ from .forms import (
     ProviderForm,
     ServiceForm,
 )
-from .models import BCF_CONDITIONS, BCF_METRICS, BcfCondition, BcfMetric, Contract, ContractDecision
+from commissioning.models import (
+    BCF_CONDITIONS,
+    BCF_METRICS,
+    BcfCondition,
+    BcfMetric,
+    Contract,
+    ContractDecision,
+)
+from gmhsc.errors import ApplicationError
+from localities.models import Locality
 
 
 def _fund(request: HttpRequest, pk: Any) -> PooledFund:

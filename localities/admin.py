@@ -7,8 +7,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import roles
-from .models import Locality, Neighbourhood, Organisation, User
+from localities import roles
+from localities.models import Locality, Neighbourhood, Organisation, User
 
 
 class NeighbourhoodInline(admin.TabularInline):

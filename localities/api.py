@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rest_framework import serializers, viewsets
 
-from .models import Locality, Organisation
+from localities.models import Locality, Organisation
 
 
 class LocalitySerializer(serializers.ModelSerializer):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from . import roles
-from .models import Organisation, User
+from localities import roles
+from localities.models import Organisation, User
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import rules
 
-from . import roles
+from localities import roles
 
 
 @rules.predicate

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Locality, Organisation
+from localities.models import Locality, Organisation
 
 DATA = Path(__file__).resolve().parent / "data"
 

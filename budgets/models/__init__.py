@@ -1,6 +1,6 @@
 """The money: years and periods, pooled funds, budget lines, spend, forecasts and snapshots."""
 
-from .funds import (
+from budgets.models.funds import (
     Contribution,
     ContributionInstalment,
     FundBudget,
@@ -8,10 +8,10 @@ from .funds import (
     PooledFund,
     RiskShareAgreement,
 )
-from .ledger import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
-from .lines import BudgetAdjustment, BudgetLine, Forecast, Virement
-from .outbox import StaleMark
-from .recompute import (
+from budgets.models.ledger import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
+from budgets.models.lines import BudgetAdjustment, BudgetLine, Forecast, Virement
+from budgets.models.outbox import StaleMark
+from budgets.models.recompute import (
     AllocationResult,
     AllocationRun,
     FundPosition,
@@ -19,8 +19,8 @@ from .recompute import (
     LineVariance,
     RiskShareAllocation,
 )
-from .reference import FinancialYear, Period, ServiceArea
-from .reports import ExportJob, ReportSnapshot
+from budgets.models.reference import FinancialYear, Period, ServiceArea
+from budgets.models.reports import ExportJob, ReportSnapshot
 
 __all__ = [
     "AllocationResult",

@@ -8,10 +8,9 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from budgets.models.fields import MoneyField
+from budgets.models.reference import FinancialYear, Period
 from localities.models import Locality, Organisation
-
-from .fields import MoneyField
-from .reference import FinancialYear, Period
 
 
 class PooledFund(models.Model):

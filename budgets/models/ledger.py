@@ -6,12 +6,11 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from budgets.models.fields import MoneyField
+from budgets.models.funds import PooledFund
+from budgets.models.lines import BudgetLine
+from budgets.models.reference import FinancialYear, Period
 from localities.models import Organisation
-
-from .fields import MoneyField
-from .funds import PooledFund
-from .lines import BudgetLine
-from .reference import FinancialYear, Period
 
 
 class LedgerMapping(models.Model):

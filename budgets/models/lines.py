@@ -8,11 +8,10 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from budgets.models.fields import MoneyField
+from budgets.models.funds import PooledFund
+from budgets.models.reference import FinancialYear, Period, ServiceArea
 from localities.models import Locality, Organisation
-
-from .fields import MoneyField
-from .funds import PooledFund
-from .reference import FinancialYear, Period, ServiceArea
 
 MONTH_FIELDS = [f"m{n:02d}" for n in range(1, 13)]
 HALF_PENNY = Decimal("0.005")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from .funds import PooledFund
+from budgets.models.funds import PooledFund
 
 
 class StaleMark(models.Model):

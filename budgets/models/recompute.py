@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from budgets.models.fields import MoneyField
+from budgets.models.funds import PooledFund
+from budgets.models.lines import BudgetLine
+from budgets.models.reference import FinancialYear
 from localities.models import Locality, Organisation
-
-from .fields import MoneyField
-from .funds import PooledFund
-from .lines import BudgetLine
-from .reference import FinancialYear
 
 
 class Rag(models.TextChoices):

@@ -9,10 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from budgets.models.funds import PooledFund
+from budgets.models.reference import Period
 from localities.models import Organisation
-
-from .funds import PooledFund
-from .reference import Period
 
 
 def canonical_json(data: Any) -> str:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from .safety import neutralise
-from .variance import COLUMNS, CSV_HEADER, VarianceReport
+from budgets.reports.safety import neutralise
+from budgets.reports.variance import COLUMNS, CSV_HEADER, VarianceReport
 
 BOM = "\ufeff"
 

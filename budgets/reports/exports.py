@@ -14,12 +14,16 @@ from django.utils import timezone
 
 from budgets import rules
 from budgets.models import ExportJob, Period, PooledFund
+from budgets.reports import transparency
+from budgets.reports.variance import (
+    GROUPINGS,
+    VarianceReport,
+    compute_variance_report,
+    report_from_data,
+)
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
 from localities import roles
-
-from . import transparency
-from .variance import GROUPINGS, VarianceReport, compute_variance_report, report_from_data
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +52,15 @@ def _render(
     report: VarianceReport, fmt: str, progress: Callable[[float], None] | None = None
 ) -> bytes:
     if fmt == "csv":
-        from .csv_renderer import render_csv
+        from budgets.reports.csv_renderer import render_csv
 
         return render_csv(report, progress)
     if fmt == "xlsx":
-        from .xlsx_renderer import render_xlsx
+        from budgets.reports.xlsx_renderer import render_xlsx
 
         return render_xlsx(report, progress)
     if fmt == "pdf":
-        from .pdf_renderer import render_pdf
+        from budgets.reports.pdf_renderer import render_pdf
 
         return render_pdf(report, progress)
     raise ApplicationError(f"Unknown export format '{fmt}'.")

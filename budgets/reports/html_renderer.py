@@ -16,9 +16,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from budgets.reports.variance import Group, ReportRow, Totals, VarianceReport
 from gmhsc.money import format_money
-
-from .variance import Group, ReportRow, Totals, VarianceReport
 
 PAGE_LINES = 100
 MONEY_CELLS = (

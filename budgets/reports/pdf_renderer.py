@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.template.loader import render_to_string
 
-from .variance import VarianceReport
+from budgets.reports.variance import VarianceReport
 
 
 def render_pdf_html(report: VarianceReport) -> str:

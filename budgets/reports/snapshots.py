@@ -23,7 +23,7 @@ def freeze_variance_snapshot(*, fund: Any, period: Any) -> ReportSnapshot | None
     Idempotent: a second call for the same close returns the snapshot already frozen. A month
     reopened and closed again gets a new run; the earlier runs stay as they were.
     """
-    from .variance import compute_live_report
+    from budgets.reports.variance import compute_live_report
 
     status = FundPeriod.objects.filter(fund=fund, period=period).first()
     if status is None or status.status != FundPeriod.Status.CLOSED or status.changed_at is None:

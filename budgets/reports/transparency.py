@@ -34,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .safety import neutralise
+from budgets.reports.safety import neutralise
 
 REDACTED_BENEFICIARY = "Redacted: payment to an individual"
 REDACTED_DESCRIPTION = "Redacted: personal data"

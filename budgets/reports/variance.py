@@ -376,9 +376,8 @@ def compute_variance_report(
     """The month's report. A closed month with a frozen snapshot reads the snapshot."""
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
+    from budgets.reports.snapshots import latest_snapshot
     from budgets.selectors import period_status
-
-    from .snapshots import latest_snapshot
 
     if period_status(fund, period) == "closed":
         snapshot = latest_snapshot(fund, period)

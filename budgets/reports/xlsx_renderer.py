@@ -20,8 +20,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .safety import neutralise
-from .variance import COLUMNS, GROUPINGS, Totals, VarianceReport
+from budgets.reports.safety import neutralise
+from budgets.reports.variance import COLUMNS, GROUPINGS, Totals, VarianceReport
 
 MONEY_FORMAT = "£#,##0.00;(£#,##0.00)"
 PCT_FORMAT = '0.00"%";(0.00"%")'

@@ -10,11 +10,16 @@ from django.db import transaction
 from budgets import phasing, rules
 from budgets.models import BudgetAdjustment, BudgetLine, FundPeriod, Period
 from budgets.outbox import mark_stale
+from budgets.services.funds import (
+    audit,
+    current_period,
+    open_months,
+    require_approved,
+    require_view,
+)
+from budgets.services.lines import _apply_phasing, last_year_pattern
 from gmhsc.errors import ApplicationError, NotAllowed, PeriodClosed
 from gmhsc.money import ZERO, MoneyError, to_money
-
-from .funds import audit, current_period, open_months, require_approved, require_view
-from .lines import _apply_phasing, last_year_pattern
 
 
 def crosses_zero(before: Decimal, after: Decimal) -> bool:

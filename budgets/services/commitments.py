@@ -8,11 +8,10 @@ from typing import Any
 
 from django.db import transaction
 
+from budgets.models import BudgetLine, LineCommitment
+from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError
 from gmhsc.money import to_money
-
-from ..models import BudgetLine, LineCommitment
-from ..outbox import mark_stale
 
 
 def commitments_replace(*, actor: Any, source_ref: str, rows: dict[int, dict[int, Decimal]]) -> int:

@@ -11,11 +11,10 @@ from django.db import transaction
 from budgets import rules
 from budgets.models import BudgetLine, Forecast, Period, PooledFund
 from budgets.outbox import mark_stale
+from budgets.services.adjustments import require_open
+from budgets.services.funds import audit, require_view
 from gmhsc.errors import ApplicationError, NotAllowed
 from gmhsc.money import MoneyError, to_money
-
-from .adjustments import require_open
-from .funds import audit, require_view
 
 GREEN, AMBER, RED = "green", "amber", "red"
 

@@ -21,11 +21,10 @@ from budgets.models import (
 from budgets.models.fields import MoneySum
 from budgets.models.lines import MONTH_FIELDS
 from budgets.outbox import mark_stale
+from budgets.services.funds import audit, budget_status, require_draft, require_view
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, StaleVersion
 from gmhsc.money import ZERO, MoneyError, split_largest_remainder, to_money
 from localities.models import Locality, Organisation
-
-from .funds import audit, budget_status, require_draft, require_view
 
 DESCRIPTIVE_FIELDS = ("name", "locality", "recurrent")
 EDITABLE_FIELDS = (

@@ -13,12 +13,11 @@ from django.db.models import QuerySet
 
 from budgets import rules
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping
+from budgets.services.funds import audit
+from budgets.services.ledger import LIMITS, partner_fund_ids
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound
 from localities import roles
 from localities.models import Organisation
-
-from .funds import audit
-from .ledger import LIMITS, partner_fund_ids
 
 
 def mappings_visible_to(user: Any) -> QuerySet[LedgerMapping]:

@@ -13,10 +13,9 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import FundPeriod, Period, PooledFund
 from budgets.outbox import mark_stale
+from budgets.services.funds import audit, require_view
 from gmhsc.errors import ApplicationError, NotAllowed
 from localities import roles
-
-from .funds import audit, require_view
 
 logger = logging.getLogger(__name__)
 

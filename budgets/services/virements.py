@@ -16,11 +16,10 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import BudgetLine, Virement
 from budgets.outbox import mark_stale
+from budgets.services.adjustments import apply_change, crosses_zero
+from budgets.services.funds import audit, current_period, require_approved, require_view
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
-
-from .adjustments import apply_change, crosses_zero
-from .funds import audit, current_period, require_approved, require_view
 
 Status = Virement.Status
 

@@ -30,11 +30,10 @@ from budgets.models.lines import MONTH_FIELDS
 from budgets.services import forecasts as forecast_services
 from budgets.services import lines as line_services
 from budgets.services.funds import budget_status, open_months
+from budgets.views.funds import get_fund, get_year
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
 from gmhsc.money import format_money, typed_amount
 from localities import roles
-
-from .funds import get_fund, get_year
 
 LINES_PER_PAGE = 50
 POSTINGS_PER_PAGE = 25

@@ -15,9 +15,8 @@ from budgets import rules, selectors
 from budgets.forms import DecisionForm, VirementForm
 from budgets.models import Virement
 from budgets.services import virements as virement_services
+from budgets.views.funds import get_fund, get_year
 from gmhsc.errors import ApplicationError
-
-from .funds import get_fund, get_year
 
 
 @login_required

@@ -1,7 +1,7 @@
 """`make run`: SQLite and in-process tasks unless DATABASE_URL / REDIS_URL say otherwise."""
 
-from .base import *  # noqa: F403
-from .base import STORAGES, env
+from gmhsc.settings.base import *  # noqa: F403
+from gmhsc.settings.base import STORAGES, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str(

@@ -1,7 +1,7 @@
 """Production: everything from the environment; refuses to start with an unsafe configuration."""
 
-from .base import *  # noqa: F403
-from .base import SECRET_KEY, config_error, env
+from gmhsc.settings.base import *  # noqa: F403
+from gmhsc.settings.base import SECRET_KEY, config_error, env
 
 DEBUG = False
 if not SECRET_KEY:

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK, STORAGES, env
+from gmhsc.settings.base import *  # noqa: F403
+from gmhsc.settings.base import REST_FRAMEWORK, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = "test-key-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
