@@ -3,7 +3,7 @@
 1. Generates a deterministic 1,000,000-row ledger CSV (random.Random(1_000_000)) for its own
    organisation BENCHLED, with 10,000 budget lines and 10,000 ledger mappings (created if absent).
 2. Times a raw COPY of the same file into a bare table (text columns, no keys or indexes).
-3. Times the real import (budgets.ledger_import, the COPY + set-based SQL engine): the whole
+3. Times the real import (budgets.ledger.imports, the COPY + set-based SQL engine): the whole
    upload path (file checks, store, check every row, post) and the check-and-post part alone.
 4. Times a re-import of the same file (posts nothing), and one that checks every row again.
 5. Times the floor under any import into the postings table: the rows just posted, already
@@ -302,7 +302,7 @@ def timed_import(
     org: Any, user: Any, path: Path, *, recheck: bool = False
 ) -> tuple[float, float, Any]:
     """(whole upload path, check-and-post only, the LedgerImport)."""
-    from budgets import ledger_import
+    from budgets.ledger import imports as ledger_import
 
     inner: list[float] = []
     real = ledger_import.run_import
@@ -355,7 +355,7 @@ def run(context: dict[str, Any] | None = None) -> dict[str, Any]:
 
     copy_s = raw_copy(path)
     print(f"raw COPY into a bare table: {copy_s:.2f} s")
-    from budgets.ledger_import import LAST_TIMINGS
+    from budgets.ledger.imports import LAST_TIMINGS
 
     import_s, import_inner_s, imp = timed_import(org, user, path)
     steps = dict(LAST_TIMINGS)

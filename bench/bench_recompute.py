@@ -122,8 +122,8 @@ def ensure_data() -> Any:
 def time_full(fund: Any) -> dict[str, float]:
     from django.db import connection
 
+    from budgets.figures.recompute import recompute_fund_now
     from budgets.models import SpendPosting
-    from budgets.recompute import recompute_fund_now
 
     full, bare = [], []
     for _ in range(3):
@@ -240,7 +240,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run(context: dict | None = None) -> dict:
-    from budgets.recompute import reconcile_fund
+    from budgets.figures.recompute import reconcile_fund
 
     t = time.perf_counter()
     fund = ensure_data()

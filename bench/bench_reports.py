@@ -7,7 +7,7 @@ Targets (issue 6): variance page for a 10,000-line fund p95 <= 300 ms at 20 conc
 loopback; XLSX of 10,000 lines <= 10 s; PDF of a 500-line report <= 10 s.
 
 With the recompute engine installed, the data is 10,000 budget lines and six months of postings
-recomputed by budgets.recompute.recompute_fund_now, and the page reads LineVariance snapshots.
+recomputed by budgets.figures.recompute.recompute_fund_now, and the page reads LineVariance snapshots.
 Without it, M6 is a closed month whose frozen ReportSnapshot the page reads (see seed_fund).
 gunicorn is started on a free loopback port and stopped by its pid.
 """
@@ -54,7 +54,7 @@ RESULTS = ROOT / "bench" / "results" / "reports.json"
 
 def engine_installed() -> bool:
     try:
-        import budgets.recompute  # noqa: F401
+        import budgets.figures.recompute  # noqa: F401
     except ImportError:
         return False
     from budgets import selectors
@@ -134,8 +134,8 @@ def seed_fund(code: str, lines: int) -> str:
         for line in created
     }
     if source == "live":
+        from budgets.figures.recompute import recompute_fund_now
         from budgets.models import SpendPosting
-        from budgets.recompute import recompute_fund_now
 
         SpendPosting.objects.bulk_create(
             [

@@ -332,7 +332,7 @@ def decision_record(
         decision.funds.set(fund_list)
         if outcome == Decision.Outcome.APPROVED:
             if virement is not None:
-                from budgets.services.virements import virement_approve_by_board
+                from budgets.planning.services.virements import virement_approve_by_board
 
                 virement_approve_by_board(
                     actor=actor, virement=virement, decision_reference=reference
@@ -344,7 +344,7 @@ def decision_record(
                     actor=actor, decision=contract_decision, decision_reference=reference
                 )
         elif outcome == Decision.Outcome.REJECTED and virement is not None:
-            from budgets.services.virements import virement_reject_by_board
+            from budgets.planning.services.virements import virement_reject_by_board
 
             virement_reject_by_board(
                 actor=actor, virement=virement, decision_reference=reference, note=text.strip()

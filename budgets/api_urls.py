@@ -1,9 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
-from budgets.api import budget as budget_api
-from budgets.api import figures as figures_api
-from budgets.api import ledger as ledger_api
-from budgets.api import reports as report_api
+from budgets.figures import api as figures_api
+from budgets.ledger import api as ledger_api
+from budgets.planning import api as budget_api
+from budgets.reports import api as report_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False  # one root for every app: gmhsc.api_root

@@ -84,7 +84,7 @@ def mark_stale_from_sql(source: str, params: Sequence[Any] = (), *, reason: str)
 def enqueue_recompute(fund_id: int) -> None:
     """Send the task; never let a broker outage undo or fail the committed write."""
     try:
-        from budgets.tasks import recompute_fund
+        from budgets.figures.tasks import recompute_fund
 
         recompute_fund.apply_async(args=[fund_id], retry=False)
     except Exception:

@@ -28,7 +28,7 @@ def funds_visible_to(user: Any) -> QuerySet[PooledFund]:
 def oldest_stale_mark_age() -> float | None:
     """Seconds since the oldest recompute mark still waiting; None when nothing waits.
 
-    The recompute engine (budgets.recompute) owns the marks; until it exists nothing can wait.
+    The recompute engine (budgets.figures.recompute) owns the marks; until it exists nothing can wait.
     """
     from django.apps import apps
 
@@ -482,7 +482,7 @@ def line_postings(line: Any) -> QuerySet[Any]:
 def open_periods(fund: Any, year: Any) -> list[Any]:
     """The months (M1..M12) of `year` still open for `fund`, in order, with their year."""
     from budgets.models import Period
-    from budgets.services.funds import open_months
+    from budgets.planning.services.funds import open_months
 
     return list(
         Period.objects.select_related("year")

@@ -1,8 +1,10 @@
-"""Budgets pages. Each area's views live in budgets/views/<area>.py."""
+"""Budgets pages. Each sub-domain keeps its own views: budgets/planning/views/, budgets/ledger/views.py,
+budgets/reports/views.py (included from budgets/reports/urls.py)."""
 
 from django.urls import include, path
 
-from budgets.views import funds, ledger, lines, virements
+from budgets.ledger import views as ledger
+from budgets.planning.views import funds, lines, virements
 
 app_name = "budgets"
 

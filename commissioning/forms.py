@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from budgets.forms import GovukErrorsMixin, MoneyField
+from budgets.planning.forms import GovukErrorsMixin, MoneyField
 from commissioning.models import (
     BCF_CONDITIONS,
     BCF_METRICS,

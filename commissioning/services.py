@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from budgets.models import BudgetLine, FinancialYear, Period, PooledFund, ServiceArea
-from budgets.services.commitments import commitments_replace
+from budgets.planning.services.commitments import commitments_replace
 from commissioning import rules
 from commissioning.models import (
     BCF_CONDITIONS,

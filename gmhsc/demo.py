@@ -12,11 +12,11 @@ from localities import demo as localities_demo
 
 # Layer order: money first, then what it buys, then governance that reads both.
 APP_DEMOS_BEFORE_BOARDS = [
-    "budgets.demo",  # funds, contributions, agreements, lines, phasing, approval
-    "budgets.demo_spend",  # ledger mappings and six months of postings
+    "budgets.demo.funds",  # funds, contributions, agreements, lines, phasing, approval
+    "budgets.demo.spend",  # ledger mappings and six months of postings
     "commissioning.demo",  # services, contracts, commitments, BCF schemes
-    "budgets.demo_recompute",  # snapshots for every fund
-    "budgets.demo_reports",  # closed months with frozen report snapshots
+    "budgets.demo.recompute",  # snapshots for every fund
+    "budgets.demo.reports",  # closed months with frozen report snapshots
 ]
 APP_DEMOS_AFTER_BOARDS = ["boards.demo_meetings"]
 

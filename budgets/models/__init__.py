@@ -1,5 +1,13 @@
 """The money: years and periods, pooled funds, budget lines, spend, forecasts and snapshots."""
 
+from budgets.models.figures import (
+    AllocationResult,
+    AllocationRun,
+    FundPosition,
+    LineCommitment,
+    LineVariance,
+    RiskShareAllocation,
+)
 from budgets.models.funds import (
     Contribution,
     ContributionInstalment,
@@ -11,14 +19,6 @@ from budgets.models.funds import (
 from budgets.models.ledger import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
 from budgets.models.lines import BudgetAdjustment, BudgetLine, Forecast, Virement
 from budgets.models.outbox import StaleMark
-from budgets.models.recompute import (
-    AllocationResult,
-    AllocationRun,
-    FundPosition,
-    LineCommitment,
-    LineVariance,
-    RiskShareAllocation,
-)
 from budgets.models.reference import FinancialYear, Period, ServiceArea
 from budgets.models.reports import ExportJob, ReportSnapshot
 

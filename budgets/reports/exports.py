@@ -183,7 +183,7 @@ def transparency_export_request(
 
 def _enqueue(task_name: str, job_id: int) -> None:
     """Send the task; a broker outage leaves the job pending (the page says so) rather than failing."""
-    from budgets import report_tasks
+    from budgets.reports import tasks as report_tasks
 
     try:
         getattr(report_tasks, task_name).apply_async(args=[job_id], retry=False)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from budgets.views import reports
+from budgets.reports import views as reports
 
 urlpatterns = [
     path("reports/variance/", reports.variance_report, name="variance"),

@@ -508,7 +508,7 @@ def _risk_share(fund: Any, year: Any, number: int) -> tuple[list[RiskShareEntry]
     agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
     rule = agreement.get_rule_display() if agreement else "No risk-share agreement recorded"
     try:
-        from budgets.models.recompute import RiskShareAllocation
+        from budgets.models.figures import RiskShareAllocation
     except ImportError:
         return [], rule
     entries = [
@@ -535,7 +535,7 @@ def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str]:
     from django.core.exceptions import FieldError
 
     try:
-        from budgets.models.recompute import AllocationResult, AllocationRun
+        from budgets.models.figures import AllocationResult, AllocationRun
     except ImportError:
         return [], "No fair-share allocation has been run."
     runs = AllocationRun.objects.filter(fund=fund)

@@ -236,7 +236,12 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_WORKER_QUEUES = "default,recompute,imports,exports"
 # Task modules beyond each app's tasks.py (autodiscovered).
-CELERY_IMPORTS = ["gmhsc.tasks", "budgets.ledger_tasks", "budgets.report_tasks"]
+CELERY_IMPORTS = [
+    "gmhsc.tasks",
+    "budgets.figures.tasks",
+    "budgets.ledger.tasks",
+    "budgets.reports.tasks",
+]
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-marks": {"task": "budgets.tasks.sweep_stale_marks", "schedule": 30.0},
     "nightly-reconcile": {

@@ -250,8 +250,8 @@ def test_dashboard_cache_key_moves_with_pending_changes_and_each_recompute(jcb_s
     """The dashboard page is cached under this stamp: a change waiting for the recompute gives a
     new key (so the page says "Recalculating"), and so does the recompute that clears it."""
     from boards.views import _snapshot_stamp
+    from budgets.figures.recompute import recompute_fund_now
     from budgets.outbox import mark_stale
-    from budgets.recompute import recompute_fund_now
     from tests.budgets.factories import budget_world
 
     board = jcb_setup["board"]

@@ -7,7 +7,7 @@ import pytest
 from boards import services
 from boards.models import Decision, Membership
 from budgets.models import BudgetLine, FundBudget, Virement
-from budgets.services.virements import virement_request
+from budgets.planning.services.virements import virement_request
 from gmhsc.errors import NotAllowed, NotFound
 from tests.boards.factories import BoardFactory, MeetingFactory, MembershipFactory
 from tests.budgets.factories import budget_world

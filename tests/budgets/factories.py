@@ -304,11 +304,11 @@ def small_variance_fund() -> BudgetWorld:
 
     Callers in `db` tests wrap it in django_capture_on_commit_callbacks(execute=True).
     """
+    from budgets.ledger.services import postings as ledger
     from budgets.models import Period, SpendPosting
-    from budgets.services import ledger
-    from budgets.services.commitments import commitments_replace
-    from budgets.services.forecasts import forecast_set
-    from budgets.services.virements import virement_approve, virement_request
+    from budgets.planning.services.commitments import commitments_replace
+    from budgets.planning.services.forecasts import forecast_set
+    from budgets.planning.services.virements import virement_approve, virement_request
 
     d = Decimal
     w = budget_world(status=FundBudget.Status.APPROVED)

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from budgets.archive import ArchiveError, export_archive, fingerprint, import_archive, read_manifest
+from budgets.archive.fund_archive import (
+    ArchiveError,
+    export_archive,
+    fingerprint,
+    import_archive,
+    read_manifest,
+)
 from budgets.models import (
     BudgetAdjustment,
     ContributionInstalment,
@@ -181,7 +187,7 @@ def test_import_into_an_empty_database_reproduces_the_figures(fund_year, tmp_pat
     assert "Restored LP-TEST 2016/17: 2 budget lines, 5 postings totalling £5250.51" in out
     probe = (
         "import json, django; django.setup(); "
-        "from budgets.archive import fingerprint; from budgets.models import PooledFund, FinancialYear; "
+        "from budgets.archive.fund_archive import fingerprint; from budgets.models import PooledFund, FinancialYear; "
         "print(json.dumps(fingerprint(PooledFund.objects.get(code='LP-TEST'), "
         "FinancialYear.objects.get(code='2016/17'))))"
     )

@@ -13,8 +13,8 @@ from budgets.models import (
     Period,
     RiskShareAgreement,
 )
+from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
 from budgets.selectors import line_history, object_history
-from budgets.services import adjustments, forecasts, funds, lines, periods, virements
 from tests.budgets.factories import budget_world
 
 D = Decimal

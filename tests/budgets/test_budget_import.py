@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from budgets.budget_import import FULL_HEADER, import_budget_file
 from budgets.models import BudgetLine, FundBudget
-from budgets.services.funds import BudgetNotDraft
+from budgets.planning.services.budget_upload import FULL_HEADER, import_budget_file
+from budgets.planning.services.funds import BudgetNotDraft
 from gmhsc.errors import ApplicationError, NotFound, RowErrors
 from tests.budgets.factories import budget_world
 from tests.factories import LocalityFactory

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Count, Sum
 
-from budgets import demo
+from budgets.demo import funds as demo
 from budgets.models import (
     BudgetLine,
     Contribution,
@@ -15,7 +15,7 @@ from budgets.models import (
     SpendPosting,
     Virement,
 )
-from budgets.services.lines import line_update
+from budgets.planning.services.lines import line_update
 from localities.demo import seed_users
 from localities.models import User
 

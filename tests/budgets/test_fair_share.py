@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.fair_share import LocalityInput, allocate
+from budgets.figures.fair_share import LocalityInput, allocate
 
 D = Decimal
 

@@ -1,4 +1,4 @@
-"""budgets.demo_spend: mappings for every demo line and six months of spend, quick and idempotent."""
+"""budgets.demo.spend: mappings for every demo line and six months of spend, quick and idempotent."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 import pytest
 from django.db.models import Count, Sum
 
-from budgets import demo, demo_spend
+from budgets.demo import funds as demo
+from budgets.demo import spend as demo_spend
 from budgets.models import BudgetLine, LedgerMapping, SpendPosting
 from localities.demo import seed_users
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_without_lines_it_says_so(reference):
     assert list(demo_spend.seed()) == [
-        "spend demo: no budget lines for 2016/17 yet (run budgets.demo first); nothing posted"
+        "spend demo: no budget lines for 2016/17 yet (run budgets.demo.funds first); nothing posted"
     ]
 
 

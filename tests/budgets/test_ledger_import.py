@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from budgets import ledger_import
-from budgets.ledger_import import error_file, start_import
+from budgets.ledger import imports as ledger_import
+from budgets.ledger.imports import error_file, start_import
+from budgets.ledger.services.postings import spend_post
 from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
-from budgets.services.ledger import spend_post
 from gmhsc.errors import NotAllowed
 from gmhsc.uploads import UploadRefused
 from tests.budgets.factories import LEDGER_HEADER, ledger_csv, ledger_world

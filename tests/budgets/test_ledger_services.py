@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
+from budgets.ledger.services.postings import spend_post, spend_reverse
 from budgets.models import FundPeriod, Period, SpendPosting, StaleMark
-from budgets.services.ledger import spend_post, spend_reverse
 from gmhsc.errors import Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
 from tests.budgets.factories import ledger_world
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budgets.phasing import METHODS, SEASONAL_TEMPLATE, phase, respread_change
+from budgets.planning.phasing import METHODS, SEASONAL_TEMPLATE, phase, respread_change
 from gmhsc.money import PENNY, split_largest_remainder
 
 amounts = st.decimals(

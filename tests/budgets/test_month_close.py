@@ -7,11 +7,13 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import ExportJob, FundBudget, Period, ReportSnapshot, StaleMark
-from budgets.report_tasks import period_close_reports
+from budgets.reports.tasks import period_close_reports
 from budgets.reports.variance import compute_variance_report
 from tests.budgets.factories import budget_world
 
-recompute = pytest.importorskip("budgets.recompute", reason="H3's recompute engine not present")
+recompute = pytest.importorskip(
+    "budgets.figures.recompute", reason="H3's recompute engine not present"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def world(django_capture_on_commit_callbacks):
 
 
 def close(w, period, capture):
-    from budgets.services.periods import period_close
+    from budgets.planning.services.periods import period_close
 
     with capture(execute=True):
         period_close(actor=w.fin_host, fund=w.fund, period=period)
@@ -54,8 +56,8 @@ def test_closing_a_month_freezes_it_and_makes_csv_xlsx_and_pdf(
 def test_pending_changes_are_recomputed_before_the_month_is_frozen(
     world, django_capture_on_commit_callbacks
 ):
-    from budgets.services.forecasts import forecast_set
-    from budgets.services.periods import period_close
+    from budgets.planning.services.forecasts import forecast_set
+    from budgets.planning.services.periods import period_close
 
     with django_capture_on_commit_callbacks(execute=False):
         forecast_set(
@@ -80,8 +82,8 @@ def test_pending_changes_are_recomputed_before_the_month_is_frozen(
 def test_reopening_and_closing_again_adds_run_2_and_keeps_run_1(
     world, django_capture_on_commit_callbacks
 ):
-    from budgets.services.forecasts import forecast_set
-    from budgets.services.periods import period_reopen
+    from budgets.planning.services.forecasts import forecast_set
+    from budgets.planning.services.periods import period_reopen
 
     close(world, world.m1, django_capture_on_commit_callbacks)
     first = ReportSnapshot.objects.get(fund=world.fund, period=world.m1)

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.phasing import (
+from budgets.planning.phasing import (
     SEASONAL_TEMPLATE,
     PhasingError,
     phase,

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from budgets.figures.recompute import recompute_fund_now, reconcile_fund
 from budgets.freshness import fund_freshness
 from budgets.models import (
     Forecast,
@@ -20,8 +21,7 @@ from budgets.models import (
     StaleMark,
 )
 from budgets.outbox import mark_stale, mark_stale_from_sql
-from budgets.recompute import recompute_fund_now, reconcile_fund
-from budgets.services.commitments import commitments_replace
+from budgets.planning.services.commitments import commitments_replace
 from tests.budgets.factories import budget_world, make_posting
 
 pytestmark = pytest.mark.django_db
@@ -272,7 +272,7 @@ def test_lines_missing_commentary_lists_amber_and_red_lines_without_it():
 def test_broker_down_the_write_stands_and_the_mark_waits_for_the_sweep(
     django_capture_on_commit_callbacks, monkeypatch
 ):
-    from budgets import tasks
+    from budgets.figures import tasks
 
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
@@ -291,7 +291,7 @@ def test_broker_down_the_write_stands_and_the_mark_waits_for_the_sweep(
 
 
 def test_recompute_command_and_demo_seed_rebuild_every_fund(capsys):
-    from budgets import demo_recompute
+    from budgets.demo import recompute as demo_recompute
 
     w = budget_world()
     post(w, w.host_line, "M1", "7.00", 1)
@@ -328,7 +328,7 @@ def test_freshness_include_never_shows_a_silently_stale_number():
     reason="the set-based marks serve the COPY import engine (PostgreSQL)",
 )
 def test_set_based_marks_are_the_marks_mark_stale_writes(django_capture_on_commit_callbacks):
-    from budgets.services.ledger import stale_after_posting
+    from budgets.ledger.services.postings import stale_after_posting
 
     w = budget_world()
     other = w.ccg_line

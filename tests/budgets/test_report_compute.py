@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import ExportJob, FundBudget, Period, ReportSnapshot
-from budgets.report_tasks import period_close_reports
+from budgets.reports.tasks import period_close_reports
 from budgets.reports.variance import compute_variance_report
 from tests.budgets.factories import (
     BudgetLineFactory,
@@ -220,7 +220,7 @@ def test_api_gives_the_same_figures_as_strings(world, client):
 def test_month_close_freezes_the_figures_that_the_engine_held(
     world, django_capture_on_commit_callbacks
 ):
-    from budgets.services.periods import period_close
+    from budgets.planning.services.periods import period_close
 
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(1, 7):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from budgets import demo_reports
+from budgets.demo import reports as demo_reports
 from budgets.models import ExportJob, FundBudget, FundPeriod, ReportSnapshot
 from tests.budgets.factories import budget_world, fake_line_variance, install_fake_engine
 

@@ -24,8 +24,12 @@ from budgets.models import ExportJob, Period, ReportSnapshot
 from budgets.reports.variance import compute_variance_report
 from tests.budgets.factories import small_variance_fund
 
-ledger = pytest.importorskip("budgets.services.ledger", reason="H1's ledger services not present")
-recompute = pytest.importorskip("budgets.recompute", reason="H3's recompute engine not present")
+ledger = pytest.importorskip(
+    "budgets.ledger.services.postings", reason="H1's ledger services not present"
+)
+recompute = pytest.importorskip(
+    "budgets.figures.recompute", reason="H3's recompute engine not present"
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -137,7 +141,7 @@ def test_every_column_is_pinned_for_an_open_month(small_fund):
 def test_closing_m6_freezes_the_figures_and_makes_the_month_files(
     small_fund, django_capture_on_commit_callbacks
 ):
-    from budgets.services.periods import period_close
+    from budgets.planning.services.periods import period_close
 
     w = small_fund
     with django_capture_on_commit_callbacks(execute=True):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.risk_share import Partner, RiskShareError, allocate
+from budgets.figures.risk_share import Partner, RiskShareError, allocate
 
 D = Decimal
 HOST = Partner(1, "HOST", D("600000.00"), is_host=True)

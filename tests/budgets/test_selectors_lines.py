@@ -3,13 +3,13 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import FundBudget
+from budgets.planning.services.virements import virement_request
 from budgets.selectors import (
     fund_budget_status,
     lines_visible_to,
     virements_awaiting_board,
     virements_visible_to,
 )
-from budgets.services.virements import virement_request
 from tests.budgets.factories import budget_world
 
 pytestmark = pytest.mark.django_db

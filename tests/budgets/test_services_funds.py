@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import Contribution, FundBudget, RiskShareAgreement
-from budgets.services import funds as svc
+from budgets.planning.services import funds as svc
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from tests.budgets.factories import budget_world
 

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from budgets.models import BudgetLine, FundBudget, StaleMark
-from budgets.services import lines as svc
-from budgets.services.funds import BudgetNotDraft
+from budgets.planning.services import lines as svc
+from budgets.planning.services.funds import BudgetNotDraft
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, StaleVersion
 from tests.budgets.factories import budget_world
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from budgets.models import BudgetLine
-from budgets.services.lines import line_update
+from budgets.planning.services.lines import line_update
 from gmhsc.errors import StaleVersion
 from tests.budgets.factories import budget_world
 

@@ -4,11 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from budgets import report_tasks
 from budgets.models import BudgetLine, FundBudget, FundPeriod, Period, StaleMark
+from budgets.planning.services import adjustments
+from budgets.planning.services import periods as svc
+from budgets.reports import tasks as report_tasks
 from budgets.selectors import fund_periods, get_period, period_status
-from budgets.services import adjustments
-from budgets.services import periods as svc
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, PeriodClosed
 from tests.budgets.factories import budget_world
 

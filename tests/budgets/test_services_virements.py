@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import BudgetLine, FundBudget, FundPeriod, Period, StaleMark, Virement
-from budgets.services import virements as svc
+from budgets.planning.services import virements as svc
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from tests.budgets.factories import budget_world
 

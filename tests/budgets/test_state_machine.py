@@ -1,6 +1,6 @@
 """Model-based test: random sequences of post, re-send, reverse, budget change, virement and period
 close; after every step the incremental snapshots (recompute of only the marked lines) equal a full
-recompute from postings in memory, to the penny (budgets.recompute.reconcile_fund).
+recompute from postings in memory, to the penny (budgets.figures.recompute.reconcile_fund).
 
 Postings are written as H1's spend_post writes them (rows + mark_stale in one transaction, a
 re-sent (organisation, document, line) inserts nothing); budget changes, virements and period close
@@ -24,12 +24,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from budgets.figures.recompute import recompute_fund_now, reconcile_fund
 from budgets.models import FundBudget, FundPeriod, Period, RiskShareAgreement, SpendPosting
 from budgets.outbox import mark_stale
-from budgets.recompute import recompute_fund_now, reconcile_fund
-from budgets.services.adjustments import adjustment_create
-from budgets.services.periods import period_close
-from budgets.services.virements import virement_approve, virement_request
+from budgets.planning.services.adjustments import adjustment_create
+from budgets.planning.services.periods import period_close
+from budgets.planning.services.virements import virement_approve, virement_request
 from tests.budgets.factories import budget_world
 
 pytestmark = pytest.mark.django_db

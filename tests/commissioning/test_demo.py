@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from budgets import demo as budgets_demo
+from budgets.demo import funds as budgets_demo
 from budgets.models import LineCommitment
 from commissioning import demo, selectors
 from commissioning.models import (

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from budgets import recompute
+from budgets.figures import recompute
+from budgets.ledger.services import postings as ledger
 from budgets.models import LineCommitment, LineVariance, Period
 from budgets.outbox import mark_stale
-from budgets.services import ledger
 from commissioning import selectors, services
 from commissioning.models import Contract, ContractCommitment, ContractLine
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound

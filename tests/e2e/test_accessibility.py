@@ -86,7 +86,7 @@ def submit_empty_then_filled(page, button: str, fields: dict[str, str], done: st
 
 def test_month_close_and_reopen_pages_have_no_serious_violations(live_server, page):
     from budgets.models import Period
-    from budgets.services.periods import period_close
+    from budgets.planning.services.periods import period_close
 
     w = budget_world(status=FundBudget.Status.APPROVED)
     april = Period.objects.get(year=w.year, number=1)

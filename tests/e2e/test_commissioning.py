@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from budgets import recompute
+from budgets.figures import recompute
 from budgets.outbox import mark_stale
 from commissioning.models import Contract
 from tests.commissioning.helpers import commissioning_world

@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 
 try:  # the whole chain when the ledger (H1) and recompute engine (H3) are installed
-    import budgets.recompute as recompute
-    import budgets.services.ledger  # noqa: F401
+    import budgets.figures.recompute as recompute
+    import budgets.ledger.services.postings  # noqa: F401
 
     FULL_CHAIN = True
 except ImportError:
@@ -74,7 +74,7 @@ def world(transactional_db, settings, tmp_path, monkeypatch):
     """The hand-computed fund of test_report_variance.py built through the services, or (while the
     ledger and recompute engine are not installed) the same fund with stand-in engine rows."""
     from budgets.models import FundBudget, Period
-    from budgets.services.periods import period_close
+    from budgets.planning.services.periods import period_close
     from tests.budgets import factories
 
     settings.MEDIA_ROOT = tmp_path

@@ -12,7 +12,7 @@ loopback port (so stopping it touches nobody else's broker), and real Celery wor
    `manage.py reconcile` finds no difference.
 
 Written to the contracts of issue 3 (ledger CSV header, ledger-imports API) and CONTRACTS.md (H1,
-H3). Skips until budgets.ledger_import, the ledger-imports API and `reconcile` exist.
+H3). Skips until budgets.ledger.imports, the ledger-imports API and `reconcile` exist.
 """
 
 from __future__ import annotations
@@ -63,9 +63,9 @@ def free_port() -> int:
 
 def requirements() -> str:
     try:
-        import budgets.ledger_import  # noqa: F401
+        import budgets.ledger.imports  # noqa: F401
     except ImportError:
-        pytest.skip("budgets.ledger_import does not exist yet (H1)")
+        pytest.skip("budgets.ledger.imports does not exist yet (H1)")
     try:
         path = reverse("ledger-import-list")
     except NoReverseMatch:

@@ -19,10 +19,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from budgets.figures.recompute import recompute_fund_now, reconcile_fund
+from budgets.figures.tasks import sweep_stale_marks
 from budgets.models import LineVariance, Period, SpendPosting, StaleMark
 from budgets.outbox import mark_stale
-from budgets.recompute import recompute_fund_now, reconcile_fund
-from budgets.tasks import sweep_stale_marks
 from tests.budgets.factories import budget_world
 from tests.conftest import reset_celery_client, start_worker, stop_worker, wait_for
 

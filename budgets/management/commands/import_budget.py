@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from budgets.budget_import import import_budget_file
 from budgets.models import FinancialYear, PooledFund
+from budgets.planning.services.budget_upload import import_budget_file
 from gmhsc.errors import ApplicationError, RowErrors
 
 

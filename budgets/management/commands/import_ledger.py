@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Q
 
-from budgets.ledger_import import import_ledger_file
+from budgets.ledger.imports import import_ledger_file
 from gmhsc.errors import ApplicationError
 from gmhsc.money import format_money
 from localities import roles

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from budgets.figures.recompute import recompute_fund_now
 from budgets.models import PooledFund
-from budgets.recompute import recompute_fund_now
 
 
 class Command(BaseCommand):

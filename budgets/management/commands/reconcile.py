@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from budgets.figures.recompute import reconcile
 from budgets.models import PooledFund
-from budgets.recompute import reconcile
 
 
 class Command(BaseCommand):

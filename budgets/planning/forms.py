@@ -1,0 +1,217 @@
+"""Browser forms for the commissioner workspace. They parse input; the services hold the rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from budgets.models.lines import MONTH_FIELDS
+from budgets.planning import phasing
+from gmhsc.money import MoneyError, to_money, typed_amount
+
+MONTH_LABELS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
+INPUT = "govuk-input"
+MONEY_INPUT = "govuk-input govuk-input--width-10"
+
+
+class MoneyField(forms.CharField):
+    """Pounds and pence typed as text ('1,234.50', '£1234'); cleaned to Decimal by gmhsc.money."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={"class": MONEY_INPUT, "inputmode": "decimal", "spellcheck": "false"}
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().clean(value)
+        if text in (None, ""):
+            return None
+        cleaned = typed_amount(str(text))
+        try:
+            return to_money(cleaned)
+        except MoneyError:
+            raise forms.ValidationError(
+                f"Enter {self.label.lower() if self.label else 'an amount'} in pounds, like 125000 or 125000.50"
+            ) from None
+
+
+class GovukErrorsMixin:
+    """Adds the GOV.UK error class and aria-describedby to inputs that failed, and puts a
+    service's ApplicationError beside its field (extra['field']) or at the top of the form."""
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        self._mark_errors()
+
+    def add_service_error(self, exc: Any) -> None:
+        field = (getattr(exc, "extra", None) or {}).get("field")
+        fields = self.fields  # type: ignore[attr-defined]
+        self.add_error(field if field in fields else None, exc.message)  # type: ignore[attr-defined]
+        self._mark_errors()
+
+    def _mark_errors(self) -> None:
+        for name in getattr(self, "errors", {}):
+            field = self.fields.get(name)  # type: ignore[attr-defined]
+            if field is None:
+                continue
+            css = field.widget.attrs.get("class", "")
+            if "--error" not in css:
+                kind = next(
+                    (k for k in ("govuk-textarea", "govuk-select") if k in css), "govuk-input"
+                )
+                field.widget.attrs["class"] = f"{css} {kind}--error".strip()
+            field.widget.attrs["aria-describedby"] = f"id_{self.add_prefix(name)}-error"  # type: ignore[attr-defined]
+
+
+class LineEditForm(GovukErrorsMixin, forms.Form):
+    """Name, annual budget and recurrent flag of a draft line (the table's inline edit)."""
+
+    name = forms.CharField(
+        label="Line name", max_length=200, widget=forms.TextInput(attrs={"class": INPUT})
+    )
+    annual_budget = MoneyField(
+        label="Annual budget",
+        help_text="In pounds. The monthly phasing is re-spread by the line's method.",
+    )
+    recurrent = forms.BooleanField(
+        label="Recurrent",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+    reason = forms.CharField(
+        label="Reason for the change",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    @classmethod
+    def initial_for(cls, line: Any) -> dict[str, Any]:
+        return {
+            "name": line.name,
+            "annual_budget": f"{line.current_budget:.2f}",
+            "recurrent": line.recurrent,
+            "version": line.version,
+            "reason": "",
+        }
+
+
+class PhasingForm(GovukErrorsMixin, forms.Form):
+    """Twelve monthly amounts typed by hand (custom phasing); their sum becomes the annual budget."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for the change",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field, label in zip(MONTH_FIELDS, MONTH_LABELS, strict=True):
+            self.fields[field] = MoneyField(
+                label=label,
+                widget=forms.TextInput(
+                    attrs={
+                        "class": "govuk-input govuk-input--width-7",
+                        "inputmode": "decimal",
+                        "spellcheck": "false",
+                    }
+                ),
+            )
+
+    @classmethod
+    def initial_for(cls, line: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {f: f"{getattr(line, f):.2f}" for f in MONTH_FIELDS}
+        data["version"] = line.version
+        return data
+
+    def month_fields(self) -> list[Any]:
+        return [self[f] for f in MONTH_FIELDS]
+
+    def months(self) -> list[Decimal]:
+        return [self.cleaned_data[f] for f in MONTH_FIELDS]
+
+
+RESPREAD_CHOICES = (
+    (phasing.FLAT, "Flat: the same every month"),
+    (phasing.SEASONAL, "Seasonal: more in winter"),
+    (phasing.LAST_YEAR, "Last year's pattern of spend"),
+)
+
+
+class RephaseForm(GovukErrorsMixin, forms.Form):
+    method = forms.ChoiceField(
+        label="Re-spread the budget",
+        choices=RESPREAD_CHOICES,
+        widget=forms.Select(attrs={"class": "govuk-select"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ForecastForm(GovukErrorsMixin, forms.Form):
+    period = forms.ChoiceField(label="Month", widget=forms.Select(attrs={"class": "govuk-select"}))
+    amount = MoneyField(label="Forecast outturn for the year")
+    commentary = forms.CharField(
+        label="Commentary",
+        required=False,
+        help_text="Required when the forecast is amber or red.",
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3}),
+    )
+
+    def __init__(self, *args: Any, periods: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["period"].choices = [(p.code, p.code) for p in periods]  # type: ignore[attr-defined]
+
+
+class VirementForm(GovukErrorsMixin, forms.Form):
+    from_line = forms.ChoiceField(
+        label="Move budget from line", widget=forms.Select(attrs={"class": "govuk-select"})
+    )
+    to_line = forms.ChoiceField(
+        label="Move budget to line", widget=forms.Select(attrs={"class": "govuk-select"})
+    )
+    amount = MoneyField(label="Amount")
+    recurrent = forms.TypedChoiceField(
+        label="Is this a recurrent or one-off change?",
+        choices=(
+            ("one-off", "One-off: this year only"),
+            ("recurrent", "Recurrent: this year and future years"),
+        ),
+        coerce=lambda v: v == "recurrent",
+        widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
+        initial="one-off",
+    )
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3})
+    )
+
+    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "Choose a line")] + [
+            (str(line.pk), f"{line.code} – {line.name}") for line in lines
+        ]
+        self.fields["from_line"].choices = choices  # type: ignore[attr-defined]
+        self.fields["to_line"].choices = choices  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("from_line") and data.get("from_line") == data.get("to_line"):
+            self.add_error("to_line", "Choose a different line to move the budget to")
+        return data
+
+
+class DecisionForm(GovukErrorsMixin, forms.Form):
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),
+    )

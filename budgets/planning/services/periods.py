@@ -1,0 +1,141 @@
+"""Period close and reopen, per fund. Close in order by the host's finance officer; reopen by an
+administrator with a reason. Both audited through FundPeriod's history."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from budgets import rules
+from budgets.models import FundPeriod, Period, PooledFund
+from budgets.outbox import mark_stale
+from budgets.planning.services.funds import audit, require_view
+from gmhsc.errors import ApplicationError, NotAllowed
+from localities import roles
+
+logger = logging.getLogger(__name__)
+
+
+def _status_row(fund: PooledFund, period: Period) -> FundPeriod:
+    """The locked status row; an unsaved open one when the period has never been closed (the one
+    save that follows writes the single history record)."""
+    row = FundPeriod.objects.select_for_update().filter(fund=fund, period=period).first()
+    return row or FundPeriod(fund=fund, period=period, status=FundPeriod.Status.OPEN)
+
+
+def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
+    return FundPeriod.objects.filter(
+        fund=fund,
+        period__year_id=period.year_id,
+        period__number=number,
+        status=FundPeriod.Status.CLOSED,
+    ).exists()
+
+
+def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
+    """Hand over to the reporting task when it exists (it belongs to budgets.reports.tasks)."""
+    from budgets.reports import tasks as report_tasks
+
+    task = getattr(report_tasks, "period_close_reports", None)
+    if task is None:
+        return
+    try:
+        if files:
+            task.delay(fund_id, period_id)
+        else:
+            task.delay(fund_id, period_id, files=False)
+    except Exception:
+        # The close is committed; a broker outage or a failing eager run must not undo or fail it.
+        logger.warning(
+            "period close reports not started for fund %s period %s",
+            fund_id,
+            period_id,
+            exc_info=True,
+        )
+
+
+def period_close(
+    *,
+    actor: Any,
+    fund: PooledFund,
+    period: Period,
+    today: date | None = None,
+    reason: str = "",
+    files: bool = True,
+) -> FundPeriod:
+    """Close a month for the fund: only once it has ended, and only after the month before.
+
+    After commit the month's variance report is frozen and (files=True) its CSV, XLSX and PDF
+    are made. files=False is for closing past months in bulk (loading history, the demo): the
+    snapshot is frozen all the same and any export of it can be asked for later.
+    """
+    require_view(actor, fund)
+    if not rules.is_host_finance_officer(actor, fund):
+        raise NotAllowed("Only the host's finance officer can close a period.")
+    today = today or timezone.localdate()
+    if period.end_date >= today:
+        raise ApplicationError(
+            f"Period {period.code} has not ended yet; it can be closed from "
+            f"{_day_after(period.end_date):%-d %B %Y}."
+        )
+    with transaction.atomic():
+        row = _status_row(fund, period)
+        if row.status == FundPeriod.Status.CLOSED:
+            raise ApplicationError(f"Period {period.code} is already closed for {fund.code}.")
+        if period.number > 1 and not _is_closed(fund, period, period.number - 1):
+            previous = f"{period.year.code}-M{period.number - 1:02d}"
+            raise ApplicationError(f"Close {previous} first: periods close in order.")
+        row.status = FundPeriod.Status.CLOSED
+        row.changed_by = actor
+        row.changed_at = timezone.now()
+        row.reason = reason or "Month-end close"
+        audit(row, actor=actor, reason=row.reason)
+        row.save()
+        mark_stale(
+            fund_id=fund.pk,
+            year_id=period.year_id,
+            period_numbers=[period.number],
+            reason="period closed",
+        )
+        fund_id, period_id = fund.pk, period.pk
+        transaction.on_commit(lambda: enqueue_period_close_reports(fund_id, period_id, files))
+    return row
+
+
+def _day_after(day: date) -> date:
+    from datetime import timedelta
+
+    return day + timedelta(days=1)
+
+
+def period_reopen(*, actor: Any, fund: PooledFund, period: Period, reason: str) -> FundPeriod:
+    """An administrator reopens a closed month, latest first, saying why."""
+    if not roles.is_administrator(actor):
+        require_view(actor, fund)
+        raise NotAllowed("Only an administrator can reopen a period.")
+    if not reason.strip():
+        raise ApplicationError("Say why the period is reopened.", extra={"field": "reason"})
+    with transaction.atomic():
+        row = _status_row(fund, period)
+        if row.status != FundPeriod.Status.CLOSED:
+            raise ApplicationError(f"Period {period.code} is not closed for {fund.code}.")
+        if _is_closed(fund, period, period.number + 1):
+            following = f"{period.year.code}-M{period.number + 1:02d}"
+            raise ApplicationError(f"Reopen {following} first: periods reopen latest first.")
+        row.status = FundPeriod.Status.OPEN
+        row.changed_by = actor
+        row.changed_at = timezone.now()
+        row.reason = reason.strip()
+        audit(row, actor=actor, reason=f"Reopened: {row.reason}")
+        row.save()
+        mark_stale(
+            fund_id=fund.pk,
+            year_id=period.year_id,
+            period_numbers=[period.number],
+            reason="period reopened",
+        )
+    return row

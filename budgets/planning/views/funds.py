@@ -1,0 +1,104 @@
+"""Funds pages: my funds, a fund's overview, and the finance officer's budget sign-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from budgets import rules, selectors
+from budgets.freshness import fund_freshness
+from budgets.models import PooledFund, Virement
+from budgets.planning.services import funds as fund_services
+from gmhsc.errors import ApplicationError
+
+
+def get_fund(request: HttpRequest, pk: int) -> PooledFund:
+    """A fund the user may see, or 404 (another partnership's fund does not exist for them)."""
+    fund = selectors.funds_visible_to(request.user).filter(pk=pk).first()
+    if fund is None:
+        raise Http404("Fund not found")
+    return fund
+
+
+def get_year(request: HttpRequest, fund: PooledFund) -> Any:
+    year = selectors.fund_year(fund, request.GET.get("year"))
+    if year is None:
+        raise Http404("This fund has no budget yet")
+    return year
+
+
+@login_required
+def fund_list(request: HttpRequest) -> HttpResponse:
+    funds = selectors.funds_visible_to(request.user).order_by("code")
+    return render(request, "budgets/fund_list.html", {"funds": funds})
+
+
+@login_required
+@require_safe
+def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = get_fund(request, pk)
+    year = get_year(request, fund)
+    user: Any = request.user
+    is_host_fo = rules.is_host_finance_officer(user, fund)
+    awaiting_approval = (
+        list(selectors.virements_visible_to(user, fund, Virement.Status.REQUESTED))
+        if is_host_fo
+        else []
+    )
+    context = {
+        "fund": fund,
+        "year": year,
+        "totals": selectors.fund_line_totals(fund, year, user.organisation_id),
+        "budget_status": selectors.fund_budget_status(fund, year),
+        "freshness": fund_freshness(fund, year),
+        "is_host_fo": is_host_fo,
+        "awaiting_approval": awaiting_approval,
+        "awaiting_board_count": selectors.virements_visible_to(
+            user, fund, Virement.Status.AWAITING_BOARD
+        ).count(),
+    }
+    return render(request, "budgets/fund_overview.html", context)
+
+
+@login_required
+@require_POST
+def budget_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _budget_action(request, pk, fund_services.fund_budget_submit, "submitted for approval")
+
+
+@login_required
+@require_POST
+def budget_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    return _budget_action(request, pk, fund_services.fund_budget_approve, "approved")
+
+
+@login_required
+@require_POST
+def budget_return(request: HttpRequest, pk: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _budget_action(
+        request,
+        pk,
+        fund_services.fund_budget_return,
+        "returned to draft",
+        reason=reason,
+    )
+
+
+def _budget_action(
+    request: HttpRequest, pk: int, service: Any, done: str, **extra: Any
+) -> HttpResponse:
+    fund = get_fund(request, pk)
+    year = get_year(request, fund)
+    try:
+        service(actor=request.user, fund=fund, year=year, **extra)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The {year.code} budget of {fund.code} was {done}.")
+    return redirect("budgets:fund-overview", pk=fund.pk)

@@ -1,0 +1,515 @@
+"""Budget lines pages: the lines table with inline editing, and a line's detail page.
+
+Every form works as a plain POST-redirect-GET; with HTMX (request.htmx) the same views answer
+with the fragment to swap in, and tell the page to refresh its totals (HX-Trigger: linesChanged).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from budgets import rules, selectors
+from budgets.freshness import fund_freshness
+from budgets.models import BudgetLine, FundBudget, SpendPosting
+from budgets.models.lines import MONTH_FIELDS
+from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
+from budgets.planning.services import forecasts as forecast_services
+from budgets.planning.services import lines as line_services
+from budgets.planning.services.funds import budget_status, open_months
+from budgets.planning.views.funds import get_fund, get_year
+from gmhsc.errors import ApplicationError, NotFound, StaleVersion
+from gmhsc.money import format_money, typed_amount
+from localities import roles
+
+LINES_PER_PAGE = 50
+POSTINGS_PER_PAGE = 25
+FILTERS = ("service_area", "locality", "lead", "rag", "sort")
+RAG_CHOICES = (("red", "Red"), ("amber", "Amber"), ("green", "Green"))
+MONTH_NAMES = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
+TRIGGER = "linesChanged"
+# The lines table fragment's cache lifetime; its key changes with every change to what it shows, so
+# this only bounds how long a renamed service area, locality or organisation takes to appear.
+TABLE_CACHE_SECONDS = 300
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+
+
+def get_line(request: HttpRequest, pk: int) -> BudgetLine:
+    try:
+        return line_services.get_line_for(request.user, pk)
+    except NotFound:
+        raise Http404("Budget line not found") from None
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    """django-htmx sets request.htmx (HtmxDetails, truthy for HTMX requests)."""
+    return bool(getattr(request, "htmx", False))
+
+
+@functools.cache
+def _lines_base() -> str:
+    """'/budgets/lines/': reversed once, so a table of 50 rows does not reverse 150 URLs."""
+    return reverse("budgets:line-detail", args=[1]).removesuffix("1/")
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "").strip() for key in FILTERS}
+
+
+def _rag_period(fund: Any, year: Any) -> int | None:
+    months = open_months(fund, year)
+    return months[0] if months else 12
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+def _editable(user: Any, line: BudgetLine, status: str | None = None) -> bool:
+    status = status or budget_status(line.fund, line.year)
+    return status == "draft" and bool(rules.can_edit_line(user, line))
+
+
+# ---- lines table ----------------------------------------------------------------------------------
+
+
+@login_required
+def line_table(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = get_fund(request, pk)
+    year = get_year(request, fund)
+    filters = _filters(request)
+    rag_period = _rag_period(fund, year)
+    lines = selectors.line_table(
+        request.user,
+        fund,
+        year,
+        service_area=filters["service_area"],
+        locality=filters["locality"],
+        lead=filters["lead"],
+        rag=filters["rag"],
+        sort=filters["sort"] or "code",
+        rag_period=rag_period,
+        fund_checked=True,
+    )
+    totals = selectors.line_table_totals(lines)
+    paginator = Paginator(lines, LINES_PER_PAGE)
+    paginator.count = totals["count"]  # type: ignore[misc]  # the totals query already counted
+    page = paginator.get_page(request.GET.get("page"))
+    status = selectors.fund_budget_status(fund, year)
+    user: Any = request.user
+    can_edit = status == "draft" and roles.has_role(user, roles.COMMISSIONER)
+    query = {k: v for k, v in filters.items() if v}
+    freshness = fund_freshness(fund, year)
+    can_edit_org_id = user.organisation_id if can_edit else None
+    context = {
+        "freshness": freshness,
+        # The table, filters and pagination are cached as one rendered fragment under everything
+        # they show: the request's filters and page, what this user may edit, the lines' versions
+        # and the figures' as-at time. Any save, recompute or pending change gives a new key.
+        "table_key": _cache_key(
+            request.get_full_path(),
+            fund.pk,
+            year.pk,
+            status,
+            can_edit_org_id,
+            rag_period,
+            totals,
+            freshness.computed_at,
+            freshness.pending,
+        ),
+        "fund": fund,
+        "year": year,
+        "page": page,
+        "filters": filters,
+        "query": urlencode(query),
+        "filter_query": urlencode({k: v for k, v in query.items() if k != "sort"}),
+        "totals": totals,
+        "budget_status": status,
+        "can_edit_org_id": can_edit_org_id,
+        "rag_period": rag_period,
+        "has_rag": selectors._variance_model() is not None,
+        "table_seconds": TABLE_CACHE_SECONDS,
+        **selectors.line_filter_choices(fund, year),
+        "rag_choices": RAG_CHOICES,
+        "sorts": _sort_links(filters),
+        "here": request.get_full_path(),
+        "here_q": quote(request.get_full_path(), safe=""),
+        "lines_base": _lines_base(),
+    }
+    return render(request, "budgets/line_table.html", context)
+
+
+def _cache_key(*parts: Any) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _sort_links(filters: dict[str, str]) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query that sorts by it (toggling direction) and aria-sort."""
+    current = filters["sort"] or "code"
+    base = {k: v for k, v in filters.items() if v and k != "sort"}
+    links = {}
+    for key in selectors.LINE_SORTS:
+        if current == key:
+            aria, target = "ascending", f"-{key}"
+        elif current == f"-{key}":
+            aria, target = "descending", key
+        else:
+            aria, target = "none", key
+        links[key] = {"query": urlencode({**base, "sort": target}), "aria": aria}
+    return links
+
+
+@login_required
+def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
+    """The totals fragments of the lines table, re-fetched by HTMX after an inline save."""
+    fund = get_fund(request, pk)
+    year = get_year(request, fund)
+    filters = _filters(request)
+    lines = selectors.line_table(
+        request.user,
+        fund,
+        year,
+        service_area=filters["service_area"],
+        locality=filters["locality"],
+        lead=filters["lead"],
+        rag=filters["rag"],
+        rag_period=_rag_period(fund, year) if filters["rag"] else None,
+        fund_checked=True,
+    )
+    template = (
+        "budgets/partials/lines_tfoot.html"
+        if request.GET.get("part") == "tfoot"
+        else "budgets/partials/lines_summary.html"
+    )
+    context = {
+        "fund": fund,
+        "year": year,
+        "totals": selectors.line_table_totals(lines),
+        "fund_totals": selectors.fund_line_totals(fund, year),
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+    }
+    return render(request, template, context)
+
+
+# ---- inline edit of a line (table row) ------------------------------------------------------------
+
+
+def _row_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict[str, Any]:
+    user: Any = request.user
+    here = _safe_next(request, reverse("budgets:line-table", args=[line.fund_id]))
+    return {
+        "line": line,
+        "fund": line.fund,
+        "can_edit_org_id": user.organisation_id if _editable(user, line) else None,
+        "has_rag": selectors._variance_model() is not None,
+        "here": here,
+        "here_q": quote(here, safe=""),
+        "lines_base": _lines_base(),
+        **extra,
+    }
+
+
+@login_required
+def line_row(request: HttpRequest, pk: int) -> HttpResponse:
+    """One row of the lines table (HTMX 'Cancel' puts it back)."""
+    line = get_line(request, pk)
+    return render(request, "budgets/partials/line_row.html", _row_context(request, line))
+
+
+@login_required
+def line_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    line = get_line(request, pk)
+    user: Any = request.user
+    if not rules.can_edit_line(user, line):
+        raise Http404("Budget line not found")
+    back = _safe_next(request, reverse("budgets:line-table", args=[line.fund_id]))
+    conflict = ""
+    if request.method == "POST":
+        form = LineEditForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                line = line_services.line_update(
+                    actor=user,
+                    line=line,
+                    expected_version=data["version"],
+                    reason=data["reason"] or "Edited in the lines table",
+                    name=data["name"],
+                    annual_budget=data["annual_budget"],
+                    recurrent=data["recurrent"],
+                )
+            except StaleVersion as exc:
+                conflict = exc.message
+                line = get_line(request, pk)
+                form = LineEditForm(initial=LineEditForm.initial_for(line))
+            except ApplicationError as exc:
+                form.add_service_error(exc)
+            else:
+                if _is_htmx(request):
+                    response = render(
+                        request,
+                        "budgets/partials/line_row.html",
+                        _row_context(request, line, saved=True),
+                    )
+                    response["HX-Trigger"] = TRIGGER
+                    return response
+                messages.success(request, f"Line {line.code} was saved.")
+                return redirect(back)
+    else:
+        form = LineEditForm(initial=LineEditForm.initial_for(line))
+    context = _row_context(request, line, form=form, conflict=conflict, back=back)
+    if _is_htmx(request):
+        return render(request, "budgets/partials/line_row_form.html", context)
+    return render(request, "budgets/line_edit.html", context)
+
+
+# ---- line detail ----------------------------------------------------------------------------------
+
+
+def _money_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict[str, Any]:
+    user: Any = request.user
+    status = budget_status(line.fund, line.year)
+    editable = _editable(user, line, status)
+    months = [
+        {"name": name, "field": field, "value": getattr(line, field)}
+        for name, field in zip(MONTH_NAMES, MONTH_FIELDS, strict=True)
+    ]
+    context: dict[str, Any] = {
+        "line": line,
+        "months": months,
+        "budget_status": status,
+        "editable": editable,
+        **extra,
+    }
+    if editable:
+        context.setdefault("phasing_form", PhasingForm(initial=PhasingForm.initial_for(line)))
+        context.setdefault("rephase_form", RephaseForm(initial={"version": line.version}))
+    return context
+
+
+@login_required
+@require_safe
+def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    line = get_line(request, pk)
+    user: Any = request.user
+    # Corrections: finance officers and administrators see which postings are reversed already
+    # and may reverse their organisation's others.
+    may_reverse = roles.is_administrator(user) or roles.has_role(user, roles.FINANCE_OFFICER)
+    listed = selectors.line_postings(line)
+    if may_reverse:
+        listed = listed.prefetch_related(
+            Prefetch("reversals", queryset=SpendPosting.objects.select_related("period__year"))
+        )
+    postings = Paginator(listed, POSTINGS_PER_PAGE).get_page(request.GET.get("page"))
+    for p in postings:
+        p.can_reverse = may_reverse and rules.may_post_for(user, p.organisation)
+    can_forecast = bool(
+        rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)
+    )
+    context = _money_context(request, line)
+    context.update(
+        {
+            "fund": line.fund,
+            "history": selectors.line_history(line),
+            "postings": postings,
+            "show_corrections": may_reverse,
+            "can_adjust": rules.acts_for_host_finance(user, line.fund)
+            and budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
+            "forecasts": selectors.line_forecasts(line),
+            "can_forecast": can_forecast,
+            "forecast_form": _forecast_form(line) if can_forecast else None,
+        }
+    )
+    return render(request, "budgets/line_detail.html", context)
+
+
+def _forecast_form(line: BudgetLine, data: Any = None) -> ForecastForm:
+    periods = selectors.open_periods(line.fund, line.year)
+    initial = {"period": periods[0].code} if periods else {}
+    return ForecastForm(data, periods=periods, initial=initial)
+
+
+def _money_response(request: HttpRequest, line: BudgetLine, **extra: Any) -> HttpResponse:
+    """After a phasing save: the HTMX fragment, or back to the line page."""
+    if _is_htmx(request):
+        response = render(
+            request, "budgets/partials/line_money.html", _money_context(request, line, **extra)
+        )
+        if extra.get("saved"):
+            response["HX-Trigger"] = TRIGGER
+        return response
+    if extra.get("saved"):
+        messages.success(request, extra["saved"])
+        return redirect("budgets:line-detail", pk=line.pk)
+    context = _money_context(request, line, **extra)
+    context.update({"fund": line.fund, "standalone": True})
+    return render(request, "budgets/line_phasing.html", context)
+
+
+@login_required
+@require_POST
+def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save twelve monthly amounts typed into the phasing grid (becomes custom phasing)."""
+    line = get_line(request, pk)
+    if not rules.can_edit_line(request.user, line):
+        raise Http404("Budget line not found")
+    form = PhasingForm(request.POST)
+    if not form.is_valid():
+        return _money_response(request, line, phasing_form=form)
+    months = form.months()
+    try:
+        line = line_services.line_update(
+            actor=request.user,
+            line=line,
+            expected_version=form.cleaned_data["version"],
+            reason=form.cleaned_data["reason"] or "Monthly phasing edited",
+            annual_budget=sum(months),
+            phasing_method="custom",
+            custom=months,
+        )
+    except StaleVersion as exc:
+        line = get_line(request, pk)
+        return _money_response(request, line, conflict=exc.message)
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return _money_response(request, line, phasing_form=form)
+    return _money_response(request, line, saved=f"The phasing of {line.code} was saved.")
+
+
+@login_required
+@require_POST
+def line_rephase(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-spread the line's budget: flat, seasonal or last year's pattern."""
+    line = get_line(request, pk)
+    if not rules.can_edit_line(request.user, line):
+        raise Http404("Budget line not found")
+    form = RephaseForm(request.POST)
+    if not form.is_valid():
+        return _money_response(request, line, rephase_form=form)
+    try:
+        line = line_services.line_rephase(
+            actor=request.user,
+            line=line,
+            expected_version=form.cleaned_data["version"],
+            method=form.cleaned_data["method"],
+        )
+    except StaleVersion as exc:
+        line = get_line(request, pk)
+        return _money_response(request, line, conflict=exc.message)
+    except ApplicationError as exc:
+        form.add_service_error(exc)
+        return _money_response(request, line, rephase_form=form)
+    label = dict(form.fields["method"].choices).get(form.cleaned_data["method"], "")  # type: ignore[attr-defined]
+    return _money_response(
+        request, line, saved=f"{line.code} was re-spread ({str(label).split(':')[0].lower()})."
+    )
+
+
+@login_required
+def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the forecast outturn for a month, with commentary (required when amber or red)."""
+    line = get_line(request, pk)
+    user: Any = request.user
+    if not (rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)):
+        raise Http404("Budget line not found")
+    form = _forecast_form(line, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            period = selectors.get_period(form.cleaned_data["period"])
+            forecast_services.forecast_set(
+                actor=user,
+                line=line,
+                period=period,
+                amount=form.cleaned_data["amount"],
+                commentary=form.cleaned_data["commentary"],
+            )
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(request, f"The forecast for {line.code} ({period.code}) was saved.")
+            return redirect(reverse("budgets:line-detail", args=[line.pk]) + "#forecasts")
+    return render(
+        request, "budgets/line_forecast.html", {"line": line, "fund": line.fund, "form": form}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
+    """The host's finance officer records an adjustment to an approved line's budget, saying why;
+    it is spread over the line's open months from the month chosen."""
+    from budgets.planning.services.adjustments import adjustment_create
+
+    line = get_line(request, pk)
+    user: Any = request.user
+    if not rules.acts_for_host_finance(user, line.fund):
+        raise PermissionDenied("Only the host's finance officer can adjust an approved budget.")
+    periods = selectors.open_periods(line.fund, line.year)
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "amount": "",
+        "reason": "",
+        "period": periods[0].code if periods else "",
+        "recurrent": False,
+    }
+    if request.method == "POST":
+        data = {
+            "amount": typed_amount(request.POST.get("amount", "")),
+            "reason": request.POST.get("reason", "").strip(),
+            "period": request.POST.get("period", ""),
+            "recurrent": request.POST.get("recurrent") == "yes",
+        }
+        period = next((p for p in periods if p.code == data["period"]), None)
+        if period is None:
+            errors["period"] = f"Choose an open month of {line.year.code}."
+        else:
+            try:
+                adjustment = adjustment_create(
+                    actor=user,
+                    line=line,
+                    amount=data["amount"],
+                    reason=data["reason"],
+                    recurrent=data["recurrent"],
+                    period=period,
+                )
+            except ApplicationError as exc:
+                errors[(exc.extra or {}).get("field", "line")] = exc.message
+            else:
+                line.refresh_from_db()
+                messages.success(
+                    request,
+                    f"{line.code} adjusted by {format_money(adjustment.amount, pence=True)} from "
+                    f"{period.code}. Its current budget is now "
+                    f"{format_money(line.current_budget, pence=True)}.",
+                )
+                return redirect("budgets:line-detail", pk=line.pk)
+    return render(
+        request,
+        "budgets/line_adjust.html",
+        {
+            "line": line,
+            "fund": line.fund,
+            "periods": periods,
+            "approved": budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
+            "errors": errors,
+            "data": data,
+        },
+    )

@@ -1,0 +1,137 @@
+"""Virement pages: request one, my requests, the finance officer's decisions, awaiting the board."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from budgets import rules, selectors
+from budgets.models import Virement
+from budgets.planning.forms import DecisionForm, VirementForm
+from budgets.planning.services import virements as virement_services
+from budgets.planning.views.funds import get_fund, get_year
+from gmhsc.errors import ApplicationError
+
+
+@login_required
+def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
+    fund = get_fund(request, pk)
+    year = get_year(request, fund)
+    lines = list(selectors.lines_visible_to(request.user, fund).filter(year=year).order_by("code"))
+    initial = {
+        "from_line": request.GET.get("from_line", ""),
+        "to_line": request.GET.get("to_line", ""),
+    }
+    form = VirementForm(request.POST or None, lines=lines, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        by_id = {str(line.pk): line for line in lines}
+        try:
+            virement = virement_services.virement_request(
+                actor=request.user,
+                from_line=by_id[data["from_line"]],
+                to_line=by_id[data["to_line"]],
+                amount=data["amount"],
+                recurrent=data["recurrent"],
+                reason=data["reason"],
+            )
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        else:
+            if virement.status == Virement.Status.AWAITING_BOARD:
+                messages.success(
+                    request,
+                    f"Virement {virement.pk} is above the officer limit and is awaiting a board decision.",
+                )
+            else:
+                messages.success(
+                    request, f"Virement {virement.pk} was requested from the finance officer."
+                )
+            return redirect("budgets:my-requests")
+    return render(request, "budgets/virement_form.html", {"fund": fund, "year": year, "form": form})
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    virements = Paginator(selectors.virements_for(request.user), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "budgets/my_requests.html", {"virements": virements})
+
+
+@login_required
+def fund_virements(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fund's virements by status; the host's finance officer decides those within the limit."""
+    fund = get_fund(request, pk)
+    status = request.GET.get("status", "")
+    if status not in Virement.Status.values:
+        status = ""
+    qs = selectors.virements_visible_to(request.user, fund, status or None)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    context = {
+        "fund": fund,
+        "virements": page,
+        "status": status,
+        "statuses": Virement.Status.choices,
+        "is_host_fo": rules.is_host_finance_officer(request.user, fund),
+        "awaiting_board": status == Virement.Status.AWAITING_BOARD,
+    }
+    return render(request, "budgets/fund_virements.html", context)
+
+
+def _get_virement(request: HttpRequest, pk: int) -> Virement:
+    virement = selectors.virements_visible_to(request.user).filter(pk=pk).first()
+    if virement is None:
+        raise Http404("Virement not found")
+    return virement
+
+
+@login_required
+def virement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    virement = _get_virement(request, pk)
+    user: Any = request.user
+    can_decide = virement.status == Virement.Status.REQUESTED and rules.is_host_finance_officer(
+        user, virement.fund
+    )
+    return render(
+        request,
+        "budgets/virement_detail.html",
+        {
+            "virement": virement,
+            "fund": virement.fund,
+            "can_decide": can_decide,
+            "form": DecisionForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def virement_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    virement = _get_virement(request, pk)
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    note = form.cleaned_data.get("note", "")
+    decision = request.POST.get("decision")
+    try:
+        if decision == "approve":
+            virement = virement_services.virement_approve(
+                actor=request.user, virement=virement, note=note
+            )
+            messages.success(request, f"Virement {virement.pk} was approved and applied.")
+        elif decision == "reject":
+            virement = virement_services.virement_reject(
+                actor=request.user, virement=virement, note=note
+            )
+            messages.success(request, f"Virement {virement.pk} was rejected.")
+        else:
+            messages.error(request, "Choose approve or reject.")
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("budgets:virement-detail", pk=virement.pk)

@@ -1,1 +1,0 @@
-"""Budgets pages, one module per area: funds (commissioner workspace), ledger, reports."""
