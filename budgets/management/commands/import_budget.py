@@ -1,4 +1,5 @@
-"""python manage.py import_budget FILE --fund CODE --year 2016/17: upload draft budget lines."""
+"""python manage.py import_budget FILE --fund CODE --year 2016/17 [--user USERNAME]: upload draft
+budget lines, recorded against USERNAME (default: the first administrator)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from budgets.models import FinancialYear, PooledFund
 from budgets.planning.services.budget_upload import import_budget_file
 from gmhsc.errors import ApplicationError, RowErrors
+from localities.actors import command_actor
 
 
 class Command(BaseCommand):
@@ -18,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--fund", required=True, help="fund code, e.g. LP-MANCHESTER")
         parser.add_argument("--year", required=True, help="financial year, e.g. 2016/17")
+        parser.add_argument(
+            "--user", help="who the upload is recorded against (default: the first administrator)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         fund = PooledFund.objects.filter(code=options["fund"]).select_related("host").first()
@@ -27,7 +32,9 @@ class Command(BaseCommand):
         if year is None:
             raise CommandError(f"No financial year {options['year']}.")
         try:
-            result = import_budget_file(actor=None, fund=fund, year=year, path=options["file"])
+            result = import_budget_file(
+                actor=command_actor(options.get("user")), fund=fund, year=year, path=options["file"]
+            )
         except RowErrors as exc:
             for error in exc.errors:
                 self.stderr.write(f"row {error['row']}, {error['field']}: {error['message']}")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
 from budgets.ledger.imports import import_ledger_file
 from gmhsc.errors import ApplicationError
 from gmhsc.money import format_money
-from localities import roles
+from localities.actors import command_actor
 from localities.models import Organisation
 
 
@@ -38,7 +36,7 @@ class Command(BaseCommand):
         organisation = Organisation.objects.filter(code=options["organisation"]).first()
         if organisation is None:
             raise CommandError(f"No organisation with code {options['organisation']}.")
-        actor = self._actor(options.get("user"))
+        actor = command_actor(options.get("user"))
         try:
             imp = import_ledger_file(
                 actor=actor,
@@ -61,22 +59,6 @@ class Command(BaseCommand):
                 f"{format_money(_decimal(entry['amount']), pence=True)}"
             )
         self.stdout.write(self.style.SUCCESS(imp.message))
-
-    def _actor(self, username: str | None) -> Any:
-        users = get_user_model().objects.filter(is_active=True)
-        if username:
-            user = users.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"No active user {username}.")
-            return user
-        admin = (
-            users.filter(Q(groups__name=roles.ADMINISTRATOR) | Q(is_superuser=True))
-            .order_by("pk")
-            .first()
-        )
-        if admin is None:
-            raise CommandError("Name the importing user with --user USERNAME.")
-        return admin
 
 
 def _decimal(text: str) -> Any:
