@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from budgets.models import StaleMark
+from gmhsc.background import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def mark_stale(
             for line in lines
         ]
     )
-    transaction.on_commit(lambda: enqueue_recompute(fund_id))
+    enqueue_on_commit("budgets.tasks.recompute_fund", fund_id)
 
 
 def mark_stale_from_sql(source: str, params: Sequence[Any] = (), *, reason: str) -> None:
@@ -78,14 +78,4 @@ def mark_stale_from_sql(source: str, params: Sequence[Any] = (), *, reason: str)
         )
         funds = [int(row[0]) for row in cursor.fetchall()]
     for fund_id in funds:
-        transaction.on_commit(partial(enqueue_recompute, fund_id))
-
-
-def enqueue_recompute(fund_id: int) -> None:
-    """Send the task; never let a broker outage undo or fail the committed write."""
-    try:
-        from budgets.figures.tasks import recompute_fund
-
-        recompute_fund.apply_async(args=[fund_id], retry=False)
-    except Exception:
-        logger.warning("broker unreachable; fund %s left for the sweep", fund_id, exc_info=True)
+        enqueue_on_commit("budgets.tasks.recompute_fund", fund_id)

@@ -54,8 +54,10 @@ from budgets.ledger.services.postings import (
 )
 from budgets.models import BudgetLine, FinancialYear, LedgerImport, LedgerMapping
 from budgets.outbox import mark_stale_from_sql
+from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError
 from gmhsc.uploads import UploadRefused, check_upload
+from localities.actors import Actor
 from localities.models import Organisation
 
 logger = logging.getLogger(__name__)
@@ -140,7 +142,7 @@ def _sha256(handle: IO[bytes]) -> str:
 
 def start_import(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Organisation,
     upload: Any,
     original_name: str = "",
@@ -178,10 +180,7 @@ def start_import(
         run_import(imp.pk, recheck=recheck)
         imp.refresh_from_db()
     else:
-        from budgets.ledger.tasks import import_ledger
-
-        pk = imp.pk
-        transaction.on_commit(lambda: import_ledger.delay(pk))
+        enqueue_on_commit("budgets.tasks.import_ledger", imp.pk)
     return imp
 
 
@@ -217,7 +216,7 @@ def _refuse_non_utf8_start(upload: Any) -> None:
 
 def import_ledger_file(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Organisation,
     path: str | Path,
     run_now: bool = True,

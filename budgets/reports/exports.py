@@ -21,9 +21,11 @@ from budgets.reports.variance import (
     compute_variance_report,
     report_from_data,
 )
+from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
 from localities import roles
+from localities.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +119,7 @@ def month_close_exports(fund: PooledFund) -> QuerySet[ExportJob]:
 
 
 def variance_export_request(
-    *, actor: Any, fund: PooledFund, period: Period, fmt: str, grouping: str = "service_area"
+    *, actor: Actor, fund: PooledFund, period: Period, fmt: str, grouping: str = "service_area"
 ) -> ExportJob:
     """Queue a variance export for the actor; the file appears under "my exports"."""
     if not rules.can_view_fund(actor, fund):
@@ -135,7 +137,7 @@ def variance_export_request(
             period=period,
             parameters={"grouping": grouping},
         )
-        transaction.on_commit(lambda: _enqueue("export_variance", job.pk))
+        enqueue_on_commit("budgets.tasks.export_variance", job.pk)
     return job
 
 
@@ -149,7 +151,7 @@ def can_export_transparency(user: Any, organisation: Any) -> bool:
 
 def transparency_export_request(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Any,
     period: Period,
     scope: str,
@@ -177,20 +179,8 @@ def transparency_export_request(
             period=period,
             parameters={"template": template, "scope": scope, "number": number},
         )
-        transaction.on_commit(lambda: _enqueue("export_transparency", job.pk))
+        enqueue_on_commit("budgets.tasks.export_transparency", job.pk)
     return job
-
-
-def _enqueue(task_name: str, job_id: int) -> None:
-    """Send the task; a broker outage leaves the job pending (the page says so) rather than failing."""
-    from budgets.reports import tasks as report_tasks
-
-    try:
-        getattr(report_tasks, task_name).apply_async(args=[job_id], retry=False)
-    except Exception:
-        if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-            raise
-        logger.warning("broker unreachable; export %s left pending", job_id, exc_info=True)
 
 
 # ---- running an export (inside the Celery task) ------------------------------------------------

@@ -1,14 +1,15 @@
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
+from celery import current_app
+from django.db import transaction
 
 from budgets.models import BudgetLine, FundBudget, FundPeriod, Period, StaleMark
 from budgets.planning.services import adjustments
 from budgets.planning.services import periods as svc
-from budgets.reports import tasks as report_tasks
 from budgets.selectors import fund_periods, get_period, period_status
+from gmhsc import background
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, PeriodClosed
 from tests.budgets.factories import budget_world
 
@@ -67,36 +68,40 @@ def test_others_cannot_close(world):
 def test_close_marks_the_fund_stale_and_hands_over_to_the_report_task(
     world, monkeypatch, django_capture_on_commit_callbacks
 ):
-    calls = []
-    monkeypatch.setattr(
-        report_tasks,
-        "period_close_reports",
-        SimpleNamespace(delay=lambda *a: calls.append(a)),
-        raising=False,
-    )
-    from budgets import outbox
-
-    recomputes: list[int] = []
-    monkeypatch.setattr(outbox, "enqueue_recompute", recomputes.append)
+    sent: list[tuple[str, tuple, dict]] = []
+    monkeypatch.setattr(background, "send", lambda name, *a, **kw: sent.append((name, a, kw)))
     StaleMark.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         svc.period_close(
             actor=world.fin_host, fund=world.fund, period=period(world, 1), today=AFTER_YEAR
         )
-    assert calls == [(world.fund.pk, period(world, 1).pk)]
-    assert recomputes == [world.fund.pk]
+    assert sent == [
+        ("budgets.tasks.recompute_fund", (world.fund.pk,), {}),
+        ("budgets.tasks.period_close_reports", (world.fund.pk, period(world, 1).pk), {}),
+    ]
     mark = StaleMark.objects.get()
     assert (mark.line_id, mark.period_number) == (None, 1)
 
 
-def test_close_works_before_the_report_task_exists(
-    world, monkeypatch, django_capture_on_commit_callbacks
-):
-    monkeypatch.delattr(report_tasks, "period_close_reports", raising=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        svc.period_close(
-            actor=world.fin_host, fund=world.fund, period=period(world, 1), today=AFTER_YEAR
-        )
+def test_services_start_background_work_only_by_a_registered_task_name(world):
+    for name in (
+        "budgets.tasks.recompute_fund",
+        "budgets.tasks.period_close_reports",
+        "budgets.tasks.import_ledger",
+        "budgets.tasks.export_variance",
+        "budgets.tasks.export_transparency",
+        "boards.tasks.build_pack",
+    ):
+        assert background.task_named(name).name == name
+
+    def close_and_enqueue(name: str) -> None:
+        with transaction.atomic():
+            FundPeriod.objects.create(fund=world.fund, period=period(world, 1), status="closed")
+            background.enqueue_on_commit(name)
+
+    with pytest.raises(KeyError):
+        close_and_enqueue("budgets.tasks.period_close_report")  # misspelt
+    assert not FundPeriod.objects.exists()
 
 
 def test_only_an_administrator_reopens_latest_first_with_a_reason(world):
@@ -184,17 +189,23 @@ def test_adjustment_refusals(world):
     assert BudgetLine.objects.get(pk=line.pk).current_budget == D("120000.00")
 
 
-def test_a_failing_report_task_does_not_fail_the_committed_close(
+def test_a_broker_outage_does_not_fail_the_committed_close(
     world, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def boom(*args):
+    def broker_down(*args, **kwargs):
         raise ConnectionError("broker down")
 
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     monkeypatch.setattr(
-        report_tasks, "period_close_reports", SimpleNamespace(delay=boom), raising=False
+        background.task_named("budgets.tasks.period_close_reports"), "apply_async", broker_down
     )
-    with django_capture_on_commit_callbacks(execute=True):
+    monkeypatch.setattr(
+        background.task_named("budgets.tasks.recompute_fund"), "apply_async", broker_down
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         svc.period_close(
             actor=world.fin_host, fund=world.fund, period=period(world, 1), today=AFTER_YEAR
         )
+    assert len(callbacks) == 2
     assert period_status(world.fund, period(world, 1)) == "closed"
+    assert StaleMark.objects.filter(fund=world.fund).exists()  # the sweep takes it from here

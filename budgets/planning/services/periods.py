@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,9 +12,12 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import FundPeriod, Period, PooledFund
 from budgets.outbox import mark_stale
-from budgets.planning.services.funds import audit, require_view
+from budgets.planning.services.funds import require_view
+from gmhsc.audit import audit
+from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed
 from localities import roles
+from localities.actors import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -37,30 +39,16 @@ def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
 
 
 def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
-    """Hand over to the reporting task when it exists (it belongs to budgets.reports.tasks)."""
-    from budgets.reports import tasks as report_tasks
-
-    task = getattr(report_tasks, "period_close_reports", None)
-    if task is None:
-        return
-    try:
-        if files:
-            task.delay(fund_id, period_id)
-        else:
-            task.delay(fund_id, period_id, files=False)
-    except Exception:
-        # The close is committed; a broker outage or a failing eager run must not undo or fail it.
-        logger.warning(
-            "period close reports not started for fund %s period %s",
-            fund_id,
-            period_id,
-            exc_info=True,
-        )
+    """Once the close commits, freeze the month's report (and write its files unless told not to)."""
+    if files:
+        enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id)
+    else:
+        enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id, files=False)
 
 
 def period_close(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     period: Period,
     today: date | None = None,
@@ -102,7 +90,7 @@ def period_close(
             reason="period closed",
         )
         fund_id, period_id = fund.pk, period.pk
-        transaction.on_commit(lambda: enqueue_period_close_reports(fund_id, period_id, files))
+        enqueue_period_close_reports(fund_id, period_id, files)
     return row
 
 
@@ -112,7 +100,7 @@ def _day_after(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def period_reopen(*, actor: Any, fund: PooledFund, period: Period, reason: str) -> FundPeriod:
+def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str) -> FundPeriod:
     """An administrator reopens a closed month, latest first, saying why."""
     if not roles.is_administrator(actor):
         require_view(actor, fund)
