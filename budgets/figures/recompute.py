@@ -13,7 +13,6 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -42,6 +41,7 @@ from budgets.models import (
 )
 from budgets.models.fields import MoneySum
 from budgets.models.figures import MONEY_COLUMNS
+from budgets.rag import Rag, Thresholds, rag_for
 from gmhsc.money import ZERO, percentage
 
 ADVISORY_CLASS = 4242
@@ -72,34 +72,6 @@ VARIANCE_COLUMNS = (
 
 class FundBusy(Exception):
     """Another worker holds this fund's recompute lock; retry later."""
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    amber_pct: Decimal
-    red_pct: Decimal
-    floor: Decimal
-
-    @classmethod
-    def of(cls, fund: PooledFund) -> Thresholds:
-        return cls(fund.rag_amber_pct, fund.rag_red_pct, fund.rag_floor)
-
-
-def rag_for(variance: Decimal, budget: Decimal, t: Thresholds) -> str:
-    """RAG on |forecast variance| as a % of budget (domain.md 2.4): green below the amber
-    threshold, amber from it up to and including the red threshold, red above it. Compared
-    unrounded (1.999% is green though it displays as 2.00%); variances under the £ floor stay
-    green; any variance on a zero budget is red."""
-    if variance == 0 or abs(variance) < t.floor:
-        return "green"
-    if budget == 0:
-        return "red"
-    pct = abs(variance) * 100 / abs(budget)
-    if pct > t.red_pct:
-        return "red"
-    if pct >= t.amber_pct:
-        return "amber"
-    return "green"
 
 
 def line_rows(
@@ -356,7 +328,9 @@ def positions_and_leads_from_sql(
     the fund's position per period, and each lead's forecast and YTD variance per period (the
     own-risk inputs of the risk-share rules)."""
     sums = {c: MoneySum(c) for c in MONEY_COLUMNS}
-    counts = {f"{rag}_count": Count("id", filter=Q(rag=rag)) for rag in ("red", "amber", "green")}
+    counts = {
+        f"{rag}_count": Count("id", filter=Q(rag=rag)) for rag in (Rag.RED, Rag.AMBER, Rag.GREEN)
+    }
     positions: dict[int, dict[str, Any]] = {}
     leads_forecast: dict[int, dict[int, Decimal]] = defaultdict(dict)
     leads_actual: dict[int, dict[int, Decimal]] = defaultdict(dict)

@@ -11,14 +11,8 @@ from budgets.models.fields import MoneyField
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear
+from budgets.rag import Rag
 from localities.models import Locality, Organisation
-
-
-class Rag(models.TextChoices):
-    GREEN = "green", "Green"
-    AMBER = "amber", "Amber"
-    RED = "red", "Red"
-
 
 MONEY_COLUMNS = (
     "original_budget",

@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import FundBudget, FundPeriod, Period, SpendPosting
-from budgets.planning.services.forecasts import forecast_set, rag_for
-from budgets.selectors import suggested_forecast
+from budgets.planning.selectors import suggested_forecast
+from budgets.planning.services.forecasts import forecast_set
+from budgets.rag import fund_rag as rag_for
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, PeriodClosed
 from tests.budgets.factories import budget_world
 

@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 
 from budgets import rules
-from budgets.models import BudgetLine, Forecast, Period, PooledFund
+from budgets.models import BudgetLine, Forecast, LineVariance, Period
 from budgets.outbox import mark_stale
 from budgets.planning.services.adjustments import require_open
-from budgets.planning.services.funds import audit, require_view
+from budgets.planning.services.funds import require_view
+from budgets.rag import NEEDS_COMMENTARY, Rag, fund_rag
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed
 from gmhsc.money import MoneyError, to_money
-
-GREEN, AMBER, RED = "green", "amber", "red"
-
-
-def rag_for(fund: PooledFund, variance: Decimal, budget: Decimal) -> str:
-    """The fund's RAG for a forecast variance: the one rule the recompute engine applies too."""
-    from budgets.figures.recompute import Thresholds
-    from budgets.figures.recompute import rag_for as rule
-
-    return rule(variance, budget, Thresholds.of(fund))
+from localities.actors import Actor
 
 
 def snapshot_rag(line: BudgetLine, period_number: int) -> str | None:
-    """The recompute engine's RAG for the line in that month, when the engine has written one."""
-    try:
-        model = apps.get_model("budgets", "LineVariance")
-    except LookupError:
-        return None
+    """The recompute engine's RAG for the line in that month (None before it has computed one)."""
     rag: str | None = (
-        model.objects.filter(line=line, period_number=period_number)
+        LineVariance.objects.filter(line=line, period_number=period_number)
         .values_list("rag", flat=True)
         .first()
     )
@@ -42,7 +29,7 @@ def snapshot_rag(line: BudgetLine, period_number: int) -> str | None:
 
 
 def forecast_set(
-    *, actor: Any, line: BudgetLine, period: Period, amount: Decimal | str, commentary: str = ""
+    *, actor: Actor, line: BudgetLine, period: Period, amount: Decimal | str, commentary: str = ""
 ) -> Forecast:
     """The line's lead commissioner (or the host's finance officer) sets the forecast outturn."""
     fund = line.fund
@@ -61,10 +48,10 @@ def forecast_set(
     with transaction.atomic():
         require_open(fund.pk, period)
         budget = BudgetLine.objects.only("current_budget").get(pk=line.pk).current_budget
-        rag = rag_for(fund, value - budget, budget)
-        if rag == GREEN and snapshot_rag(line, period.number) in (AMBER, RED):
-            rag = AMBER
-        if rag in (AMBER, RED) and not commentary:
+        rag = fund_rag(fund, value - budget, budget)
+        if rag == Rag.GREEN and snapshot_rag(line, period.number) in NEEDS_COMMENTARY:
+            rag = Rag.AMBER
+        if rag in NEEDS_COMMENTARY and not commentary:
             raise ApplicationError(
                 f"A forecast of {value} against a budget of {budget} is {rag.upper()}: "
                 "add commentary explaining it.",
