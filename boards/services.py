@@ -34,24 +34,22 @@ from boards.models import (
     Membership,
 )
 from budgets.models import PooledFund, Virement
+from gmhsc.audit import audit
+from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
+from localities.actors import Actor
 from localities.models import Organisation
 
 PDF_MAGIC = b"%PDF-"
 
 
-def _audit(obj: Any, actor: Any, why: str) -> None:
-    obj._change_reason = why
-    obj._history_user = actor
-
-
-def require_view(actor: Any, board: Board) -> None:
+def require_view(actor: Actor, board: Board) -> None:
     if not rules.can_view_board(actor, board):
         raise NotFound("Board not found.")
 
 
-def require_manage(actor: Any, board: Board) -> None:
+def require_manage(actor: Actor, board: Board) -> None:
     require_view(actor, board)
     if not rules.can_manage_board(actor, board):
         raise NotAllowed("Only the chair, vice-chair or an officer of the board can do this.")
@@ -61,7 +59,7 @@ def require_manage(actor: Any, board: Board) -> None:
 
 
 def meeting_create(
-    *, actor: Any, board: Board, title: str, starts_at: dt.datetime, location: str = ""
+    *, actor: Actor, board: Board, title: str, starts_at: dt.datetime, location: str = ""
 ) -> Meeting:
     require_manage(actor, board)
     if not title.strip():
@@ -74,12 +72,12 @@ def meeting_create(
             location=location.strip(),
             created_by=actor,
         )
-        _audit(meeting, actor, "Meeting planned")
+        audit(meeting, actor=actor, reason="Meeting planned")
         meeting.save()
     return meeting
 
 
-def meeting_transition(*, actor: Any, meeting: Meeting, to: str) -> Meeting:
+def meeting_transition(*, actor: Actor, meeting: Meeting, to: str) -> Meeting:
     """Move a meeting along planned -> papers published -> held -> minutes approved."""
     require_manage(actor, meeting.board)
     with transaction.atomic():
@@ -98,17 +96,17 @@ def meeting_transition(*, actor: Any, meeting: Meeting, to: str) -> Meeting:
         if to == Meeting.Status.MINUTES_APPROVED:
             locked.minutes_approved_at = now
         locked.status = to
-        _audit(locked, actor, f"Status to {Meeting.Status(to).label}")
+        audit(locked, actor=actor, reason=f"Status to {Meeting.Status(to).label}")
         locked.save()
     return locked
 
 
-def meeting_minutes_set(*, actor: Any, meeting: Meeting, minutes: str) -> Meeting:
+def meeting_minutes_set(*, actor: Actor, meeting: Meeting, minutes: str) -> Meeting:
     require_manage(actor, meeting.board)
     if meeting.status == Meeting.Status.MINUTES_APPROVED:
         raise ApplicationError("The minutes are approved; they cannot change.")
     meeting.minutes = minutes
-    _audit(meeting, actor, "Minutes recorded")
+    audit(meeting, actor=actor, reason="Minutes recorded")
     meeting.save(update_fields=["minutes"])
     return meeting
 
@@ -145,7 +143,7 @@ def _page_count(paper: Any) -> int:
 
 def agenda_item_add(
     *,
-    actor: Any,
+    actor: Actor,
     meeting: Meeting,
     title: str,
     purpose: str,
@@ -185,13 +183,13 @@ def agenda_item_add(
         if paper is not None:
             item.paper_name = (paper.name or "paper.pdf")[:200]
             item.paper.save(item.paper_name, paper, save=False)
-        _audit(item, actor, "Agenda item added")
+        audit(item, actor=actor, reason="Agenda item added")
         item.save()
         item.organisations.set(list(organisations))
     return item
 
 
-def agenda_item_attach_paper(*, actor: Any, item: AgendaItem, paper: UploadedFile) -> AgendaItem:
+def agenda_item_attach_paper(*, actor: Actor, item: AgendaItem, paper: UploadedFile) -> AgendaItem:
     require_manage(actor, item.meeting.board)
     validate_paper(paper)
     pages = _page_count(paper)
@@ -199,7 +197,7 @@ def agenda_item_attach_paper(*, actor: Any, item: AgendaItem, paper: UploadedFil
         item.paper_name = (paper.name or "paper.pdf")[:200]
         item.paper.save(item.paper_name, paper, save=False)
         item.paper_pages = pages
-        _audit(item, actor, "Paper attached")
+        audit(item, actor=actor, reason="Paper attached")
         item.save()
     return item
 
@@ -247,7 +245,7 @@ def check_delegated_limit(board: Board, amount: Decimal) -> None:
 
 def decision_record(
     *,
-    actor: Any,
+    actor: Actor,
     meeting: Meeting,
     text: str,
     outcome: str,
@@ -327,7 +325,7 @@ def decision_record(
             subject_id=subject_id,
             recorded_by=actor,
         )
-        _audit(decision, actor, "Decision recorded")
+        audit(decision, actor=actor, reason="Decision recorded")
         decision.save()
         decision.funds.set(fund_list)
         if outcome == Decision.Outcome.APPROVED:
@@ -377,7 +375,7 @@ def _authority_text(board: Board, value: Decimal | None, outcome: str) -> str:
 
 def interest_declare(
     *,
-    actor: Any,
+    actor: Actor,
     person: Any,
     kind: str,
     description: str,
@@ -436,14 +434,14 @@ def interest_declare(
             declared_on=timezone.localdate(),
             recorded_by=actor,
         )
-        _audit(interest, actor, "Interest declared")
+        audit(interest, actor=actor, reason="Interest declared")
         interest.save()
     return interest
 
 
 def declaration_record(
     *,
-    actor: Any,
+    actor: Actor,
     meeting: Meeting,
     person: Any,
     description: str,
@@ -467,7 +465,7 @@ def declaration_record(
             description=description.strip(),
             action_taken=action_taken,
         )
-        _audit(declaration, actor, "Declaration at meeting")
+        audit(declaration, actor=actor, reason="Declaration at meeting")
         declaration.save()
     return declaration
 
@@ -533,7 +531,7 @@ def classify_offer(*, kind: str, value: Decimal, from_supplier: bool) -> OfferCl
 
 def gift_record(
     *,
-    actor: Any,
+    actor: Actor,
     person: Any,
     kind: str,
     description: str,
@@ -586,7 +584,7 @@ def gift_record(
             notes=notes.strip(),
             recorded_by=actor,
         )
-        _audit(gift, actor, "Gift or hospitality recorded")
+        audit(gift, actor=actor, reason="Gift or hospitality recorded")
         gift.save()
     return gift
 
@@ -596,7 +594,7 @@ def gift_record(
 
 def action_create(
     *,
-    actor: Any,
+    actor: Actor,
     meeting: Meeting,
     description: str,
     owner: Any,
@@ -625,13 +623,13 @@ def action_create(
             owner=owner,
             due_date=due_date,
         )
-        _audit(action, actor, "Action raised")
+        audit(action, actor=actor, reason="Action raised")
         action.save()
     return action
 
 
 def action_update(
-    *, actor: Any, action: ActionItem, status: str, update_note: str = ""
+    *, actor: Actor, action: ActionItem, status: str, update_note: str = ""
 ) -> ActionItem:
     board = action.meeting.board
     require_view(actor, board)
@@ -645,7 +643,7 @@ def action_update(
         action.status = status
         action.update_note = update_note.strip() or action.update_note
         action.completed_at = timezone.now() if status != ActionItem.Status.OPEN else None
-        _audit(action, actor, f"Action {status}")
+        audit(action, actor=actor, reason=f"Action {status}")
         action.save()
     return action
 
@@ -653,7 +651,7 @@ def action_update(
 # ---- board packs ---------------------------------------------------------------------------------
 
 
-def pack_request(*, actor: Any, meeting: Meeting, change_note: str = "") -> BoardPack:
+def pack_request(*, actor: Actor, meeting: Meeting, change_note: str = "") -> BoardPack:
     """Queue a new pack version (the first, or a supplement with a change note)."""
     require_manage(actor, meeting.board)
     with transaction.atomic():
@@ -671,13 +669,11 @@ def pack_request(*, actor: Any, meeting: Meeting, change_note: str = "") -> Boar
             requested_by=actor,
             stage="Waiting for a worker",
         )
-        from boards.tasks import build_pack
-
-        transaction.on_commit(lambda: build_pack.delay(pack.pk))
+        enqueue_on_commit("boards.tasks.build_pack", pack.pk)
     return pack
 
 
-def pack_publish(*, actor: Any, pack: BoardPack) -> BoardPack:
+def pack_publish(*, actor: Actor, pack: BoardPack) -> BoardPack:
     """Publish a ready pack and email the board's members a link to it."""
     meeting = pack.meeting
     require_manage(actor, meeting.board)

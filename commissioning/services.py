@@ -33,18 +33,14 @@ from commissioning.models import (
     Provider,
     Service,
 )
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, split_largest_remainder, to_money
 from localities import roles
+from localities.actors import Actor
 from localities.models import Locality, Organisation
 
 Profile = dict[int, dict[int, Decimal]]
-
-
-def _audit(obj: Any, actor: Any, why: str) -> None:
-    obj._change_reason = why[:100]
-    if getattr(actor, "is_authenticated", False):
-        obj._history_user = actor
 
 
 def _money(value: Any, field: str, label: str, *, allow_none: bool = False) -> Decimal:
@@ -79,7 +75,7 @@ def _choice(value: Any, choices: Any, field: str, label: str) -> str:
     return str(value)
 
 
-def _require_commissioner(actor: Any, fund: PooledFund) -> None:
+def _require_commissioner(actor: Actor, fund: PooledFund) -> None:
     if not rules.can_commission_in_fund(actor, fund):
         if rules.can_view_fund(actor, fund):
             raise NotAllowed(
@@ -107,7 +103,7 @@ def providers_sync_trusts() -> int:
 
 
 def provider_create(
-    *, actor: Any, name: str, kind: str, companies_house_number: str = ""
+    *, actor: Actor, name: str, kind: str, companies_house_number: str = ""
 ) -> Provider:
     """Add a provider that is not in the reference data (care homes, charities, companies)."""
     if not (roles.is_administrator(actor) or roles.has_role(actor, roles.COMMISSIONER)):
@@ -133,7 +129,7 @@ def provider_create(
         ),
         added_by_id=getattr(actor, "organisation_id", None),
     )
-    _audit(provider, actor, "Provider added")
+    audit(provider, actor=actor, reason="Provider added")
     with transaction.atomic():
         provider.save()
     return provider
@@ -141,7 +137,7 @@ def provider_create(
 
 def service_create(
     *,
-    actor: Any,
+    actor: Actor,
     name: str,
     service_area: ServiceArea | None,
     care_setting: str,
@@ -167,7 +163,7 @@ def service_create(
         care_setting=care_setting,
         commissioner_id=org_id,
     )
-    _audit(service, actor, "Service recorded")
+    audit(service, actor=actor, reason="Service recorded")
     with transaction.atomic():
         service.save()
     return service
@@ -205,7 +201,7 @@ def profile_flat(
 
 def _clean_profile(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     value: Decimal,
@@ -265,7 +261,7 @@ def _clean_profile(
     return lines, clean
 
 
-def _write_profile(contract: Contract, profile: Profile, actor: Any) -> None:
+def _write_profile(contract: Contract, profile: Profile, actor: Actor) -> None:
     ContractLine.objects.filter(contract=contract).exclude(line_id__in=list(profile)).delete()
     for line_id, months in profile.items():
         cl, _ = ContractLine.objects.get_or_create(contract=contract, line_id=line_id)
@@ -279,11 +275,11 @@ def _write_profile(contract: Contract, profile: Profile, actor: Any) -> None:
             elif cc.amount == amount:
                 continue
             cc.amount = amount
-            _audit(cc, actor, "Commitment profile")
+            audit(cc, actor=actor, reason="Commitment profile")
             cc.save()
 
 
-def _feed_commitments(contract: Contract, actor: Any) -> None:
+def _feed_commitments(contract: Contract, actor: Actor) -> None:
     """Planned and in-procurement contracts commit nothing yet; ended ones nothing more."""
     rows: Profile = {}
     if contract.status == Contract.Status.ACTIVE:
@@ -335,7 +331,7 @@ def _clean_contract_fields(
 
 def contract_create(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     reference: str,
@@ -386,7 +382,7 @@ def contract_create(
         status=status,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    _audit(contract, actor, "Contract recorded")
+    audit(contract, actor=actor, reason="Contract recorded")
     try:
         with transaction.atomic():
             contract.save()
@@ -401,7 +397,7 @@ def contract_create(
 
 def contract_update(
     *,
-    actor: Any,
+    actor: Actor,
     contract: Contract,
     value: Decimal | str,
     start_date: dt.date | None,
@@ -441,7 +437,7 @@ def contract_update(
             locked.extension_options = _text(
                 extension_options, "extension_options", "extension options", required=False
             )
-        _audit(locked, actor, "Contract changed")
+        audit(locked, actor=actor, reason="Contract changed")
         locked.save()
         _write_profile(locked, clean, actor)
         _feed_commitments(locked, actor)
@@ -449,7 +445,7 @@ def contract_update(
 
 
 def contract_status_set(
-    *, actor: Any, contract: Contract, status: str, reason: str = ""
+    *, actor: Actor, contract: Contract, status: str, reason: str = ""
 ) -> Contract:
     """Move a contract along planned -> in procurement -> active -> ended (Contract.TRANSITIONS)."""
     if not rules.can_edit_contract(actor, contract):
@@ -459,7 +455,7 @@ def contract_status_set(
     return _status_set(actor=actor, contract=contract, status=status, reason=reason)
 
 
-def _status_set(*, actor: Any, contract: Contract, status: str, reason: str) -> Contract:
+def _status_set(*, actor: Actor, contract: Contract, status: str, reason: str) -> Contract:
     _choice(status, Contract.Status, "status", "the contract's status")
     with transaction.atomic():
         locked = Contract.objects.select_for_update().get(pk=contract.pk)
@@ -472,7 +468,7 @@ def _status_set(*, actor: Any, contract: Contract, status: str, reason: str) -> 
                 extra={"field": "status"},
             )
         locked.status = status
-        _audit(locked, actor, reason or f"Status: {status}")
+        audit(locked, actor=actor, reason=reason or f"Status: {status}")
         locked.save()
         _feed_commitments(locked, actor)
     return locked
@@ -483,7 +479,7 @@ def _status_set(*, actor: Any, contract: Contract, status: str, reason: str) -> 
 
 def contract_decision_record(
     *,
-    actor: Any,
+    actor: Actor,
     contract: Contract,
     kind: str,
     value: Decimal | str,
@@ -568,7 +564,7 @@ def contract_decision_record(
         decided_by=actor if within else None,
         recorded_by=actor,
     )
-    _audit(decision, actor, "Decision recorded")
+    audit(decision, actor=actor, reason="Decision recorded")
     with transaction.atomic():
         decision.save()
         if within:
@@ -576,19 +572,19 @@ def contract_decision_record(
     return decision
 
 
-def _apply_decision(decision: ContractDecision, actor: Any) -> None:
+def _apply_decision(decision: ContractDecision, actor: Actor) -> None:
     contract = Contract.objects.select_for_update().get(pk=decision.contract_id)
     if decision.kind == ContractDecision.Kind.AWARD:
         _status_set(actor=actor, contract=contract, status=Contract.Status.ACTIVE, reason="Awarded")
     elif decision.kind == ContractDecision.Kind.EXTENSION:
         assert decision.new_end_date is not None
         contract.end_date = decision.new_end_date
-        _audit(contract, actor, "Extended")
+        audit(contract, actor=actor, reason="Extended")
         contract.save()
     elif decision.kind == ContractDecision.Kind.TERMINATION:
         assert decision.new_end_date is not None
         contract.end_date = decision.new_end_date
-        _audit(contract, actor, "Terminated")
+        audit(contract, actor=actor, reason="Terminated")
         contract.save()
         _status_set(
             actor=actor, contract=contract, status=Contract.Status.ENDED, reason="Terminated"
@@ -597,7 +593,7 @@ def _apply_decision(decision: ContractDecision, actor: Any) -> None:
 
 
 def contract_decision_approve_by_board(
-    *, actor: Any, decision: ContractDecision, decision_reference: str
+    *, actor: Actor, decision: ContractDecision, decision_reference: str
 ) -> ContractDecision:
     """Called by boards.services.decision_record inside its transaction: the board approved."""
     with transaction.atomic():
@@ -608,7 +604,7 @@ def contract_decision_approve_by_board(
         locked.board_decision_reference = decision_reference[:40]
         locked.decided_on = timezone.localdate()
         locked.decided_by = actor
-        _audit(locked, actor, f"Approved by board {decision_reference}")
+        audit(locked, actor=actor, reason=f"Approved by board {decision_reference}")
         locked.save()
         _apply_decision(locked, actor)
     decision.refresh_from_db()
@@ -616,7 +612,7 @@ def contract_decision_approve_by_board(
 
 
 def contract_decision_reject_by_board(
-    *, actor: Any, decision: ContractDecision, decision_reference: str
+    *, actor: Actor, decision: ContractDecision, decision_reference: str
 ) -> ContractDecision:
     """For boards.services.decision_record when the board rejects: the contract is unchanged."""
     with transaction.atomic():
@@ -627,13 +623,13 @@ def contract_decision_reject_by_board(
         locked.board_decision_reference = decision_reference[:40]
         locked.decided_on = timezone.localdate()
         locked.decided_by = actor
-        _audit(locked, actor, f"Rejected by board {decision_reference}")
+        audit(locked, actor=actor, reason=f"Rejected by board {decision_reference}")
         locked.save()
     decision.refresh_from_db()
     return locked
 
 
-def contract_decision_withdraw(*, actor: Any, decision: ContractDecision) -> ContractDecision:
+def contract_decision_withdraw(*, actor: Actor, decision: ContractDecision) -> ContractDecision:
     if not rules.can_edit_contract(actor, decision.contract):
         raise NotFound("Decision not found.")
     with transaction.atomic():
@@ -641,7 +637,7 @@ def contract_decision_withdraw(*, actor: Any, decision: ContractDecision) -> Con
         if locked.status != ContractDecision.Status.AWAITING_BOARD:
             raise ApplicationError("Only a decision awaiting the board can be withdrawn.")
         locked.status = ContractDecision.Status.WITHDRAWN
-        _audit(locked, actor, "Withdrawn")
+        audit(locked, actor=actor, reason="Withdrawn")
         locked.save()
     return locked
 
@@ -649,7 +645,7 @@ def contract_decision_withdraw(*, actor: Any, decision: ContractDecision) -> Con
 # ---- Better Care Fund ---------------------------------------------------------------------------
 
 
-def _require_bcf(actor: Any, fund: PooledFund) -> None:
+def _require_bcf(actor: Actor, fund: PooledFund) -> None:
     _require_commissioner(actor, fund)
     if not fund.is_bcf:
         raise ApplicationError(
@@ -659,7 +655,7 @@ def _require_bcf(actor: Any, fund: PooledFund) -> None:
 
 def bcf_scheme_save(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     code: str,
@@ -707,14 +703,14 @@ def bcf_scheme_save(
             scheme = BcfScheme(fund=fund, year=year, code=code)
         for key, value in values.items():
             setattr(scheme, key, value)
-        _audit(scheme, actor, "BCF scheme saved")
+        audit(scheme, actor=actor, reason="BCF scheme saved")
         scheme.save()
     return scheme
 
 
 def bcf_condition_set(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     number: int,
@@ -731,14 +727,14 @@ def bcf_condition_set(
         )
         row.status = status
         row.commentary = str(commentary or "").strip()
-        _audit(row, actor, f"Condition {number}: {status}")
+        audit(row, actor=actor, reason=f"Condition {number}: {status}")
         row.save()
     return row
 
 
 def bcf_metric_set(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     code: str,
@@ -767,6 +763,6 @@ def bcf_metric_set(
         row.plan = plan_value
         row.actual = actual_value
         row.local_definition = str(local_definition or "").strip()[:200]
-        _audit(row, actor, f"{code} Q{quarter}")
+        audit(row, actor=actor, reason=f"{code} Q{quarter}")
         row.save()
     return row
