@@ -1,6 +1,6 @@
 """The board's finance dashboard, read only from the recompute engine's snapshots.
 
-Figures come from FundPosition and LineVariance (budgets.selectors.variance_rows) and partner
+Figures come from FundPosition and LineVariance (budgets.figure_selectors.variance_rows) and partner
 shares from RiskShareAllocation; raw postings are never read here. `Dashboard.to_json()` freezes
 the figures for a board pack; `Dashboard.from_json()` restores them so the pack prints exactly what
 was frozen.

@@ -24,6 +24,7 @@ from boards.models import (
     Interest,
     Meeting,
 )
+from localities.actors import Actor
 from localities.models import Organisation, User
 
 SEED = 20160401
@@ -336,7 +337,7 @@ def _seed_meeting(
     board: Board,
     title: str,
     starts_at: dt.datetime,
-    actor: Any,
+    actor: Actor,
     orgs: dict[str, Any],
     users: dict[str, Any],
     rng: random.Random,

@@ -33,6 +33,7 @@ from boards.forms import (
 from boards.models import ActionItem, BoardPack, Meeting
 from boards.pack import decisions_sought
 from gmhsc.errors import ApplicationError, NotFound
+from localities.actors import actor_of
 
 
 def _attempt(request: HttpRequest, action: Callable[[], Any], success: str) -> Any:
@@ -89,7 +90,7 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("boards:board-detail", pk=board.pk)
     meeting = _attempt(
         request,
-        lambda: services.meeting_create(actor=request.user, board=board, **form.cleaned_data),
+        lambda: services.meeting_create(actor=actor_of(request), board=board, **form.cleaned_data),
         "Meeting planned.",
     )
     if meeting is None:
@@ -152,7 +153,7 @@ def meeting_transition(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Unknown status.")
     _attempt(
         request,
-        lambda: services.meeting_transition(actor=request.user, meeting=meeting, to=to),
+        lambda: services.meeting_transition(actor=actor_of(request), meeting=meeting, to=to),
         f"The meeting is now {Meeting.Status(to).label.lower()}.",
     )
     return redirect("boards:meeting-detail", pk=meeting.pk)
@@ -167,7 +168,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         _attempt(
             request,
             lambda: services.meeting_minutes_set(
-                actor=request.user, meeting=meeting, minutes=form.cleaned_data["minutes"]
+                actor=actor_of(request), meeting=meeting, minutes=form.cleaned_data["minutes"]
             ),
             "Minutes saved.",
         )
@@ -186,7 +187,7 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
         _attempt(
             request,
             lambda: services.agenda_item_add(
-                actor=request.user,
+                actor=actor_of(request),
                 meeting=meeting,
                 title=data["title"],
                 purpose=data["purpose"],
@@ -226,7 +227,7 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
         _attempt(
             request,
             lambda: services.decision_record(
-                actor=request.user,
+                actor=actor_of(request),
                 meeting=meeting,
                 text=data["text"],
                 outcome=data["outcome"],
@@ -256,7 +257,7 @@ def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
         _attempt(
             request,
             lambda: services.declaration_record(
-                actor=request.user, meeting=meeting, **form.cleaned_data
+                actor=actor_of(request), meeting=meeting, **form.cleaned_data
             ),
             "Declaration recorded.",
         )
@@ -274,7 +275,7 @@ def action_add(request: HttpRequest, pk: int) -> HttpResponse:
         _attempt(
             request,
             lambda: services.action_create(
-                actor=request.user, meeting=meeting, **form.cleaned_data
+                actor=actor_of(request), meeting=meeting, **form.cleaned_data
             ),
             "Action added.",
         )
@@ -291,7 +292,9 @@ def action_update(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         _attempt(
             request,
-            lambda: services.action_update(actor=request.user, action=action, **form.cleaned_data),
+            lambda: services.action_update(
+                actor=actor_of(request), action=action, **form.cleaned_data
+            ),
             "Action updated.",
         )
     back = request.POST.get("meeting") or action.meeting_id
@@ -310,7 +313,7 @@ def pack_build(request: HttpRequest, pk: int) -> HttpResponse:
     note = form.data.get("change_note", "")
     _attempt(
         request,
-        lambda: services.pack_request(actor=request.user, meeting=meeting, change_note=note),
+        lambda: services.pack_request(actor=actor_of(request), meeting=meeting, change_note=note),
         "The board pack is being built.",
     )
     return redirect("boards:meeting-detail", pk=meeting.pk)
@@ -358,7 +361,7 @@ def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
     pack = _get_pack(request, pk)
     _attempt(
         request,
-        lambda: services.pack_publish(actor=request.user, pack=pack),
+        lambda: services.pack_publish(actor=actor_of(request), pack=pack),
         "Pack published; members have been emailed.",
     )
     return redirect("boards:meeting-detail", pk=pack.meeting_id)
@@ -565,7 +568,7 @@ def interest_declare(request: HttpRequest) -> HttpResponse:
         result = _attempt(
             request,
             lambda: services.interest_declare(
-                actor=request.user, person=request.user, **form.cleaned_data
+                actor=actor_of(request), person=request.user, **form.cleaned_data
             ),
             "Interest declared.",
         )
@@ -588,7 +591,7 @@ def gift_declare(request: HttpRequest) -> HttpResponse:
         else:
             result = _attempt(
                 request,
-                lambda: services.gift_record(actor=request.user, person=request.user, **data),
+                lambda: services.gift_record(actor=actor_of(request), person=request.user, **data),
                 "Offer recorded.",
             )
             if result is not None:

@@ -33,6 +33,7 @@ from commissioning.models import (
     Service,
 )
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from localities.actors import actor_of
 from localities.models import Locality
 
 
@@ -399,7 +400,7 @@ class ProviderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         _require_commissioner(request.user)
         data = _valid(CommissioningProviderInput, request.data)
-        provider = services.provider_create(actor=request.user, **data)
+        provider = services.provider_create(actor=actor_of(request), **data)
         return Response(
             CommissioningProviderSerializer(provider).data, status=status.HTTP_201_CREATED
         )
@@ -425,7 +426,7 @@ class ServiceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             if locality is None:
                 raise ApplicationError("Unknown locality.", extra={"field": "locality"})
         service = services.service_create(
-            actor=request.user,
+            actor=actor_of(request),
             name=data["name"],
             service_area=area,
             locality=locality,
@@ -493,7 +494,7 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         profile = _profile(data, year)
         service = selectors.services_for(request.user).filter(pk=data["service"]).first()
         contract = services.contract_create(
-            actor=request.user,
+            actor=actor_of(request),
             fund=fund,
             year=year,
             reference=data["reference"],
@@ -523,7 +524,7 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         _require_edit(request.user, contract)
         data = _valid(ContractProfileInput, request.data)
         services.contract_update(
-            actor=request.user,
+            actor=actor_of(request),
             contract=contract,
             value=data["value"],
             start_date=data["start_date"],
@@ -541,7 +542,9 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         contract = self.get_object()
         _require_edit(request.user, contract)
         data = _valid(ContractStatusInput, request.data)
-        services.contract_status_set(actor=request.user, contract=contract, status=data["status"])
+        services.contract_status_set(
+            actor=actor_of(request), contract=contract, status=data["status"]
+        )
         return Response(ContractSerializer(self.get_queryset().get(pk=contract.pk)).data)
 
     @extend_schema(
@@ -558,7 +561,9 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         contract = self.get_object()
         _require_edit(request.user, contract)
         data = _valid(ContractDecisionInput, request.data)
-        decision = services.contract_decision_record(actor=request.user, contract=contract, **data)
+        decision = services.contract_decision_record(
+            actor=actor_of(request), contract=contract, **data
+        )
         return Response(ContractDecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -634,7 +639,7 @@ class BcfSchemeViewSet(_BcfBase):
         except ValueError:
             raise ApplicationError("Quarters are 1 to 4.", extra={"field": "actuals"}) from None
         scheme = services.bcf_scheme_save(
-            actor=request.user,
+            actor=actor_of(request),
             fund=fund,
             year=year,
             code=data.pop("scheme"),
@@ -664,7 +669,7 @@ class BcfConditionViewSet(_BcfBase):
         data = _valid(BcfConditionInput, request.data)
         fund = _fund(request.user, data.pop("fund"))
         row = services.bcf_condition_set(
-            actor=request.user, fund=fund, year=_year(data.pop("year")), **data
+            actor=actor_of(request), fund=fund, year=_year(data.pop("year")), **data
         )
         return Response(BcfConditionSerializer(row).data)
 
@@ -684,7 +689,7 @@ class BcfMetricViewSet(_BcfBase):
         data = _valid(BcfMetricInput, request.data)
         fund = _fund(request.user, data.pop("fund"))
         row = services.bcf_metric_set(
-            actor=request.user,
+            actor=actor_of(request),
             fund=fund,
             year=_year(data.pop("year")),
             code=data.pop("metric"),

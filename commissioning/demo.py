@@ -14,7 +14,6 @@ import datetime as dt
 import random
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 
@@ -30,6 +29,7 @@ from commissioning.models import (
     Service,
 )
 from localities import roles
+from localities.actors import Actor
 from localities.models import User
 
 SEED = 20160402
@@ -64,7 +64,7 @@ def _round(value: Decimal) -> Decimal:
     return (value / 100).to_integral_value() * 100 + Decimal("0.00")
 
 
-def _providers(actor: Any) -> list[Provider]:
+def _providers(actor: Actor) -> list[Provider]:
     services.providers_sync_trusts()
     for name, kind in OTHER_PROVIDERS:
         if not Provider.objects.filter(name=name).exists():
@@ -86,7 +86,11 @@ def _service_for(line: BudgetLine) -> Service:
 
 
 def _contracts(
-    rng: random.Random, fund: PooledFund, year: FinancialYear, providers: list[Provider], actor: Any
+    rng: random.Random,
+    fund: PooledFund,
+    year: FinancialYear,
+    providers: list[Provider],
+    actor: Actor,
 ) -> list[Contract]:
     lines = list(
         BudgetLine.objects.filter(fund=fund, year=year)
@@ -140,7 +144,7 @@ def _contracts(
     return made
 
 
-def _decisions(contracts: list[Contract], actor: Any) -> int:
+def _decisions(contracts: list[Contract], actor: Actor) -> int:
     count = 0
     for i, contract in enumerate(contracts):
         limit = contract.fund.officer_virement_limit
@@ -234,7 +238,7 @@ METRIC_PLANS = {
 }
 
 
-def _bcf(rng: random.Random, fund: PooledFund, year: FinancialYear, actor: Any) -> int:
+def _bcf(rng: random.Random, fund: PooledFund, year: FinancialYear, actor: Actor) -> int:
     for code, name, stype, lead, ptype, area, source in BCF_SCHEMES:
         planned = Decimal(rng.randrange(8, 60)) * 100_000 + Decimal("0.00")
         per_quarter = planned / 4

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from budgets import history
 from budgets import selectors as budget_selectors
 from budgets.models import FinancialYear, FundPeriod, PooledFund, ServiceArea
 from commissioning import bcf_return, rules, selectors, services
@@ -43,6 +44,7 @@ from commissioning.models import (
     ContractDecision,
 )
 from gmhsc.errors import ApplicationError
+from localities.actors import actor_of
 from localities.models import Locality
 
 
@@ -163,7 +165,7 @@ def contract_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             profile = _form_profile(form, year)
             contract = services.contract_create(
-                actor=request.user,
+                actor=actor_of(request),
                 fund=fund,
                 year=year,
                 reference=data["reference"],
@@ -210,7 +212,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.contract_update(
-                actor=request.user,
+                actor=actor_of(request),
                 contract=contract,
                 value=data["value"],
                 start_date=data["start_date"],
@@ -263,7 +265,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "Mar",
         ),
         "fund_position": selectors.fund_headroom(contract.fund, contract.year_id, period),
-        "history": budget_selectors.object_history(contract)[:20],
+        "history": history.object_history(contract)[:20],
     }
     return render(request, "commissioning/contract_detail.html", context)
 
@@ -276,7 +278,7 @@ def contract_status(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Contract not found")
     try:
         services.contract_status_set(
-            actor=request.user, contract=contract, status=request.POST.get("status", "")
+            actor=actor_of(request), contract=contract, status=request.POST.get("status", "")
         )
         messages.success(request, f"Contract {contract.reference} status changed.")
     except ApplicationError as exc:
@@ -296,7 +298,7 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             decision = services.contract_decision_record(
-                actor=request.user, contract=contract, **data
+                actor=actor_of(request), contract=contract, **data
             )
         except ApplicationError as exc:
             form.add_service_error(exc)
@@ -361,7 +363,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
     form = ProviderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            provider = services.provider_create(actor=request.user, **form.cleaned_data)
+            provider = services.provider_create(actor=actor_of(request), **form.cleaned_data)
         except ApplicationError as exc:
             if exc.status_code == 403:
                 raise Http404(exc.message) from None
@@ -388,7 +390,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             service = services.service_create(
-                actor=request.user,
+                actor=actor_of(request),
                 name=data["name"],
                 service_area=ServiceArea.objects.filter(pk=data["service_area"]).first(),
                 locality=Locality.objects.filter(pk=data["locality"]).first()
@@ -435,7 +437,7 @@ def bcf_fund(request: HttpRequest, pk: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 services.bcf_scheme_save(
-                    actor=request.user,
+                    actor=actor_of(request),
                     fund=fund,
                     year=year,
                     code=data["code"],
@@ -498,7 +500,7 @@ def bcf_condition_set(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             row = services.bcf_condition_set(
-                actor=request.user, fund=fund, year=year, **form.cleaned_data
+                actor=actor_of(request), fund=fund, year=year, **form.cleaned_data
             )
             messages.success(request, f"Condition {row.number}: {row.get_status_display()}.")
         except ApplicationError as exc:
@@ -516,7 +518,7 @@ def bcf_metric_set(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             row = services.bcf_metric_set(
-                actor=request.user, fund=fund, year=year, **form.cleaned_data
+                actor=actor_of(request), fund=fund, year=year, **form.cleaned_data
             )
             messages.success(request, f"{row.code} Q{row.quarter} was saved.")
         except ApplicationError as exc:

@@ -67,11 +67,11 @@ def _worker() -> dict[str, Any]:
 
 
 def _stale_marks() -> dict[str, Any]:
-    from budgets import selectors
+    from budgets.figures import selectors as figure_selectors
     from budgets.models import StaleMark
 
     try:
-        age = selectors.oldest_stale_mark_age()
+        age = figure_selectors.oldest_stale_mark_age()
         pending = StaleMark.objects.count()
     except Exception as exc:
         return {"ok": False, "error": _first_line(exc)}

@@ -22,6 +22,7 @@ echo "PostgreSQL on 127.0.0.1:$PGPORT (pid $PG_PID), Redis on 127.0.0.1:$REDIS_P
 
 step "ruff check" $VENV/bin/ruff check .
 step "ruff format --check" $VENV/bin/ruff format --check .
+step "import-linter (layers)" $VENV/bin/lint-imports
 step "mypy" $VENV/bin/mypy gmhsc localities budgets commissioning boards
 step "makemigrations --check" $VENV/bin/python manage.py makemigrations --check --dry-run
 step "check --deploy (production settings)" env DJANGO_SETTINGS_MODULE=gmhsc.settings.production \

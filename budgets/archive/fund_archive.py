@@ -56,6 +56,7 @@ from budgets.models import (
 from budgets.models.fields import MoneySum
 from budgets.models.lines import MONTH_FIELDS
 from gmhsc.errors import ApplicationError, Conflict
+from localities.actors import Actor
 
 FORMAT = "gmhsc-fund-archive"
 VERSION = 1
@@ -695,7 +696,7 @@ def _keep_timestamps(*model_classes: type[models.Model]) -> Iterator[None]:
             field.auto_now, field.auto_now_add = auto_now, auto_now_add
 
 
-def import_archive(*, in_dir: Path, actor: Any = None) -> dict[str, Any]:
+def import_archive(*, in_dir: Path, actor: Actor | None = None) -> dict[str, Any]:
     """Restore an archive into this database (the fund must not exist). Returns the manifest."""
     from localities.models import Locality, Organisation
 

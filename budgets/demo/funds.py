@@ -201,8 +201,8 @@ def _approve(fund: PooledFund, year: FinancialYear, approver: User | None) -> No
     )
 
 
-def _user(username: str) -> User | None:
-    return User.objects.filter(username=username).first()
+def _user(username: str) -> User:
+    return User.objects.get(username=username)
 
 
 def _risk_share(

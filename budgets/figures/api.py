@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors
+from budgets.figures import selectors as figure_selectors
 from budgets.freshness import fund_freshness
 from budgets.models import FinancialYear, PooledFund
 from budgets.models.figures import MONEY_COLUMNS
@@ -86,7 +87,7 @@ class FundPositionsView(APIView):
                 "green_count": p.green_count,
                 "computed_at": p.computed_at.isoformat(),
             }
-            for p in selectors.fund_positions(fund, year)
+            for p in figure_selectors.fund_positions(fund, year)
         ]
         return _envelope(fund, year, rows)
 
@@ -112,7 +113,7 @@ class LineVarianceView(APIView):
                 "rag": v.rag,
                 "adverse_favourable": v.adverse_favourable,
             }
-            for v in selectors.variance_rows(fund, number, year)
+            for v in figure_selectors.variance_rows(fund, number, year)
         ]
         return _envelope(fund, year, rows)
 
@@ -133,7 +134,9 @@ class RiskShareView(APIView):
                 "amount": _money(a.amount),
                 "inputs": a.inputs,
             }
-            for a in selectors.risk_share_allocations(fund, year, _period(request, required=False))
+            for a in figure_selectors.risk_share_allocations(
+                fund, year, _period(request, required=False)
+            )
         ]
         return _envelope(fund, year, rows)
 
@@ -165,7 +168,7 @@ class AllocationRunsView(APIView):
                     for r in run.results.all()
                 ],
             }
-            for run in selectors.allocation_runs(fund, year)
+            for run in figure_selectors.allocation_runs(fund, year)
         ]
         return _envelope(fund, year, rows)
 

@@ -46,6 +46,7 @@ from budgets.models import (
 )
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from localities import roles
+from localities.actors import actor_of
 from localities.models import Organisation
 
 MAX_BATCH = 10_000
@@ -471,7 +472,7 @@ class SpendPostingViewSet(
             data.get("organisation") or (rows[0].get("organisation") if rows else None),
         )
         result = ledger_service.spend_post(
-            actor=request.user, organisation=organisation, rows=[dict(r) for r in rows]
+            actor=actor_of(request), organisation=organisation, rows=[dict(r) for r in rows]
         )
         keys = [(str(r.get("document_number", "")).strip(), r.get("line_number")) for r in rows]
         found = {
@@ -510,7 +511,7 @@ class SpendPostingViewSet(
         if data.get("period"):
             period = _period(data["period"])
         reversal = ledger_service.spend_reverse(
-            actor=request.user, posting=posting, reason=data["reason"], period=period
+            actor=actor_of(request), posting=posting, reason=data["reason"], period=period
         )
         reversal = postings_visible_to(request.user).get(pk=reversal.pk)
         return Response(SpendPostingSerializer(reversal).data, status=status.HTTP_201_CREATED)
@@ -603,7 +604,7 @@ class LedgerMappingViewSet(
         if year is None:
             raise ApplicationError(f"No financial year {data['year']}.", extra={"field": "year"})
         mapping = mapping_service.mapping_set(
-            actor=request.user,
+            actor=actor_of(request),
             organisation=organisation,
             year=year,
             cost_centre=data["cost_centre"],
@@ -623,7 +624,7 @@ class LedgerMappingViewSet(
         require_finance_role(request.user)
         data = _valid(MappingUpdateInput, request.data)
         mapping = mapping_service.mapping_update(
-            actor=request.user,
+            actor=actor_of(request),
             mapping=mapping,
             budget_line=self._line(data["budget_line"]),
             reason=data["reason"],
@@ -634,7 +635,7 @@ class LedgerMappingViewSet(
     def destroy(self, request: Request, pk: str) -> Response:
         mapping = self.get_object()
         require_finance_role(request.user)
-        mapping_service.mapping_delete(actor=request.user, mapping=mapping)
+        mapping_service.mapping_delete(actor=actor_of(request), mapping=mapping)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -698,7 +699,7 @@ class LedgerImportViewSet(
             raise ApplicationError("Choose a ledger CSV file to upload.", extra={"field": "file"})
         organisation = acting_organisation(request.user, request.data.get("organisation"))
         imp = start_import(
-            actor=request.user,
+            actor=actor_of(request),
             organisation=organisation,
             upload=upload,
             original_name=upload.name,

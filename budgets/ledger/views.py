@@ -34,6 +34,7 @@ from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPost
 from gmhsc.errors import ApplicationError, NotFound
 from gmhsc.money import format_money
 from localities import roles
+from localities.actors import actor_of
 from localities.models import Organisation
 
 
@@ -97,7 +98,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             try:
                 imp = start_import(
-                    actor=request.user, organisation=org, upload=upload, original_name=upload.name
+                    actor=actor_of(request),
+                    organisation=org,
+                    upload=upload,
+                    original_name=upload.name,
                 )
             except ApplicationError as exc:
                 form.add_error("file", exc.message)
@@ -179,7 +183,7 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
             by_id = {str(line.pk): line for line in lines}
             try:
                 mapping = mapping_service.mapping_set(
-                    actor=request.user,
+                    actor=actor_of(request),
                     organisation=org,
                     year=year,
                     cost_centre=form.cleaned_data["cost_centre"],
@@ -225,7 +229,7 @@ def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if mapping is None or not rules.may_post_for(request.user, mapping.organisation):
         raise Http404("Mapping not found.")
     try:
-        mapping_service.mapping_delete(actor=request.user, mapping=mapping)
+        mapping_service.mapping_delete(actor=actor_of(request), mapping=mapping)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -251,7 +255,7 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(pk=pk)
         .first()
     )
-    if posting is None or not posting_visible(request.user, posting):
+    if posting is None or not posting_visible(actor_of(request), posting):
         raise Http404("Posting not found.")
     if not rules.may_post_for(request.user, posting.organisation):
         raise PermissionDenied(
@@ -275,7 +279,7 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         if not errors:
             try:
                 made = spend_reverse(
-                    actor=request.user, posting=posting, reason=data["reason"], period=period
+                    actor=actor_of(request), posting=posting, reason=data["reason"], period=period
                 )
             except ApplicationError as exc:
                 errors[(exc.extra or {}).get("field", "posting")] = exc.message

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from budgets import selectors
+from budgets import history, selectors
 from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
@@ -31,6 +31,7 @@ from budgets.models import (
     ServiceArea,
     Virement,
 )
+from budgets.planning import selectors as planning_selectors
 from budgets.planning.serializers import (
     AdjustmentInput,
     AdjustmentSerializer,
@@ -54,6 +55,7 @@ from budgets.planning.serializers import (
 )
 from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
 from gmhsc.errors import ApplicationError, NotFound
+from localities.actors import actor_of
 from localities.models import Locality, Organisation
 
 
@@ -214,21 +216,21 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         budget = funds.fund_budget_submit(
-            actor=request.user, fund=self._fund(), year=self._year(request)
+            actor=actor_of(request), fund=self._fund(), year=self._year(request)
         )
         return Response(self._budget_body(budget))
 
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         budget = funds.fund_budget_approve(
-            actor=request.user, fund=self._fund(), year=self._year(request)
+            actor=actor_of(request), fund=self._fund(), year=self._year(request)
         )
         return Response(self._budget_body(budget))
 
     @action(detail=True, methods=["post"], url_path="fix-shares")
     def fix_shares(self, request: Request, pk: str) -> Response:
         rows = funds.contributions_fix_shares(
-            actor=request.user,
+            actor=actor_of(request),
             fund=self._fund(),
             year=self._year(request),
             variation_reason=str(request.data.get("variation_reason", "")),
@@ -257,7 +259,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     def close_period(self, request: Request, pk: str) -> Response:
         data = _valid(PeriodInput, request.data)
         row = periods.period_close(
-            actor=request.user,
+            actor=actor_of(request),
             fund=self._fund(),
             period=selectors.get_period(data["period"]),
             reason=data["reason"],
@@ -269,7 +271,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     def reopen_period(self, request: Request, pk: str) -> Response:
         data = _valid(PeriodInput, request.data)
         row = periods.period_reopen(
-            actor=request.user,
+            actor=actor_of(request),
             fund=self._fund(),
             period=selectors.get_period(data["period"]),
             reason=data["reason"],
@@ -279,7 +281,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.object_history(self._fund()))
+        return history_response(history.object_history(self._fund()))
 
     @action(detail=True, methods=["get"], url_path="period-history")
     def period_history(self, request: Request, pk: str) -> Response:
@@ -289,7 +291,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         fund = self._fund()
         period = selectors.get_period(request.query_params.get("period", ""))
         row = FundPeriod.objects.filter(fund=fund, period=period).first()
-        return history_response(selectors.object_history(row) if row else [])
+        return history_response(history.object_history(row) if row else [])
 
 
 class ContributionViewSet(
@@ -313,7 +315,7 @@ class ContributionViewSet(
         data = _valid(ContributionInput, request.data)
         fund = visible_fund(request.user, data["fund"])
         contribution = funds.contribution_set(
-            actor=request.user,
+            actor=actor_of(request),
             fund=fund,
             year=year_by_code(data["year"]),
             partner=_by_code(Organisation, "code", data["partner"], "partner"),
@@ -328,7 +330,7 @@ class ContributionViewSet(
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.object_history(self.get_object()))
+        return history_response(history.object_history(self.get_object()))
 
 
 class RiskShareAgreementViewSet(
@@ -350,7 +352,7 @@ class RiskShareAgreementViewSet(
     def create(self, request: Request) -> Response:
         data = _valid(RiskShareInput, request.data)
         agreement = funds.risk_share_agreement_set(
-            actor=request.user,
+            actor=actor_of(request),
             fund=visible_fund(request.user, data["fund"]),
             year=year_by_code(data["year"]),
             rule=data["rule"],
@@ -366,7 +368,7 @@ class RiskShareAgreementViewSet(
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.object_history(self.get_object()))
+        return history_response(history.object_history(self.get_object()))
 
 
 class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -399,7 +401,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = _valid(LineCreateInput, request.data)
         line = lines.line_create(
-            actor=request.user,
+            actor=actor_of(request),
             fund=visible_fund(request.user, data["fund"]),
             year=year_by_code(data["year"]),
             code=data["code"],
@@ -427,7 +429,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if "locality" in data:
             data["locality"] = _locality(data["locality"])
         updated = lines.line_update(
-            actor=request.user, line=line, expected_version=version, reason=reason, **data
+            actor=actor_of(request), line=line, expected_version=version, reason=reason, **data
         )
         return self._line_response(updated)
 
@@ -438,7 +440,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         version = expected_version(request)
         data = _valid(RephaseInput, request.data)
         updated = lines.line_rephase(
-            actor=request.user,
+            actor=actor_of(request),
             line=line,
             expected_version=version,
             method=data["method"],
@@ -450,7 +452,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.line_history(visible_line(request.user, pk)))
+        return history_response(history.line_history(visible_line(request.user, pk)))
 
     @extend_schema(responses=PhasingPreviewSerializer)
     @action(detail=True, methods=["get"], url_path="phasing-preview")
@@ -478,7 +480,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             {
                 "line": line.pk,
                 "period": period.code,
-                "suggested": str(selectors.suggested_forecast(line, period)),
+                "suggested": str(planning_selectors.suggested_forecast(line, period)),
             }
         )
 
@@ -500,7 +502,7 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         data = _valid(VirementInput, request.data)
         virement = virements.virement_request(
-            actor=request.user,
+            actor=actor_of(request),
             from_line=visible_line(request.user, data["from_line"]),
             to_line=visible_line(request.user, data["to_line"]),
             amount=data["amount"],
@@ -514,7 +516,7 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def approve(self, request: Request, pk: str) -> Response:
         note = _valid(NoteInput, request.data)["note"]
         virement = virements.virement_approve(
-            actor=request.user, virement=self.get_object(), note=note
+            actor=actor_of(request), virement=self.get_object(), note=note
         )
         return Response(VirementSerializer(virement).data)
 
@@ -523,7 +525,7 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def reject(self, request: Request, pk: str) -> Response:
         note = _valid(NoteInput, request.data)["note"]
         virement = virements.virement_reject(
-            actor=request.user, virement=self.get_object(), note=note
+            actor=actor_of(request), virement=self.get_object(), note=note
         )
         return Response(VirementSerializer(virement).data)
 
@@ -532,14 +534,14 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def withdraw(self, request: Request, pk: str) -> Response:
         note = _valid(NoteInput, request.data)["note"]
         virement = virements.virement_withdraw(
-            actor=request.user, virement=self.get_object(), reason=note
+            actor=actor_of(request), virement=self.get_object(), reason=note
         )
         return Response(VirementSerializer(virement).data)
 
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.object_history(self.get_object()))
+        return history_response(history.object_history(self.get_object()))
 
 
 class AdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -559,7 +561,7 @@ class AdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request: Request) -> Response:
         data = _valid(AdjustmentInput, request.data)
         adjustment = adjustments.adjustment_create(
-            actor=request.user,
+            actor=actor_of(request),
             line=visible_line(request.user, data["line"]),
             amount=data["amount"],
             reason=data["reason"],
@@ -587,7 +589,7 @@ class ForecastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = _valid(ForecastInput, request.data)
         period: Period = selectors.get_period(data["period"])
         forecast = forecasts.forecast_set(
-            actor=request.user,
+            actor=actor_of(request),
             line=visible_line(request.user, data["line"]),
             period=period,
             amount=data["amount"],
@@ -598,7 +600,7 @@ class ForecastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk: str) -> Response:
-        return history_response(selectors.object_history(self.get_object()))
+        return history_response(history.object_history(self.get_object()))
 
 
 class BudgetImportViewSet(viewsets.GenericViewSet):
@@ -615,7 +617,7 @@ class BudgetImportViewSet(viewsets.GenericViewSet):
         if fund is None:
             raise NotFound("Fund not found.")
         result = import_budget_file(
-            actor=request.user, fund=fund, year=year_by_code(data["year"]), file=data["file"]
+            actor=actor_of(request), fund=fund, year=year_by_code(data["year"]), file=data["file"]
         )
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 

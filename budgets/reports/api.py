@@ -28,6 +28,7 @@ from budgets.reports.variance import (
     cached_variance_report,
 )
 from gmhsc.errors import ApplicationError, NotFound
+from localities.actors import actor_of
 
 
 def _money(value: Any) -> Any:
@@ -175,7 +176,7 @@ class ExportListView(APIView):
             raise NotFound("Fund not found.")
         period = selectors.get_period(body.validated_data["period"])
         job = exports.variance_export_request(
-            actor=request.user,
+            actor=actor_of(request),
             fund=fund,
             period=period,
             fmt=body.validated_data["format"],

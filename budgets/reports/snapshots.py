@@ -7,14 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from budgets.models import FundPeriod, ReportSnapshot
-
-
-def latest_snapshot(fund: Any, period: Any) -> ReportSnapshot | None:
-    return (
-        ReportSnapshot.objects.filter(fund=fund, period=period, kind=ReportSnapshot.Kind.VARIANCE)
-        .order_by("-run")
-        .first()
-    )
+from budgets.reports.variance import compute_live_report, latest_snapshot
 
 
 def freeze_variance_snapshot(*, fund: Any, period: Any) -> ReportSnapshot | None:
@@ -23,7 +16,6 @@ def freeze_variance_snapshot(*, fund: Any, period: Any) -> ReportSnapshot | None
     Idempotent: a second call for the same close returns the snapshot already frozen. A month
     reopened and closed again gets a new run; the earlier runs stay as they were.
     """
-    from budgets.reports.variance import compute_live_report
 
     status = FundPeriod.objects.filter(fund=fund, period=period).first()
     if status is None or status.status != FundPeriod.Status.CLOSED or status.changed_at is None:

@@ -17,6 +17,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
+from django.utils import timezone
+
+from budgets.figures import selectors as figure_selectors
+from budgets.freshness import fund_freshness
+from budgets.models import (
+    Forecast,
+    FundPeriod,
+    FundPosition,
+    ReportSnapshot,
+    RiskShareAgreement,
+    RiskShareAllocation,
+    StaleMark,
+)
+from budgets.rag import Rag
+from budgets.selectors import period_status
 from gmhsc.money import ZERO, percentage
 
 MONEY_KEYS = (
@@ -153,9 +169,9 @@ def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
         count += 1
         for key in MONEY_KEYS:
             sums[key] += getattr(row, key)
-        red += row.rag == "red"
-        amber += row.rag == "amber"
-        green += row.rag == "green"
+        red += row.rag == Rag.RED
+        amber += row.rag == Rag.AMBER
+        green += row.rag == Rag.GREEN
     return Totals(
         label=label,
         lines=count,
@@ -269,7 +285,6 @@ class VarianceReport:
     def as_at_text(self) -> str:
         if self.as_at is None:
             return "Figures not yet calculated"
-        from django.utils import timezone
 
         local = timezone.localtime(self.as_at)
         return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
@@ -370,14 +385,20 @@ def report_from_data(
 # ---- computing ---------------------------------------------------------------------------------
 
 
+def latest_snapshot(fund: Any, period: Any) -> ReportSnapshot | None:
+    return (
+        ReportSnapshot.objects.filter(fund=fund, period=period, kind=ReportSnapshot.Kind.VARIANCE)
+        .order_by("-run")
+        .first()
+    )
+
+
 def compute_variance_report(
     *, fund: Any, period: Any, grouping: str = "service_area"
 ) -> VarianceReport:
     """The month's report. A closed month with a frozen snapshot reads the snapshot."""
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
-    from budgets.reports.snapshots import latest_snapshot
-    from budgets.selectors import period_status
 
     if period_status(fund, period) == "closed":
         snapshot = latest_snapshot(fund, period)
@@ -398,10 +419,9 @@ def compute_live_report(
     *, fund: Any, period: Any, grouping: str = "service_area", closed: bool = False
 ) -> VarianceReport:
     """From the recompute engine's LineVariance snapshots (never raw postings)."""
-    from budgets import selectors
 
     number = min(period.number, 12)
-    variances = selectors.variance_rows(fund, number).filter(  # type: ignore[attr-defined,unused-ignore]
+    variances = figure_selectors.variance_rows(fund, number).filter(  # type: ignore[attr-defined,unused-ignore]
         year_id=period.year_id
     )
     commentary = _commentary(fund, period)
@@ -477,7 +497,6 @@ def compute_live_report(
 
 def _commentary(fund: Any, period: Any) -> dict[int, str]:
     """Each line's commentary: from this month's forecast, else the latest earlier one."""
-    from budgets.models import Forecast
 
     found: dict[int, str] = {}
     forecasts = (
@@ -494,23 +513,14 @@ def _commentary(fund: Any, period: Any) -> dict[int, str]:
 
 
 def _freshness(fund: Any, year: Any) -> tuple[datetime | None, int]:
-    try:
-        from budgets.freshness import fund_freshness
-    except ImportError:
-        return None, 0
     fresh = fund_freshness(fund, year)
     return fresh.computed_at, fresh.pending
 
 
 def _risk_share(fund: Any, year: Any, number: int) -> tuple[list[RiskShareEntry], str]:
-    from budgets.models import RiskShareAgreement
 
     agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
     rule = agreement.get_rule_display() if agreement else "No risk-share agreement recorded"
-    try:
-        from budgets.models.figures import RiskShareAllocation
-    except ImportError:
-        return [], rule
     entries = [
         RiskShareEntry(
             partner_code=a.partner.code,
@@ -578,7 +588,6 @@ def _run_label(run: Any) -> str:
     when = getattr(run, "computed_at", None) or getattr(run, "created_at", None)
     if when is None:
         return f"#{run.pk}"
-    from django.utils import timezone
 
     local = timezone.localtime(when)
     return f"#{run.pk} at {local:%H:%M} on {local.day} {local:%B %Y}"
@@ -633,9 +642,6 @@ def _version(fund: Any, period: Any) -> tuple[Any, ...]:
     so one row stands for a MAX and COUNT over 10,000 snapshot rows. Plain SQL: compiling the same
     statement through the ORM took three times as long as running it.
     """
-    from django.db import connection
-
-    from budgets.models import FundPeriod, FundPosition, ReportSnapshot, StaleMark
 
     status, snapshot = FundPeriod._meta.db_table, ReportSnapshot._meta.db_table
     position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table

@@ -16,10 +16,10 @@ from budgets import rules, selectors
 from budgets.models import BudgetLine, ExportJob, FinancialYear, Period, PooledFund
 from budgets.reports import exports, transparency
 from budgets.reports.html_renderer import report_tables
-from budgets.reports.snapshots import latest_snapshot
-from budgets.reports.variance import GROUPINGS, cached_variance_report
+from budgets.reports.variance import GROUPINGS, cached_variance_report, latest_snapshot
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from localities import roles
+from localities.actors import actor_of
 from localities.models import Organisation
 
 
@@ -134,7 +134,7 @@ def variance_export(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
     job = exports.variance_export_request(
-        actor=request.user, fund=fund, period=period, fmt=fmt, grouping=grouping
+        actor=actor_of(request), fund=fund, period=period, fmt=fmt, grouping=grouping
     )
     messages.success(request, "Your export is being prepared; it will appear under My exports.")
     return redirect("budgets:export-detail", pk=job.pk)
@@ -154,7 +154,7 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             raise PermissionDenied("Only the host's finance officer can close a period.")
         period = _period(request.POST.get("period"))
         try:
-            period_close(actor=request.user, fund=fund, period=period)
+            period_close(actor=actor_of(request), fund=fund, period=period)
         except NotFound:
             raise Http404("Fund not found.") from None
         except NotAllowed as exc:
@@ -251,7 +251,7 @@ def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
             errors.setdefault("period", f"No month of {fund.code} is closed.")
         else:
             try:
-                reopen(actor=request.user, fund=fund, period=period, reason=reason)
+                reopen(actor=actor_of(request), fund=fund, period=period, reason=reason)
             except ApplicationError as exc:
                 field = (exc.extra or {}).get("field", "period")
                 errors[field] = exc.message
@@ -324,7 +324,7 @@ def export_download(request: HttpRequest, pk: int) -> FileResponse:
 @require_http_methods(["GET", "POST"])
 def transparency_export(request: HttpRequest) -> HttpResponse:
     """Spend over £500 (councils) or over £25,000 (NHS) for an organisation, month or quarter."""
-    user = request.user
+    user = actor_of(request)
     if not (roles.is_administrator(user) or roles.has_role(user, roles.FINANCE_OFFICER)):
         raise Http404("Page not found.")
     if roles.is_administrator(user):

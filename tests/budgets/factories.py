@@ -388,7 +388,7 @@ def small_variance_fund() -> BudgetWorld:
 
 
 class FakeVarianceRows(list):
-    """Stands in for budgets.selectors.variance_rows(...) while the recompute engine is absent."""
+    """Stands in for budgets.figure_selectors.variance_rows(...) while the recompute engine is absent."""
 
     def filter(self, **kwargs: Any) -> FakeVarianceRows:
         return FakeVarianceRows(

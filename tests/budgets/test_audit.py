@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from budgets.history import line_history, object_history
 from budgets.models import (
     BudgetLine,
     Contribution,
@@ -14,7 +15,6 @@ from budgets.models import (
     RiskShareAgreement,
 )
 from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
-from budgets.selectors import line_history, object_history
 from tests.budgets.factories import budget_world
 
 D = Decimal

@@ -255,7 +255,7 @@ def test_figures_api_carries_freshness_and_hides_other_funds():
 
 
 def test_lines_missing_commentary_lists_amber_and_red_lines_without_it():
-    from budgets.selectors import lines_missing_commentary
+    from budgets.figures.selectors import lines_missing_commentary
 
     w = budget_world()
     post(w, w.host_line, "C1", "16000.00", 1)  # red

@@ -3,13 +3,9 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import FundBudget
+from budgets.planning.selectors import virements_awaiting_board
 from budgets.planning.services.virements import virement_request
-from budgets.selectors import (
-    fund_budget_status,
-    lines_visible_to,
-    virements_awaiting_board,
-    virements_visible_to,
-)
+from budgets.selectors import fund_budget_status, lines_visible_to, virements_visible_to
 from tests.budgets.factories import budget_world
 
 pytestmark = pytest.mark.django_db

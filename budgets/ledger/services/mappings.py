@@ -14,9 +14,10 @@ from django.db.models import QuerySet
 from budgets import rules
 from budgets.ledger.services.postings import LIMITS, partner_fund_ids
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping
-from budgets.planning.services.funds import audit
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound
 from localities import roles
+from localities.actors import Actor
 from localities.models import Organisation
 
 
@@ -32,7 +33,7 @@ def mappings_visible_to(user: Any) -> QuerySet[LedgerMapping]:
     return qs.filter(organisation_id=user.organisation_id)
 
 
-def require_mapping_keeper(actor: Any, organisation: Organisation) -> None:
+def require_mapping_keeper(actor: Actor, organisation: Organisation) -> None:
     if rules.may_post_for(actor, organisation):
         return
     if getattr(actor, "organisation_id", None) != organisation.pk:
@@ -69,7 +70,7 @@ def _check_line(organisation: Organisation, year: FinancialYear, line: BudgetLin
 
 def mapping_set(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Organisation,
     year: FinancialYear,
     cost_centre: str,
@@ -118,7 +119,7 @@ def mapping_set(
 
 
 def mapping_update(
-    *, actor: Any, mapping: LedgerMapping, budget_line: BudgetLine, reason: str = ""
+    *, actor: Actor, mapping: LedgerMapping, budget_line: BudgetLine, reason: str = ""
 ) -> LedgerMapping:
     return mapping_set(
         actor=actor,
@@ -131,7 +132,7 @@ def mapping_update(
     )
 
 
-def mapping_delete(*, actor: Any, mapping: LedgerMapping, reason: str = "") -> None:
+def mapping_delete(*, actor: Actor, mapping: LedgerMapping, reason: str = "") -> None:
     """Remove a mapping (postings already made keep their line)."""
     require_mapping_keeper(actor, mapping.organisation)
     with transaction.atomic():

@@ -39,6 +39,7 @@ from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
 from gmhsc.money import MoneyError, to_money
 from localities import roles
+from localities.actors import Actor
 from localities.models import Organisation
 
 # ---- the one set of messages ----------------------------------------------------------------------
@@ -464,14 +465,14 @@ def summarise(rows: Iterable[CheckedRow]) -> list[dict[str, Any]]:
 # ---- permission -----------------------------------------------------------------------------------
 
 
-def require_poster(actor: Any, organisation: Organisation) -> None:
+def require_poster(actor: Actor, organisation: Organisation) -> None:
     """Finance officers post their own organisation's ledger; administrators any organisation's."""
     if rules.may_post_for(actor, organisation):
         return
     raise NotAllowed(f"Only a finance officer of {organisation.name} can post its spend.")
 
 
-def posting_visible(actor: Any, posting: SpendPosting) -> bool:
+def posting_visible(actor: Actor, posting: SpendPosting) -> bool:
     if roles.is_administrator(actor):
         return True
     if getattr(actor, "organisation_id", None) == posting.organisation_id:
@@ -523,7 +524,7 @@ def lock_organisation(organisation: Organisation) -> None:
 
 def insert_checked(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Organisation,
     rows: Sequence[CheckedRow],
     ledger_import: LedgerImport | None,
@@ -592,7 +593,7 @@ def stale_after_posting(items: Iterable[tuple[int, int, int, int]]) -> None:
 
 def spend_post(
     *,
-    actor: Any,
+    actor: Actor,
     organisation: Organisation,
     rows: list[dict[str, Any]],
     ledger_import: LedgerImport | None = None,
@@ -669,7 +670,7 @@ def _default_reversal_period(posting: SpendPosting, calendar: Calendar) -> Perio
 
 
 def spend_reverse(
-    *, actor: Any, posting: SpendPosting, reason: str, period: Period | None = None
+    *, actor: Actor, posting: SpendPosting, reason: str, period: Period | None = None
 ) -> SpendPosting:
     """Post the negative copy of `posting`, linked to it, into an open period. At most once."""
     if not posting_visible(actor, posting):

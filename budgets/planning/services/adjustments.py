@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 
@@ -12,15 +11,16 @@ from budgets.models import BudgetAdjustment, BudgetLine, FundPeriod, Period
 from budgets.outbox import mark_stale
 from budgets.planning import phasing
 from budgets.planning.services.funds import (
-    audit,
     current_period,
     open_months,
     require_approved,
     require_view,
 )
 from budgets.planning.services.lines import _apply_phasing, last_year_pattern
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, PeriodClosed
 from gmhsc.money import ZERO, MoneyError, to_money
+from localities.actors import Actor
 
 
 def crosses_zero(before: Decimal, after: Decimal) -> bool:
@@ -29,7 +29,7 @@ def crosses_zero(before: Decimal, after: Decimal) -> bool:
 
 
 def apply_change(
-    *, actor: Any, line: BudgetLine, amount: Decimal, period: Period, reason: str
+    *, actor: Actor, line: BudgetLine, amount: Decimal, period: Period, reason: str
 ) -> BudgetLine:
     """Add `amount` to a line's changes and current budget, spread over its open months from `period`.
 
@@ -66,7 +66,7 @@ def require_open(fund_id: int, period: Period) -> None:
 
 def adjustment_create(
     *,
-    actor: Any,
+    actor: Actor,
     line: BudgetLine,
     amount: Decimal | str,
     reason: str,

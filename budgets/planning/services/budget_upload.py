@@ -21,11 +21,13 @@ from budgets import rules
 from budgets.models import BudgetLine, Contribution, FinancialYear, PooledFund, ServiceArea
 from budgets.outbox import mark_stale
 from budgets.planning import phasing
-from budgets.planning.services.funds import audit, require_draft, require_view
+from budgets.planning.services.funds import require_draft, require_view
 from budgets.planning.services.lines import _apply_phasing, _create, _phase
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, RowErrors
 from gmhsc.money import ZERO, MoneyError, to_money
 from localities import roles
+from localities.actors import Actor
 from localities.models import Locality, Organisation
 
 BASE_HEADER = [
@@ -207,10 +209,7 @@ def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
     return rows
 
 
-def _require_importer(actor: Any, fund: PooledFund, rows: list[_Row]) -> None:
-    if actor is None:  # the management command runs as the system
-        return
-    require_view(actor, fund)
+def _require_importer(actor: Actor, fund: PooledFund, rows: list[_Row]) -> None:
     if rules.acts_for_host_finance(actor, fund):
         return
     if roles.has_role(actor, roles.COMMISSIONER):
@@ -233,15 +232,14 @@ def _require_importer(actor: Any, fund: PooledFund, rows: list[_Row]) -> None:
 
 def import_budget_file(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     file: IO[bytes] | None = None,
     path: str | Path | None = None,
 ) -> BudgetImportResult:
     """Create or update the draft lines in the file, all or nothing."""
-    if actor is not None:
-        require_view(actor, fund)
+    require_view(actor, fund)
     rows = parse_rows(_read_text(file, path), fund)
     _require_importer(actor, fund, rows)
     result = BudgetImportResult(fund=fund.code, year=year.code, rows=len(rows))

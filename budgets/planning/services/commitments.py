@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 
@@ -12,9 +11,12 @@ from budgets.models import BudgetLine, LineCommitment
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError
 from gmhsc.money import to_money
+from localities.actors import Actor
 
 
-def commitments_replace(*, actor: Any, source_ref: str, rows: dict[int, dict[int, Decimal]]) -> int:
+def commitments_replace(
+    *, actor: Actor, source_ref: str, rows: dict[int, dict[int, Decimal]]
+) -> int:
     """Replace every commitment from `source_ref` with `rows` ({line id: {period: amount}}).
 
     Lines the source no longer commits against are cleared too. Marks every touched line stale.

@@ -16,15 +16,17 @@ from budgets.models import (
     ContributionInstalment,
     FinancialYear,
     FundBudget,
-    FundPeriod,
     Period,
     PooledFund,
     RiskShareAgreement,
 )
 from budgets.outbox import mark_stale
+from budgets.selectors import open_months
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import PENNY, ZERO, MoneyError, split_largest_remainder, to_money
 from localities import roles
+from localities.actors import Actor
 from localities.models import Organisation
 
 SHARE_PLACES = Decimal("0.00000001")
@@ -40,14 +42,7 @@ class BudgetNotDraft(ApplicationError):
 # ---- helpers shared by the budget services -------------------------------------------------------
 
 
-def audit(obj: Any, *, actor: Any, reason: str) -> None:
-    """Tell simple-history who made the next save and why."""
-    obj._change_reason = reason[:100] if reason else ""
-    if getattr(actor, "is_authenticated", False):
-        obj._history_user = actor
-
-
-def require_view(actor: Any, fund: PooledFund) -> None:
+def require_view(actor: Actor, fund: PooledFund) -> None:
     """Another organisation's fund answers 'not found', never 'forbidden'."""
     if not rules.can_view_fund(actor, fund):
         raise NotFound("Fund not found.")
@@ -82,20 +77,6 @@ def require_approved(fund: PooledFund, year: FinancialYear) -> None:
         )
 
 
-def closed_period_numbers(fund: PooledFund, year: FinancialYear) -> set[int]:
-    return set(
-        FundPeriod.objects.filter(
-            fund=fund, period__year=year, status=FundPeriod.Status.CLOSED
-        ).values_list("period__number", flat=True)
-    )
-
-
-def open_months(fund: PooledFund, year: FinancialYear, *, from_number: int = 1) -> list[int]:
-    """Month numbers (1..12) from `from_number` on that are still open for the fund."""
-    closed = closed_period_numbers(fund, year)
-    return [n for n in range(max(from_number, 1), 13) if n not in closed]
-
-
 def current_period(fund: PooledFund, year: FinancialYear) -> Period:
     """The earliest open month: periods close in order, so this is the month being reported."""
     months = open_months(fund, year)
@@ -107,7 +88,7 @@ def current_period(fund: PooledFund, year: FinancialYear) -> Period:
 # ---- contributions and shares ----------------------------------------------------------------------
 
 
-def _require_fund_finance(actor: Any, fund: PooledFund) -> None:
+def _require_fund_finance(actor: Actor, fund: PooledFund) -> None:
     require_view(actor, fund)
     if not rules.acts_for_host_finance(actor, fund):
         raise NotAllowed(f"Only the host's finance officer can change {fund.code}'s contributions.")
@@ -129,7 +110,7 @@ def _write_instalments(contribution: Contribution) -> None:
 
 def contribution_set(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     partner: Organisation,
@@ -182,7 +163,7 @@ def contribution_set(
     return contribution
 
 
-def _fix_shares(*, actor: Any, fund: PooledFund, year: FinancialYear, reason: str) -> None:
+def _fix_shares(*, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str) -> None:
     contributions = list(
         Contribution.objects.select_for_update()
         .filter(fund=fund, year=year)
@@ -204,7 +185,7 @@ def _fix_shares(*, actor: Any, fund: PooledFund, year: FinancialYear, reason: st
 
 
 def contributions_fix_shares(
-    *, actor: Any, fund: PooledFund, year: FinancialYear, variation_reason: str = ""
+    *, actor: Actor, fund: PooledFund, year: FinancialYear, variation_reason: str = ""
 ) -> list[Contribution]:
     """Fix each partner's share = contribution / total for the year (refused once fixed, unless a
     formal variation gives a reason)."""
@@ -287,7 +268,7 @@ def validate_risk_share(
 
 def risk_share_agreement_set(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     rule: str,
@@ -325,7 +306,7 @@ def _transition(budget: FundBudget, to: str) -> None:
     budget.status = to
 
 
-def fund_budget_submit(*, actor: Any, fund: PooledFund, year: FinancialYear) -> FundBudget:
+def fund_budget_submit(*, actor: Actor, fund: PooledFund, year: FinancialYear) -> FundBudget:
     """A partner's finance officer or commissioner submits the draft budget for approval."""
     require_view(actor, fund)
     is_partner = rules.is_partner(actor, fund)
@@ -352,7 +333,7 @@ def fund_budget_submit(*, actor: Any, fund: PooledFund, year: FinancialYear) -> 
     return budget
 
 
-def fund_budget_approve(*, actor: Any, fund: PooledFund, year: FinancialYear) -> FundBudget:
+def fund_budget_approve(*, actor: Actor, fund: PooledFund, year: FinancialYear) -> FundBudget:
     """The host's finance officer approves: original budgets are frozen from now on."""
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
@@ -372,7 +353,7 @@ def fund_budget_approve(*, actor: Any, fund: PooledFund, year: FinancialYear) ->
 
 
 def fund_budget_return(
-    *, actor: Any, fund: PooledFund, year: FinancialYear, reason: str
+    *, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str
 ) -> FundBudget:
     """The host's finance officer sends a submitted budget back to draft, saying why."""
     require_view(actor, fund)

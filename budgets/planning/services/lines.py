@@ -22,9 +22,11 @@ from budgets.models.fields import MoneySum
 from budgets.models.lines import MONTH_FIELDS
 from budgets.outbox import mark_stale
 from budgets.planning import phasing
-from budgets.planning.services.funds import audit, budget_status, require_draft, require_view
+from budgets.planning.services.funds import budget_status, require_draft, require_view
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, StaleVersion
 from gmhsc.money import ZERO, MoneyError, split_largest_remainder, to_money
+from localities.actors import Actor
 from localities.models import Locality, Organisation
 
 DESCRIPTIVE_FIELDS = ("name", "locality", "recurrent")
@@ -137,7 +139,7 @@ def _money(value: Any, label: str) -> Decimal:
         raise ApplicationError(f"{label} {exc}.", extra={"field": "annual_budget"}) from None
 
 
-def _require_editor(actor: Any, line: BudgetLine) -> None:
+def _require_editor(actor: Actor, line: BudgetLine) -> None:
     require_view(actor, line.fund)
     if not rules.can_edit_line(actor, line):
         raise NotAllowed(
@@ -150,7 +152,7 @@ def _require_editor(actor: Any, line: BudgetLine) -> None:
 
 def _create(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     code: str,
@@ -205,7 +207,7 @@ def _create(
 
 def line_create(
     *,
-    actor: Any,
+    actor: Actor,
     fund: PooledFund,
     year: FinancialYear,
     code: str,
@@ -292,7 +294,7 @@ def _lookup_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def line_update(
-    *, actor: Any, line: BudgetLine, expected_version: int, reason: str, **changes: Any
+    *, actor: Actor, line: BudgetLine, expected_version: int, reason: str, **changes: Any
 ) -> BudgetLine:
     """Edit a line. Draft year: any field, the annual budget and its phasing. Approved year: only
     the name, locality and recurrent flag (money moves by adjustment or virement)."""
@@ -363,7 +365,7 @@ def organisation_is_partner(org: Organisation, fund: PooledFund, year: Financial
 
 def line_rephase(
     *,
-    actor: Any,
+    actor: Actor,
     line: BudgetLine,
     expected_version: int,
     method: str,
@@ -383,7 +385,7 @@ def line_rephase(
     )
 
 
-def get_line_for(actor: Any, line_id: int) -> BudgetLine:
+def get_line_for(actor: Actor, line_id: int) -> BudgetLine:
     """A line the actor may see, or NotFound."""
     line = (
         BudgetLine.objects.select_related(

@@ -8,7 +8,6 @@ and check their own delegated limit; budgets stores only the decision reference)
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,9 +16,11 @@ from budgets import rules
 from budgets.models import BudgetLine, Virement
 from budgets.outbox import mark_stale
 from budgets.planning.services.adjustments import apply_change, crosses_zero
-from budgets.planning.services.funds import audit, current_period, require_approved, require_view
+from budgets.planning.services.funds import current_period, require_approved, require_view
+from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
+from localities.actors import Actor
 
 Status = Virement.Status
 
@@ -35,7 +36,7 @@ def _transition(virement: Virement, to: str) -> None:
 
 def virement_request(
     *,
-    actor: Any,
+    actor: Actor,
     from_line: BudgetLine,
     to_line: BudgetLine,
     amount: Decimal | str,
@@ -108,7 +109,7 @@ def _lock(virement: Virement) -> Virement:
     )
 
 
-def _apply(*, actor: Any, virement: Virement) -> None:
+def _apply(*, actor: Actor, virement: Virement) -> None:
     """Move the money: both lines change, re-phase and get a history record naming the virement."""
     # The money moves from the month being reported when it is applied, not when it was asked.
     virement.period = current_period(virement.fund, virement.from_line.year)
@@ -131,7 +132,7 @@ def _apply(*, actor: Any, virement: Virement) -> None:
 
 
 def _decide_and_apply(
-    *, actor: Any, virement: Virement, note: str, reference: str, reason: str
+    *, actor: Actor, virement: Virement, note: str, reference: str, reason: str
 ) -> Virement:
     _transition(virement, Status.APPROVED)
     _transition(virement, Status.APPLIED)
@@ -145,7 +146,7 @@ def _decide_and_apply(
     return virement
 
 
-def virement_approve(*, actor: Any, virement: Virement, note: str = "") -> Virement:
+def virement_approve(*, actor: Actor, virement: Virement, note: str = "") -> Virement:
     """The host's finance officer approves a virement within the officer limit; it applies at once."""
     fund = virement.fund
     require_view(actor, fund)
@@ -171,7 +172,7 @@ def virement_approve(*, actor: Any, virement: Virement, note: str = "") -> Virem
 
 
 def virement_approve_by_board(
-    *, actor: Any, virement: Virement, decision_reference: str
+    *, actor: Actor, virement: Virement, decision_reference: str
 ) -> Virement:
     """Record a board's approval (boards check their own delegated limit) and apply the virement."""
     if not decision_reference.strip():
@@ -191,7 +192,7 @@ def virement_approve_by_board(
         )
 
 
-def virement_reject(*, actor: Any, virement: Virement, note: str) -> Virement:
+def virement_reject(*, actor: Actor, virement: Virement, note: str) -> Virement:
     """The host's finance officer (or an administrator) rejects a pending virement, saying why."""
     fund = virement.fund
     require_view(actor, fund)
@@ -201,14 +202,14 @@ def virement_reject(*, actor: Any, virement: Virement, note: str) -> Virement:
 
 
 def virement_reject_by_board(
-    *, actor: Any, virement: Virement, decision_reference: str, note: str = ""
+    *, actor: Actor, virement: Virement, decision_reference: str, note: str = ""
 ) -> Virement:
     if not decision_reference.strip():
         raise ApplicationError("A board decision needs its reference.")
     return _reject(actor=actor, virement=virement, note=note, reference=decision_reference.strip())
 
 
-def _reject(*, actor: Any, virement: Virement, note: str, reference: str) -> Virement:
+def _reject(*, actor: Actor, virement: Virement, note: str, reference: str) -> Virement:
     if not (note.strip() or reference):
         raise ApplicationError("Say why the virement is rejected.", extra={"field": "note"})
     with transaction.atomic():
@@ -223,7 +224,7 @@ def _reject(*, actor: Any, virement: Virement, note: str, reference: str) -> Vir
     return locked
 
 
-def virement_withdraw(*, actor: Any, virement: Virement, reason: str = "") -> Virement:
+def virement_withdraw(*, actor: Actor, virement: Virement, reason: str = "") -> Virement:
     """The person who asked withdraws a pending virement."""
     require_view(actor, virement.fund)
     if virement.requested_by_id != actor.pk:

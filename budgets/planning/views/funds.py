@@ -13,8 +13,10 @@ from django.views.decorators.http import require_POST, require_safe
 from budgets import rules, selectors
 from budgets.freshness import fund_freshness
 from budgets.models import PooledFund, Virement
+from budgets.planning import selectors as planning_selectors
 from budgets.planning.services import funds as fund_services
 from gmhsc.errors import ApplicationError
+from localities.actors import actor_of
 
 
 def get_fund(request: HttpRequest, pk: int) -> PooledFund:
@@ -53,7 +55,7 @@ def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "fund": fund,
         "year": year,
-        "totals": selectors.fund_line_totals(fund, year, user.organisation_id),
+        "totals": planning_selectors.fund_line_totals(fund, year, user.organisation_id),
         "budget_status": selectors.fund_budget_status(fund, year),
         "freshness": fund_freshness(fund, year),
         "is_host_fo": is_host_fo,
@@ -96,7 +98,7 @@ def _budget_action(
     fund = get_fund(request, pk)
     year = get_year(request, fund)
     try:
-        service(actor=request.user, fund=fund, year=year, **extra)
+        service(actor=actor_of(request), fund=fund, year=year, **extra)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

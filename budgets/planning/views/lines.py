@@ -22,23 +22,26 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from budgets import rules, selectors
+from budgets import history, rules, selectors
 from budgets.freshness import fund_freshness
 from budgets.models import BudgetLine, FundBudget, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
+from budgets.planning import selectors as planning_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
 from budgets.planning.services import lines as line_services
 from budgets.planning.services.funds import budget_status, open_months
 from budgets.planning.views.funds import get_fund, get_year
+from budgets.rag import Rag
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
 from gmhsc.money import format_money, typed_amount
 from localities import roles
+from localities.actors import actor_of
 
 LINES_PER_PAGE = 50
 POSTINGS_PER_PAGE = 25
 FILTERS = ("service_area", "locality", "lead", "rag", "sort")
-RAG_CHOICES = (("red", "Red"), ("amber", "Amber"), ("green", "Green"))
+RAG_CHOICES = tuple((rag.value, rag.label) for rag in (Rag.RED, Rag.AMBER, Rag.GREEN))
 MONTH_NAMES = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
 TRIGGER = "linesChanged"
 # The lines table fragment's cache lifetime; its key changes with every change to what it shows, so
@@ -51,7 +54,7 @@ TABLE_CACHE_SECONDS = 300
 
 def get_line(request: HttpRequest, pk: int) -> BudgetLine:
     try:
-        return line_services.get_line_for(request.user, pk)
+        return line_services.get_line_for(actor_of(request), pk)
     except NotFound:
         raise Http404("Budget line not found") from None
 
@@ -97,7 +100,7 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
     year = get_year(request, fund)
     filters = _filters(request)
     rag_period = _rag_period(fund, year)
-    lines = selectors.line_table(
+    lines = planning_selectors.line_table(
         request.user,
         fund,
         year,
@@ -109,7 +112,7 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         rag_period=rag_period,
         fund_checked=True,
     )
-    totals = selectors.line_table_totals(lines)
+    totals = planning_selectors.line_table_totals(lines)
     paginator = Paginator(lines, LINES_PER_PAGE)
     paginator.count = totals["count"]  # type: ignore[misc]  # the totals query already counted
     page = paginator.get_page(request.GET.get("page"))
@@ -145,9 +148,8 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         "budget_status": status,
         "can_edit_org_id": can_edit_org_id,
         "rag_period": rag_period,
-        "has_rag": selectors._variance_model() is not None,
         "table_seconds": TABLE_CACHE_SECONDS,
-        **selectors.line_filter_choices(fund, year),
+        **planning_selectors.line_filter_choices(fund, year),
         "rag_choices": RAG_CHOICES,
         "sorts": _sort_links(filters),
         "here": request.get_full_path(),
@@ -166,7 +168,7 @@ def _sort_links(filters: dict[str, str]) -> dict[str, dict[str, str]]:
     current = filters["sort"] or "code"
     base = {k: v for k, v in filters.items() if v and k != "sort"}
     links = {}
-    for key in selectors.LINE_SORTS:
+    for key in planning_selectors.LINE_SORTS:
         if current == key:
             aria, target = "ascending", f"-{key}"
         elif current == f"-{key}":
@@ -183,7 +185,7 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
     year = get_year(request, fund)
     filters = _filters(request)
-    lines = selectors.line_table(
+    lines = planning_selectors.line_table(
         request.user,
         fund,
         year,
@@ -202,8 +204,8 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "fund": fund,
         "year": year,
-        "totals": selectors.line_table_totals(lines),
-        "fund_totals": selectors.fund_line_totals(fund, year),
+        "totals": planning_selectors.line_table_totals(lines),
+        "fund_totals": planning_selectors.fund_line_totals(fund, year),
         "query": urlencode({k: v for k, v in filters.items() if v}),
     }
     return render(request, template, context)
@@ -219,7 +221,6 @@ def _row_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict[s
         "line": line,
         "fund": line.fund,
         "can_edit_org_id": user.organisation_id if _editable(user, line) else None,
-        "has_rag": selectors._variance_model() is not None,
         "here": here,
         "here_q": quote(here, safe=""),
         "lines_base": _lines_base(),
@@ -313,7 +314,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # Corrections: finance officers and administrators see which postings are reversed already
     # and may reverse their organisation's others.
     may_reverse = roles.is_administrator(user) or roles.has_role(user, roles.FINANCE_OFFICER)
-    listed = selectors.line_postings(line)
+    listed = planning_selectors.line_postings(line)
     if may_reverse:
         listed = listed.prefetch_related(
             Prefetch("reversals", queryset=SpendPosting.objects.select_related("period__year"))
@@ -328,12 +329,12 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         {
             "fund": line.fund,
-            "history": selectors.line_history(line),
+            "history": history.line_history(line),
             "postings": postings,
             "show_corrections": may_reverse,
             "can_adjust": rules.acts_for_host_finance(user, line.fund)
             and budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
-            "forecasts": selectors.line_forecasts(line),
+            "forecasts": planning_selectors.line_forecasts(line),
             "can_forecast": can_forecast,
             "forecast_form": _forecast_form(line) if can_forecast else None,
         }
@@ -377,7 +378,7 @@ def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
     months = form.months()
     try:
         line = line_services.line_update(
-            actor=request.user,
+            actor=actor_of(request),
             line=line,
             expected_version=form.cleaned_data["version"],
             reason=form.cleaned_data["reason"] or "Monthly phasing edited",
@@ -406,7 +407,7 @@ def line_rephase(request: HttpRequest, pk: int) -> HttpResponse:
         return _money_response(request, line, rephase_form=form)
     try:
         line = line_services.line_rephase(
-            actor=request.user,
+            actor=actor_of(request),
             line=line,
             expected_version=form.cleaned_data["version"],
             method=form.cleaned_data["method"],

@@ -17,6 +17,7 @@ from budgets.planning.forms import DecisionForm, VirementForm
 from budgets.planning.services import virements as virement_services
 from budgets.planning.views.funds import get_fund, get_year
 from gmhsc.errors import ApplicationError
+from localities.actors import actor_of
 
 
 @login_required
@@ -34,7 +35,7 @@ def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
         by_id = {str(line.pk): line for line in lines}
         try:
             virement = virement_services.virement_request(
-                actor=request.user,
+                actor=actor_of(request),
                 from_line=by_id[data["from_line"]],
                 to_line=by_id[data["to_line"]],
                 amount=data["amount"],
@@ -122,12 +123,12 @@ def virement_decide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if decision == "approve":
             virement = virement_services.virement_approve(
-                actor=request.user, virement=virement, note=note
+                actor=actor_of(request), virement=virement, note=note
             )
             messages.success(request, f"Virement {virement.pk} was approved and applied.")
         elif decision == "reject":
             virement = virement_services.virement_reject(
-                actor=request.user, virement=virement, note=note
+                actor=actor_of(request), virement=virement, note=note
             )
             messages.success(request, f"Virement {virement.pk} was rejected.")
         else:
