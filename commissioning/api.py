@@ -32,6 +32,7 @@ from commissioning.models import (
     Provider,
     Service,
 )
+from gmhsc.api_fields import MoneyField, TextField
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from localities.actors import actor_of
 from localities.models import Locality
@@ -108,9 +109,9 @@ class CommissioningProviderSerializer(serializers.ModelSerializer):
 
 
 class CommissioningProviderInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    kind = serializers.CharField()
-    companies_house_number = serializers.CharField(required=False, allow_blank=True, default="")
+    name = TextField(max_length=200)
+    kind = TextField()
+    companies_house_number = TextField(required=False, allow_blank=True, default="")
 
 
 class CommissionedServiceSerializer(serializers.ModelSerializer):
@@ -126,10 +127,10 @@ class CommissionedServiceSerializer(serializers.ModelSerializer):
 
 
 class CommissionedServiceInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    service_area = serializers.CharField(help_text="Service area code, e.g. ASC.HOME")
-    locality = serializers.CharField(required=False, allow_blank=True, default="")
-    care_setting = serializers.CharField()
+    name = TextField(max_length=200)
+    service_area = TextField(help_text="Service area code, e.g. ASC.HOME")
+    locality = TextField(required=False, allow_blank=True, default="")
+    care_setting = TextField()
 
 
 class ContractCommitmentSerializer(serializers.Serializer):
@@ -184,16 +185,14 @@ class ContractSerializer(serializers.ModelSerializer):
 
 class ContractLineInput(serializers.Serializer):
     line = serializers.IntegerField()
-    amount = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=2,
+    amount = MoneyField(
         required=False,
         allow_null=True,
         default=None,
         help_text="Spread evenly over the contract's months in the year.",
     )
     months = serializers.DictField(
-        child=serializers.DecimalField(max_digits=18, decimal_places=2),
+        child=MoneyField(),
         required=False,
         default=dict,
         help_text='Explicit profile: {"1": "1000.00", ...} (period 1 = April).',
@@ -201,22 +200,22 @@ class ContractLineInput(serializers.Serializer):
 
 
 class ContractInput(serializers.Serializer):
-    fund = serializers.CharField()
-    year = serializers.CharField()
-    reference = serializers.CharField(max_length=40)
-    title = serializers.CharField(max_length=200)
+    fund = TextField()
+    year = TextField()
+    reference = TextField(max_length=40)
+    title = TextField(max_length=200)
     service = serializers.IntegerField()
     provider = serializers.IntegerField()
-    value = serializers.DecimalField(max_digits=18, decimal_places=2)
+    value = MoneyField()
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    extension_options = serializers.CharField(required=False, allow_blank=True, default="")
-    status = serializers.CharField(required=False, default=Contract.Status.PLANNED)
+    extension_options = TextField(multiline=True, required=False, allow_blank=True, default="")
+    status = TextField(required=False, default=Contract.Status.PLANNED)
     lines = ContractLineInput(many=True)
 
 
 class ContractStatusInput(serializers.Serializer):
-    status = serializers.CharField()
+    status = TextField()
 
 
 class ContractDecisionSerializer(serializers.ModelSerializer):
@@ -252,13 +251,13 @@ class ContractDecisionSerializer(serializers.ModelSerializer):
 
 
 class ContractDecisionInput(serializers.Serializer):
-    kind = serializers.CharField()
-    value = serializers.DecimalField(max_digits=18, decimal_places=2)
-    summary = serializers.CharField()
-    participants = serializers.CharField()
-    conflicts_declared = serializers.CharField(required=False, allow_blank=True, default="")
-    conflicts_handling = serializers.CharField(required=False, allow_blank=True, default="")
-    procurement_route = serializers.CharField(
+    kind = TextField()
+    value = MoneyField()
+    summary = TextField(multiline=True)
+    participants = TextField(multiline=True)
+    conflicts_declared = TextField(multiline=True, required=False, allow_blank=True, default="")
+    conflicts_handling = TextField(multiline=True, required=False, allow_blank=True, default="")
+    procurement_route = TextField(
         required=False, default=ContractDecision.ProcurementRoute.NOT_APPLICABLE
     )
     new_end_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -322,19 +321,19 @@ class BcfSchemeSerializer(serializers.ModelSerializer):
 
 
 class BcfSchemeInput(serializers.Serializer):
-    fund = serializers.CharField()
-    year = serializers.CharField()
+    fund = TextField()
+    year = TextField()
     # Not "code": a 400 body's "code" key is the error code.
-    scheme = serializers.CharField(max_length=20, help_text="Scheme code, e.g. S01")
-    name = serializers.CharField(max_length=200)
-    scheme_type = serializers.CharField()
-    lead_commissioner = serializers.CharField()
-    provider_type = serializers.CharField()
-    area_of_spend = serializers.CharField()
-    funding_source = serializers.CharField()
-    planned_spend = serializers.DecimalField(max_digits=18, decimal_places=2)
+    scheme = TextField(max_length=20, help_text="Scheme code, e.g. S01")
+    name = TextField(max_length=200)
+    scheme_type = TextField()
+    lead_commissioner = TextField()
+    provider_type = TextField()
+    area_of_spend = TextField()
+    funding_source = TextField()
+    planned_spend = MoneyField()
     actuals = serializers.DictField(
-        child=serializers.DecimalField(max_digits=18, decimal_places=2),
+        child=MoneyField(),
         required=False,
         default=dict,
         help_text='Actual spend by quarter: {"1": "1000.00"}',
@@ -352,11 +351,11 @@ class BcfConditionSerializer(serializers.ModelSerializer):
 
 
 class BcfConditionInput(serializers.Serializer):
-    fund = serializers.CharField()
-    year = serializers.CharField()
+    fund = TextField()
+    year = TextField()
     number = serializers.IntegerField()
-    status = serializers.CharField()
-    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+    status = TextField()
+    commentary = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class BcfMetricSerializer(serializers.ModelSerializer):
@@ -373,15 +372,15 @@ class BcfMetricSerializer(serializers.ModelSerializer):
 
 
 class BcfMetricInput(serializers.Serializer):
-    fund = serializers.CharField()
-    year = serializers.CharField()
-    metric = serializers.CharField(help_text="BCF1 to BCF6")
+    fund = TextField()
+    year = TextField()
+    metric = TextField(help_text="BCF1 to BCF6")
     quarter = serializers.IntegerField()
     plan = serializers.DecimalField(max_digits=14, decimal_places=2)
     actual = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, allow_null=True, default=None
     )
-    local_definition = serializers.CharField(required=False, allow_blank=True, default="")
+    local_definition = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 # ---- viewsets -----------------------------------------------------------------------------------
@@ -468,7 +467,7 @@ def _profile(data: dict[str, Any], year: FinancialYear) -> dict[int, dict[int, A
 
 
 class ContractProfileInput(serializers.Serializer):
-    value = serializers.DecimalField(max_digits=18, decimal_places=2)
+    value = MoneyField()
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     lines = ContractLineInput(many=True)

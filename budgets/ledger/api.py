@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -25,7 +24,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
@@ -44,7 +43,9 @@ from budgets.models import (
     Period,
     SpendPosting,
 )
+from gmhsc.api_fields import MoneyField, TextField
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from gmhsc.parsers import JSONParser
 from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
@@ -117,24 +118,24 @@ class SpendPostingSerializer(serializers.ModelSerializer):
 class PostingInput(serializers.Serializer):
     """One posting. Checked by the service (every problem reported with its row number)."""
 
-    document_number = serializers.CharField()
+    document_number = TextField()
     line_number = serializers.IntegerField()
     posting_date = serializers.DateField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = MoneyField()
     budget_line = serializers.IntegerField()
-    period = serializers.CharField(
+    period = TextField(
         required=False, help_text="e.g. 2016/17-M06; default: the month of posting_date"
     )
-    supplier = serializers.CharField(required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    supplier = TextField(required=False, allow_blank=True)
+    description = TextField(multiline=True, required=False, allow_blank=True)
     is_accrual = serializers.BooleanField(required=False, default=False)
-    organisation = serializers.CharField(
+    organisation = TextField(
         required=False, help_text="organisation code; default: your own (administrators: required)"
     )
 
 
 class BatchInput(serializers.Serializer):
-    organisation = serializers.CharField(required=False)
+    organisation = TextField(required=False)
     postings = PostingInput(many=True)
 
 
@@ -147,8 +148,8 @@ class BatchResult(serializers.Serializer):
 
 
 class ReverseInput(serializers.Serializer):
-    reason = serializers.CharField()
-    period = serializers.CharField(required=False, help_text="open period code, e.g. 2016/17-M07")
+    reason = TextField(multiline=True)
+    period = TextField(required=False, help_text="open period code, e.g. 2016/17-M07")
 
 
 class LedgerMappingSerializer(serializers.ModelSerializer):
@@ -173,17 +174,17 @@ class LedgerMappingSerializer(serializers.ModelSerializer):
 
 
 class MappingInput(serializers.Serializer):
-    organisation = serializers.CharField(required=False)
-    year = serializers.CharField(default="2016/17")
-    cost_centre = serializers.CharField(max_length=30)
-    expense_code = serializers.CharField(max_length=30)
+    organisation = TextField(required=False)
+    year = TextField(default="2016/17")
+    cost_centre = TextField(max_length=30)
+    expense_code = TextField(max_length=30)
     budget_line = serializers.IntegerField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class MappingUpdateInput(serializers.Serializer):
     budget_line = serializers.IntegerField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class LedgerImportSerializer(serializers.ModelSerializer):
@@ -215,23 +216,10 @@ class LedgerImportSerializer(serializers.ModelSerializer):
 
 class ImportUploadInput(serializers.Serializer):
     file = serializers.FileField()
-    organisation = serializers.CharField(required=False)
+    organisation = TextField(required=False)
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-
-
-class DecimalJSONParser(JSONParser):
-    """Money arrives as exact decimals: JSON numbers become Decimal, never float."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        raw = stream.read()
-        try:
-            return json.loads(raw.decode("utf-8") if raw else "{}", parse_float=Decimal)
-        except ValueError as exc:
-            from rest_framework.exceptions import ParseError
-
-            raise ParseError(f"JSON parse error - {exc}") from None
 
 
 def acting_organisation(user: Any, code: Any) -> Organisation:
@@ -326,7 +314,7 @@ class SpendPostingViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = SpendPostingSerializer
-    parser_classes = [DecimalJSONParser]
+    parser_classes = [JSONParser]
     throttled_actions = {"create": "posting", "reverse": "posting"}
 
     def get_queryset(self) -> QuerySet[SpendPosting]:
@@ -705,6 +693,9 @@ class LedgerImportViewSet(
             original_name=upload.name,
         )
         imp = self.get_queryset().get(pk=imp.pk)
+        if imp.status == LedgerImport.Status.FAILED:
+            # Checked at once and could not be read to the end: say so, never "201 done".
+            raise ApplicationError(imp.message, extra={"import": imp.pk})
         code = status.HTTP_202_ACCEPTED if imp.status == "pending" else status.HTTP_201_CREATED
         return Response(LedgerImportSerializer(imp).data, status=code)
 

@@ -21,6 +21,7 @@ Files of settings.GMHSC_IMPORT_ASYNC_ROWS rows or more run as the Celery task
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -41,7 +42,6 @@ from django.utils import timezone
 
 from budgets.ledger.services import postings as ledger_rules
 from budgets.ledger.services.postings import (
-    AMOUNT_PATTERN,
     MESSAGES,
     RowChecker,
     RowFieldError,
@@ -56,6 +56,8 @@ from budgets.models import BudgetLine, FinancialYear, LedgerImport, LedgerMappin
 from budgets.outbox import mark_stale_from_sql
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError
+from gmhsc.money import AMOUNT_PATTERN, EXPONENT_PATTERN, MAX_AMOUNT_TEXT
+from gmhsc.text import SQL_NEVER, SQL_NOT_ONE_LINE
 from gmhsc.uploads import UploadRefused, check_upload
 from localities.actors import Actor
 from localities.models import Organisation
@@ -131,15 +133,6 @@ def check_header(fields: list[str]) -> list[str]:
     return names
 
 
-def _sha256(handle: IO[bytes]) -> str:
-    digest = hashlib.sha256()
-    handle.seek(0)
-    for chunk in iter(lambda: handle.read(1 << 20), b""):
-        digest.update(chunk)
-    handle.seek(0)
-    return digest.hexdigest()
-
-
 def start_import(
     *,
     actor: Actor,
@@ -156,10 +149,12 @@ def start_import(
     """
     require_poster(actor, organisation)
     check_upload(upload, max_bytes=settings.GMHSC_MAX_UPLOAD_BYTES, allowed_types=["csv"])
-    _refuse_non_utf8_start(upload)
-    # The exact count (and the row limit) comes from the engine; lines are enough to choose
-    # between running now and queueing a task.
-    estimate = _data_lines(upload)
+    # One pass over the whole file before anything is stored: it must be UTF-8 to the last byte
+    # (so a file that goes wrong after its first rows is refused now, not failed after an answer
+    # of "done"), and its lines and SHA-256 are counted on the way. The exact row count (and the
+    # row limit) comes from the engine; lines are enough to choose between running now and
+    # queueing a task.
+    estimate, digest = _scan(upload)
     if estimate == 0:
         raise UploadRefused("The file has a header row but no data rows.")
     name = Path(original_name or getattr(upload, "name", "") or "ledger.csv").name
@@ -167,7 +162,7 @@ def start_import(
         organisation=organisation,
         uploaded_by=actor,
         original_name=name[:255],
-        sha256=_sha256(upload),
+        sha256=digest,
         rows_total=estimate,
         status=LedgerImport.Status.PENDING,
     )
@@ -184,34 +179,42 @@ def start_import(
     return imp
 
 
-def _data_lines(upload: Any) -> int:
+def _scan(upload: Any) -> tuple[int, str]:
+    """(data lines, SHA-256) of the upload, or UploadRefused naming the line where the file stops
+    being UTF-8. Reads the file once, in 1 MB chunks."""
     upload.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    digest = hashlib.sha256()
     newlines = 0
     last = b""
     for chunk in iter(lambda: upload.read(1 << 20), b""):
+        digest.update(chunk)
+        pending = len(decoder.getstate()[0])  # bytes of a character cut at the last chunk's end
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            line = newlines + chunk.count(b"\n", 0, max(exc.start - pending, 0)) + 1
+            raise UploadRefused(
+                f"The file is not a UTF-8 CSV file (it stops being UTF-8 on line {line:,}). Save "
+                "it as 'CSV UTF-8' and upload it again; nothing was imported."
+            ) from None
         newlines += chunk.count(b"\n")
         last = chunk
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise UploadRefused(
+            "The file is not a UTF-8 CSV file (it ends part-way through a character). Save it "
+            "as 'CSV UTF-8' and upload it again; nothing was imported."
+        ) from None
     upload.seek(0)
     lines = newlines + (1 if last and not last.endswith(b"\n") else 0)
-    return max(lines - 1, 0)
+    return max(lines - 1, 0), digest.hexdigest()
 
 
 def _too_many_rows_text() -> str:
     limit = settings.GMHSC_MAX_UPLOAD_ROWS
     return f"The file has more than {limit:,} rows; split it into files of at most {limit:,} rows."
-
-
-def _refuse_non_utf8_start(upload: Any) -> None:
-    upload.seek(0)
-    head = upload.read(65536)
-    upload.seek(0)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the chunk's end
-            raise UploadRefused(
-                "The file is not a UTF-8 CSV file. Save it as 'CSV UTF-8' and upload it again."
-            ) from None
 
 
 def import_ledger_file(
@@ -744,6 +747,7 @@ def _run_sql_steps(imp: LedgerImport, handle: IO[bytes], columns: list[str]) -> 
 
 
 def _report_structure(imp: LedgerImport, handle: IO[bytes], columns: list[str]) -> None:
+    """What made COPY refuse the file: rows with the wrong number of columns, cells with NUL."""
     errors: list[dict[str, Any]] = []
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     rows = 0
@@ -760,6 +764,13 @@ def _report_structure(imp: LedgerImport, handle: IO[bytes], columns: list[str]) 
                         "message": message("columns", found=len(record), expected=len(columns)),
                     }
                 )
+                continue
+            # COPY refuses the NUL character outright; name each cell that holds one.
+            errors.extend(
+                {"row": number, "field": column, "message": message("text_nul")}
+                for column, value in zip(columns, record, strict=True)
+                if "\x00" in value
+            )
     except UnicodeDecodeError:
         raise UploadRefused(
             "The file is not a UTF-8 CSV file. Save it as 'CSV UTF-8' and upload it again."
@@ -864,7 +875,7 @@ def _resolved_select(org_id: int, *, labels: bool) -> str:
     mapping or code), fund and "already posted". `labels` adds the codes and dates only the
     messages need, and reads only the rows listed in ledger_bad_rows."""
     t = _trim
-    amount_ok = f"a.amt_text ~ '^{AMOUNT_PATTERN}$' AND length(a.amt_text) <= 60"
+    amount_ok = f"a.amt_text ~ '^{AMOUNT_PATTERN}$' AND length(a.amt_text) <= {MAX_AMOUNT_TEXT}"
     source = (
         "ledger_bad_rows k JOIN ledger_stage s ON s.n + 1 = k.row_no"
         if labels
@@ -964,6 +975,9 @@ def _checks(org_id: int, partner_funds: list[int]) -> list[tuple[str, str, str]]
     only columns of _resolved_select(labels=False); messages may read the labels too. Every good
     row is tested against every condition, so each puts its cheap test first."""
     org_code = _literal(_org_code(org_id))
+    # As gmhsc.money words it: a number with an exponent is named as such, and so is anything
+    # longer than the longest amount text.
+    exponent = f"(length(r.amt_text) <= {MAX_AMOUNT_TEXT} AND r.amt_text ~ '^{EXPONENT_PATTERN}$')"
     funds_array = "ARRAY[" + ",".join(str(int(f)) for f in partner_funds) + "]::bigint[]"
     return [
         ("organisation", "r.org_code IS NULL", sql_message("required")),
@@ -978,6 +992,7 @@ def _checks(org_id: int, partner_funds: list[int]) -> list[tuple[str, str, str]]
             sql_message("org_other", value="r.org_code", expected=org_code),
         ),
         ("document_number", "r.doc IS NULL", sql_message("required")),
+        *_text_checks("document_number", "r.doc"),
         (
             "document_number",
             _longer_than("r.doc", ledger_rules.LIMITS["document_number"]),
@@ -998,7 +1013,12 @@ def _checks(org_id: int, partner_funds: list[int]) -> list[tuple[str, str, str]]
         ("amount", "r.amt_text IS NULL", sql_message("amount_empty")),
         (
             "amount",
-            "r.amt_text IS NOT NULL AND r.amount_raw IS NULL",
+            f"r.amt_text IS NOT NULL AND r.amount_raw IS NULL AND {exponent}",
+            sql_message("amount_exponent", value="r.amt_text"),
+        ),
+        (
+            "amount",
+            f"r.amt_text IS NOT NULL AND r.amount_raw IS NULL AND NOT {exponent}",
             sql_message("amount_nan", value="r.amt_text"),
         ),
         (
@@ -1011,11 +1031,13 @@ def _checks(org_id: int, partner_funds: list[int]) -> list[tuple[str, str, str]]
             "abs(r.amount_raw) >= 1e16 AND r.amount_raw = round(r.amount_raw, 2)",
             sql_message("amount_large", value="r.amt_text"),
         ),
+        *_text_checks("supplier", "r.supplier"),
         (
             "supplier",
             _longer_than("r.supplier", ledger_rules.LIMITS["supplier"]),
             sql_message("too_long", limit=str(ledger_rules.LIMITS["supplier"])),
         ),
+        *_text_checks("description", "r.description"),
         (
             "description",
             _longer_than("r.description", ledger_rules.LIMITS["description"]),
@@ -1076,6 +1098,25 @@ def _checks(org_id: int, partner_funds: list[int]) -> list[tuple[str, str, str]]
             ),
         ),
     ]
+
+
+def _text_checks(field: str, expr: str) -> list[tuple[str, str, str]]:
+    """The text cleaner's rule (gmhsc.text) in SQL: the first character it refuses is named, a line
+    break or tab as such in a one-line field."""
+    if ledger_rules.TEXT_FIELDS[field]:
+        first = f"substring({expr} from '{SQL_NEVER}')"
+        return [(field, f"{expr} ~ '{SQL_NEVER}'", _control_message(first))]
+    first = f"substring({expr} from '{SQL_NOT_ONE_LINE}')"
+    line_break = f"{first} IN (E'\\t', E'\\n', E'\\r')"
+    return [
+        (field, line_break, sql_message("text_line_break")),
+        (field, f"{expr} ~ '{SQL_NOT_ONE_LINE}' AND NOT ({line_break})", _control_message(first)),
+    ]
+
+
+def _control_message(char: str) -> str:
+    code = f"'U+' || lpad(upper(to_hex(ascii({char}))), 4, '0')"
+    return sql_message("text_control", code=code)
 
 
 def _build_resolved(cursor: Any, org_id: int, partner_funds: list[int]) -> None:

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
@@ -55,6 +55,7 @@ from budgets.planning.serializers import (
 )
 from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
 from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.parsers import JSONParser
 from localities.actors import actor_of
 from localities.models import Locality, Organisation
 

@@ -14,6 +14,7 @@ from budgets.models import (
     RiskShareAgreement,
     Virement,
 )
+from gmhsc.api_fields import MoneyField, TextField
 
 
 def money() -> serializers.DecimalField:
@@ -165,99 +166,99 @@ class ForecastSerializer(serializers.ModelSerializer):
 
 
 class YearInput(serializers.Serializer):
-    year = serializers.CharField()
+    year = TextField()
 
 
 class PeriodInput(serializers.Serializer):
-    period = serializers.CharField(help_text="e.g. 2016/17-M06")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    period = TextField(help_text="e.g. 2016/17-M06")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class ContributionInput(serializers.Serializer):
     fund = serializers.IntegerField()
-    year = serializers.CharField()
-    partner = serializers.CharField(help_text="organisation code")
-    amount = serializers.CharField()
-    variation_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    year = TextField()
+    partner = TextField(help_text="organisation code")
+    amount = MoneyField()
+    variation_reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class RiskShareInput(serializers.Serializer):
     fund = serializers.IntegerField()
-    year = serializers.CharField()
-    rule = serializers.CharField()
+    year = TextField()
+    rule = TextField()
     parameters = serializers.JSONField(required=False, default=dict)
     agreed_on = serializers.DateField(required=False, allow_null=True, default=None)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = TextField(multiline=True, required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class LineCreateInput(serializers.Serializer):
     fund = serializers.IntegerField()
-    year = serializers.CharField()
-    code = serializers.CharField(max_length=30)
-    name = serializers.CharField(max_length=200)
-    service_area = serializers.CharField()
-    lead_commissioner = serializers.CharField()
-    locality = serializers.CharField(required=False, allow_blank=True, default="")
+    year = TextField()
+    code = TextField(max_length=30)
+    name = TextField(max_length=200)
+    service_area = TextField()
+    lead_commissioner = TextField()
+    locality = TextField(required=False, allow_blank=True, default="")
     recurrent = serializers.BooleanField(required=False, default=True)
-    annual_budget = serializers.CharField()
-    phasing_method = serializers.CharField(required=False, default="flat")
+    annual_budget = MoneyField()
+    phasing_method = TextField(required=False, default="flat")
     custom = serializers.ListField(
-        child=serializers.CharField(), required=False, allow_null=True, default=None
+        child=MoneyField(), required=False, allow_null=True, default=None
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class LineUpdateInput(serializers.Serializer):
-    code = serializers.CharField(max_length=30, required=False)
-    name = serializers.CharField(max_length=200, required=False)
-    service_area = serializers.CharField(required=False)
-    lead_commissioner = serializers.CharField(required=False)
-    locality = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    code = TextField(max_length=30, required=False)
+    name = TextField(max_length=200, required=False)
+    service_area = TextField(required=False)
+    lead_commissioner = TextField(required=False)
+    locality = TextField(required=False, allow_blank=True, allow_null=True)
     recurrent = serializers.BooleanField(required=False)
-    annual_budget = serializers.CharField(required=False)
-    phasing_method = serializers.CharField(required=False)
-    custom = serializers.ListField(child=serializers.CharField(), required=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    annual_budget = MoneyField(required=False)
+    phasing_method = TextField(required=False)
+    custom = serializers.ListField(child=MoneyField(), required=False)
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
     version = serializers.IntegerField(required=False)
 
 
 class RephaseInput(serializers.Serializer):
-    method = serializers.CharField()
+    method = TextField()
     custom = serializers.ListField(
-        child=serializers.CharField(), required=False, allow_null=True, default=None
+        child=MoneyField(), required=False, allow_null=True, default=None
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class VirementInput(serializers.Serializer):
     from_line = serializers.IntegerField()
     to_line = serializers.IntegerField()
-    amount = serializers.CharField()
+    amount = MoneyField()
     recurrent = serializers.BooleanField(required=False, default=False)
-    reason = serializers.CharField()
+    reason = TextField(multiline=True)
 
 
 class NoteInput(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class AdjustmentInput(serializers.Serializer):
     line = serializers.IntegerField()
-    amount = serializers.CharField()
-    reason = serializers.CharField()
+    amount = MoneyField()
+    reason = TextField(multiline=True)
     recurrent = serializers.BooleanField(required=False, default=False)
-    period = serializers.CharField(required=False, allow_blank=True, default="")
+    period = TextField(required=False, allow_blank=True, default="")
 
 
 class ForecastInput(serializers.Serializer):
     line = serializers.IntegerField()
-    period = serializers.CharField()
-    amount = serializers.CharField()
-    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+    period = TextField()
+    amount = MoneyField()
+    commentary = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class BudgetImportInput(serializers.Serializer):
     file = serializers.FileField()
-    fund = serializers.CharField(help_text="fund code, e.g. LP-MANCHESTER")
-    year = serializers.CharField()
+    fund = TextField(help_text="fund code, e.g. LP-MANCHESTER")
+    year = TextField()

@@ -27,6 +27,7 @@ from budgets.reports.variance import (
     VarianceReport,
     cached_variance_report,
 )
+from gmhsc.api_fields import TextField
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -144,8 +145,8 @@ class ExportJobSerializer(serializers.ModelSerializer):
 
 
 class ExportRequestSerializer(serializers.Serializer):
-    fund = serializers.CharField()
-    period = serializers.CharField()
+    fund = TextField()
+    period = TextField()
     format = serializers.ChoiceField(choices=ExportJob.Format.choices)
     grouping = serializers.ChoiceField(choices=list(GROUPINGS), default="service_area")
 

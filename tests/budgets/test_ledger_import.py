@@ -204,7 +204,39 @@ BAD_ROWS = [
         "'x' is not a whole number of 1 or more",
     ),
     (",B-10,1,2016-04-15,CC100,E5100,10.00,Acme,x", "organisation", "is required"),
-    ("TCOUNCIL,B-11,1,2016-04-15,CC100,E5100,1e3,Acme,x", "amount", "'1e3' is not a number"),
+    (
+        "TCOUNCIL,B-11,1,2016-04-15,CC100,E5100,1e3,Acme,x",
+        "amount",
+        "'1e3' is written with an exponent; write the amount in full, like 100000.00",
+    ),
+    ("TCOUNCIL,B-12,1,2016-04-15,CC100,E5100,NaN,Acme,x", "amount", "'NaN' is not a number"),
+    (
+        "TCOUNCIL,B-13,1,2016-04-15,CC100,E5100,10000000000000000.00,Acme,x",
+        "amount",
+        "'10000000000000000.00' is too large",
+    ),
+    # The one text cleaner (gmhsc.text), in both engines: control characters are named; a line
+    # break or tab is refused in a one-line field and kept in the description.
+    (
+        "TCOUNCIL,B-14\x01,1,2016-04-15,CC100,E5100,10.00,Acme,x",
+        "document_number",
+        "contains the control character U+0001; remove it",
+    ),
+    (
+        'TCOUNCIL,B-15,1,2016-04-15,CC100,E5100,10.00,"Ac\nme",x',
+        "supplier",
+        "must be on one line; remove the line break or tab",
+    ),
+    (
+        "TCOUNCIL,B-16,1,2016-04-15,CC100,E5100,10.00,Acme,x\x1b[31m",
+        "description",
+        "contains the control character U+001B; remove it",
+    ),
+    (
+        "TCOUNCIL,B-17,1,2016-04-15,CC100,E5100,10.00,Ac\x85me,x",
+        "supplier",
+        "contains the control character U+0085; remove it",
+    ),
 ]
 
 
@@ -333,6 +365,41 @@ def test_empty_binary_and_oversized_files_refused(w, settings):
     with pytest.raises(UploadRefused, match="not an allowed file type"):
         upload(w, ledger_csv(GOOD[:1]), name="ledger.exe")
     assert LedgerImport.objects.count() == 0
+
+
+def test_a_file_that_stops_being_utf8_after_64_kb_is_refused_before_anything_is_stored(w):
+    """Issue 21 item 7: only the first 64 KB used to be checked, so such a file was accepted (the
+    API answered 201) and then ended `failed`. The whole file is checked first now."""
+    rows = [
+        f"TCOUNCIL,U-{n},1,2016-04-15,CC100,E5100,10.00,Acme,padding {'x' * 40}"
+        for n in range(2000)
+    ]
+    data = ledger_csv(rows)
+    assert len(data) > 64 * 1024
+    bad = data + b"TCOUNCIL,U-bad,1,2016-04-15,CC100,E5100,10.00,Caf\xe9,x\n"
+    with pytest.raises(UploadRefused, match="stops being UTF-8 on line 2,002"):
+        upload(w, bad)
+    assert LedgerImport.objects.count() == 0
+    assert SpendPosting.objects.count() == 0
+
+
+def test_a_nul_character_after_the_first_8_kb_is_named_by_row_and_column(w, engine):
+    """The upload check refuses NUL in a file's first 8 KB as binary; further on, the row and
+    column are named (COPY refuses the byte outright, so the SQL engine reads the file again)."""
+    rows = [
+        f"TCOUNCIL,N-{n},1,2016-04-15,CC100,E5100,10.00,Acme,padding {'x' * 40}" for n in range(300)
+    ]
+    rows.append("TCOUNCIL,N-nul,1,2016-04-15,CC100,E5100,10.00,Ac\x00me,x")
+    imp = upload(w, ledger_csv(rows))
+    assert imp.status == "rejected"
+    assert imp.errors == [
+        {
+            "row": 302,
+            "field": "supplier",
+            "message": "contains the NUL character (U+0000); remove it",
+        }
+    ]
+    assert SpendPosting.objects.count() == 0
 
 
 def test_only_the_organisations_finance_officer_may_import(w):

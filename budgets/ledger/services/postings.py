@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -37,7 +37,8 @@ from budgets.models import (
 )
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
-from gmhsc.money import MoneyError, to_money
+from gmhsc.money import MONEY_MESSAGES, MoneyError, to_money
+from gmhsc.text import BLANKS, TEXT_MESSAGES, TextError, clean_text
 from localities import roles
 from localities.actors import Actor
 from localities.models import Organisation
@@ -45,14 +46,18 @@ from localities.models import Organisation
 # ---- the one set of messages ----------------------------------------------------------------------
 
 MESSAGES: dict[str, str] = {
-    "required": "is required",
-    "too_long": "is longer than {limit} characters",
+    "required": TEXT_MESSAGES["required"],
+    "too_long": TEXT_MESSAGES["too_long"],
+    "text_nul": TEXT_MESSAGES["nul"],
+    "text_control": TEXT_MESSAGES["control"],
+    "text_line_break": TEXT_MESSAGES["line_break"],
     "line_number": "'{value}' is not a whole number of 1 or more",
     "date": "'{value}' is not a date (use YYYY-MM-DD or DD/MM/YYYY)",
-    "amount_empty": "is empty",
-    "amount_nan": "'{value}' is not a number",
-    "amount_places": "'{value}' has more than 2 decimal places",
-    "amount_large": "'{value}' is too large",
+    "amount_empty": MONEY_MESSAGES["empty"],
+    "amount_nan": MONEY_MESSAGES["not_number"],
+    "amount_exponent": MONEY_MESSAGES["exponent"],
+    "amount_places": MONEY_MESSAGES["places"],
+    "amount_large": MONEY_MESSAGES["large"],
     "accrual": "'{value}' is not yes or no",
     "org_unknown": "unknown organisation '{value}'",
     "org_other": "is {value}; this file is for {expected}",
@@ -76,18 +81,16 @@ LIMITS = {
     "cost_centre": 30,
     "expense_code": 30,
 }
-AMOUNT_PATTERN = r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)"
-AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 UK_DATE_RE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 LINE_NUMBER_RE = re.compile(r"[0-9]{1,9}")
 # Blanks trimmed around values, the same in Python and in the import's SQL (btrim).
-STRIP = " \t\r\n"
+STRIP = BLANKS
+# Free text, checked by the one text cleaner (gmhsc.text): (multi-line?) per field.
+TEXT_FIELDS = {"document_number": False, "supplier": False, "description": True}
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"", "0", "false", "no", "n", "f"}
-MAX_AMOUNT_TEXT = 60
 DATE_YEARS = (1900, 2199)  # dates outside these years are "not a date" (both import engines)
-LARGEST_AMOUNT = Decimal(10) ** 16  # 18 digits with the pence, as the database column holds
 
 
 def message(key: str, **values: Any) -> str:
@@ -108,28 +111,12 @@ class FieldError(ValueError):
 
 
 def parse_amount(value: Any) -> Decimal:
-    """Pounds and pence. Text must look like a plain number: '1,2x' and '1e3' are refused."""
-    if isinstance(value, float):
-        raise FieldError(message("amount_nan", value=value))
-    if isinstance(value, int | Decimal):
-        try:
-            return to_money(value)
-        except MoneyError as exc:
-            raise FieldError(str(exc)) from None
-    text = "" if value is None else str(value).strip(STRIP)
-    if not text:
-        raise FieldError(message("amount_empty"))
-    if len(text) > MAX_AMOUNT_TEXT or not AMOUNT_RE.fullmatch(text):
-        raise FieldError(message("amount_nan", value=text))
-    with localcontext() as exact:
-        exact.prec = 2 * MAX_AMOUNT_TEXT
-        amount = Decimal(text)
-        pennies = amount * 100
-        if pennies != pennies.to_integral_value():
-            raise FieldError(message("amount_places", value=text))
-        if abs(amount) >= LARGEST_AMOUNT:
-            raise FieldError(message("amount_large", value=text))
-        return amount.quantize(Decimal("0.01"))
+    """Pounds and pence, by the one money parser (`gmhsc.money.to_money`): '1,2x', '1e3', 'NaN',
+    floats and fractions of a penny are refused."""
+    try:
+        return to_money(value)
+    except MoneyError as exc:
+        raise FieldError(str(exc)) from None
 
 
 def parse_date(value: Any) -> date:
@@ -186,15 +173,18 @@ def parse_bool(value: Any) -> bool:
 
 
 def parse_text(value: Any, name: str, *, required: bool = False, strip: bool = True) -> str:
-    text = "" if value is None else str(value)
-    if strip:
-        text = text.strip(STRIP)
-    if required and not text:
-        raise FieldError(message("required"))
-    limit = LIMITS.get(name)
-    if limit is not None and len(text) > limit:
-        raise FieldError(message("too_long", limit=limit))
-    return text
+    """Free text by the one text cleaner (`gmhsc.text.clean_text`): text only, no NUL or control
+    characters, line breaks only in the description, at most LIMITS[name] characters."""
+    try:
+        return clean_text(
+            value,
+            multiline=TEXT_FIELDS.get(name, False),
+            max_length=LIMITS.get(name),
+            required=required,
+            strip=strip,
+        )
+    except TextError as exc:
+        raise FieldError(str(exc)) from None
 
 
 # ---- lookups --------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from budgets.planning.services.funds import (
 from budgets.planning.services.lines import _apply_phasing, last_year_pattern
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, PeriodClosed
-from gmhsc.money import ZERO, MoneyError, to_money
+from gmhsc.money import MAX_MONEY, ZERO, MoneyError, money_in_range, to_money
 from localities.actors import Actor
 
 
@@ -37,6 +37,12 @@ def apply_change(
     """
     fresh = BudgetLine.objects.select_for_update().select_related("fund", "year").get(pk=line.pk)
     after = fresh.current_budget + amount
+    if not (money_in_range(after) and money_in_range(fresh.changes + amount)):
+        raise ApplicationError(
+            f"Line {fresh.code}'s budget would become {after:,}, more than the largest amount a "
+            f"budget can hold (£{MAX_MONEY:,}).",
+            extra={"field": "amount"},
+        )
     if crosses_zero(fresh.current_budget, after):
         raise ApplicationError(
             f"Line {fresh.code} has {fresh.current_budget} left; taking {-amount} would make its "
@@ -47,6 +53,11 @@ def apply_change(
     parts = phasing.respread_change(
         fresh.phasing, amount, months=months, method=fresh.phasing_method, last_year=last_year
     )
+    if not all(money_in_range(part) for part in parts):
+        raise ApplicationError(
+            f"Line {fresh.code}'s monthly budget would become more than £{MAX_MONEY:,}.",
+            extra={"field": "amount"},
+        )
     fresh.changes += amount
     fresh.current_budget = after
     _apply_phasing(fresh, parts)
