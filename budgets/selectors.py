@@ -120,6 +120,14 @@ def fund_budget_status(fund: Any, year: Any) -> str:
     return status or FundBudget.Status.DRAFT
 
 
+def budget_submitted_by(fund: Any, year: Any, user: Any) -> bool:
+    """Whether `user` submitted the fund's budget that is waiting for approval (so may not
+    approve it)."""
+    return FundBudget.objects.filter(
+        fund=fund, year=year, status=FundBudget.Status.SUBMITTED, submitted_by_id=user.pk
+    ).exists()
+
+
 def virements_visible_to(user: Any, fund: Any = None, status: str | None = None) -> QuerySet[Any]:
     """Virements in funds the user may see, newest first, shaped for lists."""
     qs = Virement.objects.select_related(

@@ -37,7 +37,7 @@ from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, split_largest_remainder, to_money
 from localities import roles
-from localities.actors import Actor
+from localities.actors import Actor, refuse_own_request
 from localities.models import Locality, Organisation
 
 Profile = dict[int, dict[int, Decimal]]
@@ -600,6 +600,12 @@ def contract_decision_approve_by_board(
         locked = ContractDecision.objects.select_for_update().get(pk=decision.pk)
         if locked.status != ContractDecision.Status.AWAITING_BOARD:
             raise ApplicationError("This contract decision is not awaiting a board decision.")
+        refuse_own_request(
+            actor,
+            locked.recorded_by_id,
+            request="recorded this contract decision",
+            approval="record the board's approval of it",
+        )
         locked.status = ContractDecision.Status.APPROVED
         locked.board_decision_reference = decision_reference[:40]
         locked.decided_on = timezone.localdate()

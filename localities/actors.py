@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.db.models import Q
 from django.http import HttpRequest
 
+from gmhsc.errors import NotAllowed
 from localities import roles
 from localities.models import User
 
@@ -42,3 +43,17 @@ def command_actor(username: str | None) -> Actor:
     if admin is None:
         raise CommandError("Name the user to act as with --user USERNAME.")
     return admin
+
+
+def refuse_own_request(
+    actor: Actor, requester_id: int | None, *, request: str, approval: str
+) -> None:
+    """Segregation of duties: nobody approves what they asked for themselves.
+
+    `request` says what the actor did ("asked for this virement"), `approval` what they now try
+    ("approve it"). Raises NotAllowed (403) with a message that says someone else must act.
+    """
+    if requester_id is not None and requester_id == actor.pk:
+        raise NotAllowed(
+            f"You {request} yourself, so you cannot {approval}: someone else who may do so must."
+        )

@@ -39,6 +39,7 @@ from budgets.planning import phasing
 from budgets.planning.services.funds import quarter_dates
 from budgets.seed import seed_service_areas, seed_years
 from gmhsc.money import ZERO, split_largest_remainder
+from localities import roles
 from localities.models import Locality, Organisation, User
 
 SEED = 20160401
@@ -187,13 +188,22 @@ def _contribution_amounts(lines: list[BudgetLine]) -> dict[Organisation, Decimal
 
 
 def _approve(fund: PooledFund, year: FinancialYear, approver: User | None) -> None:
+    """Submitted by a partner's commissioner, approved by the host's finance officer: nobody
+    approves their own request, in the demo history too."""
     moment = datetime(year.start_date.year - 1, 2, 28, 16, 0, tzinfo=UTC)
+    partners = [fund.host_id, *fund.contributions.values_list("partner_id", flat=True)]
+    submitter = (
+        User.objects.filter(groups__name=roles.COMMISSIONER, organisation_id__in=partners)
+        .exclude(pk=approver.pk if approver else None)
+        .order_by("username")
+        .first()
+    )
     FundBudget.objects.update_or_create(
         fund=fund,
         year=year,
         defaults={
             "status": FundBudget.Status.APPROVED,
-            "submitted_by": approver,
+            "submitted_by": submitter,
             "submitted_at": moment,
             "approved_by": approver,
             "approved_at": moment,

@@ -124,7 +124,7 @@ def test_bad_input_gets_a_400_with_the_message(world):
         format="json",
     )
     assert response.status_code == 400
-    assert response.json()["detail"] == "The annual budget '1,2x' is not a number."
+    assert response.json()["detail"] == "annual_budget: This amount '1,2x' is not a number."
 
 
 def test_lifecycle_virement_and_period_endpoints(world):

@@ -175,6 +175,24 @@ def test_budget_is_submitted_by_a_partner_and_approved_by_the_hosts_finance_offi
     assert budget.approved_by == world.fin_host
 
 
+def test_nobody_approves_a_budget_they_submitted_themselves(world):
+    """Issue 21 item 14: the submitter is not the approver."""
+    svc.fund_budget_submit(actor=world.fin_host, fund=world.fund, year=world.year)
+    with pytest.raises(NotAllowed, match="You submitted LP-TEST's 2016/17 budget yourself"):
+        svc.fund_budget_approve(actor=world.fin_host, fund=world.fund, year=world.year)
+    budget = FundBudget.objects.get(fund=world.fund, year=world.year)
+    assert (budget.status, budget.approved_by) == ("submitted", None)
+    # Sent back and submitted by a partner, the same officer approves it.
+    svc.fund_budget_return(actor=world.fin_host, fund=world.fund, year=world.year, reason="Redo")
+    svc.fund_budget_submit(actor=world.fin_ccg, fund=world.fund, year=world.year)
+    budget = svc.fund_budget_approve(actor=world.fin_host, fund=world.fund, year=world.year)
+    assert (budget.status, budget.submitted_by, budget.approved_by) == (
+        "approved",
+        world.fin_ccg,
+        world.fin_host,
+    )
+
+
 def test_a_draft_budget_cannot_be_approved_without_being_submitted(world):
     with pytest.raises(ApplicationError, match="cannot become approved"):
         svc.fund_budget_approve(actor=world.fin_host, fund=world.fund, year=world.year)

@@ -11,6 +11,7 @@ from budgets.planning.services import periods as svc
 from budgets.selectors import fund_periods, get_period, period_status
 from gmhsc import background
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound, PeriodClosed
+from localities import roles
 from tests.budgets.factories import budget_world
 
 D = Decimal
@@ -130,6 +131,24 @@ def test_only_an_administrator_reopens_latest_first_with_a_reason(world):
     )
     statuses = [p["status"] for p in fund_periods(world.fund, world.year)]
     assert statuses == ["closed"] + ["open"] * 12
+
+
+def test_nobody_reopens_a_month_they_closed_themselves(world):
+    """Issue 21 item 14: an administrator who is also the host's finance officer closed the month,
+    so another administrator reopens it."""
+    from django.contrib.auth.models import Group
+
+    both = world.fin_host
+    both.groups.add(Group.objects.get_or_create(name=roles.ADMINISTRATOR)[0])
+    both = type(both).objects.get(pk=both.pk)  # roles are cached per object
+    svc.period_close(actor=both, fund=world.fund, period=period(world, 1), today=AFTER_YEAR)
+    with pytest.raises(NotAllowed, match="You closed 2016/17-M01 for LP-TEST yourself"):
+        svc.period_reopen(actor=both, fund=world.fund, period=period(world, 1), reason="late")
+    assert FundPeriod.objects.get(fund=world.fund, period=period(world, 1)).status == "closed"
+    row = svc.period_reopen(
+        actor=world.admin, fund=world.fund, period=period(world, 1), reason="Late invoices"
+    )
+    assert (row.status, row.changed_by) == ("open", world.admin)
 
 
 def test_get_period_by_code():

@@ -161,3 +161,38 @@ def test_both_lines_history_records_the_virement_with_its_reason(world):
         record = line.history.latest()
         assert record.history_user == world.fin_host
         assert record.history_change_reason == f"Virement #{virement.pk} (500.00): Winter pressures"
+
+
+def test_nobody_approves_a_virement_they_requested_themselves(world):
+    """Issue 21 item 14: the host's finance officer approved a virement they had asked for."""
+    own = request(world, "6000.00", actor=world.fin_host)
+    with pytest.raises(NotAllowed, match="You asked for this virement yourself"):
+        svc.virement_approve(actor=world.fin_host, virement=own)
+    own.refresh_from_db()
+    assert (own.status, own.decided_by) == (Virement.Status.REQUESTED, None)
+    assert lines(world)[0].current_budget == D("120000.00")
+    # The other side: another's request is approved by the same officer and applies.
+    theirs = request(world, "6000.00", actor=world.fin_ccg)
+    assert svc.virement_approve(actor=world.fin_host, virement=theirs).status == "applied"
+    assert lines(world)[0].current_budget == D("114000.00")
+
+
+def test_nobody_records_the_boards_approval_of_their_own_virement(world):
+    from tests.factories import UserFactory
+
+    above = request(world, "60000.00", actor=world.comm_host)
+    assert above.status == Virement.Status.AWAITING_BOARD
+    with pytest.raises(NotAllowed, match="record the board's approval of it"):
+        svc.virement_approve_by_board(
+            actor=world.comm_host, virement=above, decision_reference="JCB/2016/001"
+        )
+    assert Virement.objects.get(pk=above.pk).status == Virement.Status.AWAITING_BOARD
+    clerk = UserFactory(username="clerk")
+    done = svc.virement_approve_by_board(
+        actor=clerk, virement=above, decision_reference="JCB/2016/001"
+    )
+    assert (done.status, done.decided_by, done.approval_reference) == (
+        Virement.Status.APPLIED,
+        clerk,
+        "JCB/2016/001",
+    )

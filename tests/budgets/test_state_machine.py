@@ -143,7 +143,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if a.current_budget <= pounds * 2:
             return
         v = virement_request(
-            actor=self.w.fin_host,
+            actor=self.w.fin_ccg,  # nobody approves their own request
             from_line=a,
             to_line=b,
             amount=Decimal(pounds),

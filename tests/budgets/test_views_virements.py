@@ -152,3 +152,41 @@ def test_outsider_gets_404_for_a_virement(client, world):
         == 404
     )
     assert client.get(reverse("budgets:my-requests")).context["virements"].paginator.count == 0
+
+
+def test_the_requester_is_not_offered_approval_and_is_refused_if_they_post_it(client, world):
+    """Issue 21 item 14 in the browser: the host's finance officer who asked for a virement sees
+    why they cannot decide it, and a forged approval is refused with that message."""
+    client.force_login(world.fin_host)
+    client.post(reverse("budgets:virement-request", args=[world.fund.pk]), request_data(world))
+    virement = Virement.objects.get()
+    page = client.get(reverse("budgets:virement-detail", args=[virement.pk])).content.decode()
+    assert "Approve and apply" not in page
+    assert "nobody approves their own request" in page
+    response = client.post(
+        reverse("budgets:virement-decide", args=[virement.pk]),
+        {"decision": "approve", "note": "ok"},
+        follow=True,
+    )
+    assert "You asked for this virement yourself" in response.content.decode()
+    assert Virement.objects.get().status == Virement.Status.REQUESTED
+    assert BudgetLine.objects.get(pk=world.host_line.pk).current_budget == D("120000.00")
+    # Someone else's request: the same officer is offered the decision.
+    client.force_login(world.comm_host)
+    client.post(reverse("budgets:virement-request", args=[world.fund.pk]), request_data(world))
+    other = Virement.objects.exclude(pk=virement.pk).get()
+    client.force_login(world.fin_host)
+    page = client.get(reverse("budgets:virement-detail", args=[other.pk])).content.decode()
+    assert "Approve and apply" in page
+
+
+def test_the_budget_submitter_is_not_offered_approval(client):
+    world = budget_world()
+    client.force_login(world.fin_host)
+    client.post(reverse("budgets:budget-submit", args=[world.fund.pk]))
+    page = client.get(reverse("budgets:fund-overview", args=[world.fund.pk])).content.decode()
+    assert "You submitted this budget" in page
+    assert "Approve budget</button>" not in page
+    response = client.post(reverse("budgets:budget-approve", args=[world.fund.pk]), follow=True)
+    assert "You submitted LP-TEST&#x27;s 2016/17 budget yourself" in response.content.decode()
+    assert FundBudget.objects.get(fund=world.fund).status == "submitted"

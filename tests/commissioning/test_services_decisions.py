@@ -186,3 +186,34 @@ def test_board_rejection_leaves_the_contract_unchanged(world):
         services.contract_decision_approve_by_board(
             actor=world.admin, decision=decision, decision_reference="LB-TST/2016/003"
         )
+
+
+def test_nobody_records_the_boards_approval_of_a_contract_decision_they_recorded(world):
+    """Issue 21 item 14: a commissioner who chairs the board cannot approve their own decision."""
+    decision = _decide(world, value=D("50000.01"))
+    board = BoardFactory(code="LB-SOD", name="Test Locality Board")
+    board.funds.add(world.fund)
+    MembershipFactory(board=board, role=Membership.Role.CHAIR, person=world.comm_host)
+    other_chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
+    meeting = MeetingFactory(board=board)
+    with pytest.raises(NotAllowed, match="You recorded this contract decision yourself"):
+        board_services.decision_record(
+            actor=world.comm_host,
+            meeting=meeting,
+            text="Award",
+            outcome="approved",
+            contract_decision=decision,
+        )
+    decision.refresh_from_db()
+    assert decision.status == "awaiting_board"
+    assert not Decision.objects.filter(board=board).exists()  # nothing half-written
+    assert Contract.objects.get(pk=world.planned.pk).status == "planned"
+    board_services.decision_record(
+        actor=other_chair,
+        meeting=meeting,
+        text="Award",
+        outcome="approved",
+        contract_decision=decision,
+    )
+    decision.refresh_from_db()
+    assert (decision.status, decision.decided_by) == ("approved", other_chair)

@@ -26,7 +26,7 @@ from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import PENNY, ZERO, MoneyError, split_largest_remainder, to_money
 from localities import roles
-from localities.actors import Actor
+from localities.actors import Actor, refuse_own_request
 from localities.models import Organisation
 
 SHARE_PLACES = Decimal("0.00000001")
@@ -343,6 +343,13 @@ def fund_budget_approve(*, actor: Actor, fund: PooledFund, year: FinancialYear) 
         budget = (
             FundBudget.objects.select_for_update().select_related("fund", "year").get(pk=budget.pk)
         )
+        if budget.status == FundBudget.Status.SUBMITTED:
+            refuse_own_request(
+                actor,
+                budget.submitted_by_id,
+                request=f"submitted {fund.code}'s {year.code} budget",
+                approval="approve it",
+            )
         _transition(budget, FundBudget.Status.APPROVED)
         budget.approved_by = actor
         budget.approved_at = timezone.now()

@@ -17,7 +17,7 @@ from gmhsc.audit import audit
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed
 from localities import roles
-from localities.actors import Actor
+from localities.actors import Actor, refuse_own_request
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,12 @@ def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str
         row = _status_row(fund, period)
         if row.status != FundPeriod.Status.CLOSED:
             raise ApplicationError(f"Period {period.code} is not closed for {fund.code}.")
+        refuse_own_request(
+            actor,
+            row.changed_by_id,
+            request=f"closed {period.code} for {fund.code}",
+            approval="reopen it",
+        )
         if _is_closed(fund, period, period.number + 1):
             following = f"{period.year.code}-M{period.number + 1:02d}"
             raise ApplicationError(f"Reopen {following} first: periods reopen latest first.")

@@ -20,7 +20,7 @@ from budgets.planning.services.funds import current_period, require_approved, re
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
-from localities.actors import Actor
+from localities.actors import Actor, refuse_own_request
 
 Status = Virement.Status
 
@@ -154,6 +154,9 @@ def virement_approve(*, actor: Actor, virement: Virement, note: str = "") -> Vir
         raise NotAllowed("Only the host's finance officer can approve a virement.")
     with transaction.atomic():
         locked = _lock(virement)
+        refuse_own_request(
+            actor, locked.requested_by_id, request="asked for this virement", approval="approve it"
+        )
         if (
             locked.status == Status.AWAITING_BOARD
             or locked.amount > locked.fund.officer_virement_limit
@@ -183,6 +186,12 @@ def virement_approve_by_board(
             raise ApplicationError(
                 f"This virement is {locked.get_status_display().lower()}, not awaiting a board decision."
             )
+        refuse_own_request(
+            actor,
+            locked.requested_by_id,
+            request="asked for this virement",
+            approval="record the board's approval of it",
+        )
         return _decide_and_apply(
             actor=actor,
             virement=locked,

@@ -52,9 +52,12 @@ def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
         if is_host_fo
         else []
     )
+    # Nobody approves their own request: the host's finance officer who submitted is told so.
+    submitted_by_me = is_host_fo and selectors.budget_submitted_by(fund, year, user)
     context = {
         "fund": fund,
         "year": year,
+        "submitted_by_me": submitted_by_me,
         "totals": planning_selectors.fund_line_totals(fund, year, user.organisation_id),
         "budget_status": selectors.fund_budget_status(fund, year),
         "freshness": fund_freshness(fund, year),

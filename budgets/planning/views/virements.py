@@ -97,8 +97,11 @@ def _get_virement(request: HttpRequest, pk: int) -> Virement:
 def virement_detail(request: HttpRequest, pk: int) -> HttpResponse:
     virement = _get_virement(request, pk)
     user: Any = request.user
-    can_decide = virement.status == Virement.Status.REQUESTED and rules.is_host_finance_officer(
-        user, virement.fund
+    own_request = virement.requested_by_id == user.pk
+    can_decide = (
+        virement.status == Virement.Status.REQUESTED
+        and rules.is_host_finance_officer(user, virement.fund)
+        and not own_request
     )
     return render(
         request,
@@ -107,6 +110,7 @@ def virement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "virement": virement,
             "fund": virement.fund,
             "can_decide": can_decide,
+            "own_request": own_request,
             "form": DecisionForm(),
         },
     )
