@@ -8,6 +8,7 @@ from django import forms
 
 from boards.models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 from budgets.models import Virement
+from gmhsc.text import TextFormField
 from localities.models import Organisation, User
 
 
@@ -23,17 +24,17 @@ class GovDateInput(forms.DateInput):
 
 
 class MeetingForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = TextFormField(max_length=200)
     starts_at = forms.DateTimeField(
         label="Date and time", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
-    location = forms.CharField(max_length=200, required=False)
+    location = TextFormField(max_length=200, required=False)
 
 
 class AgendaItemForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = TextFormField(max_length=200)
     purpose = forms.ChoiceField(choices=AgendaItem.Purpose.choices)
-    presenter = forms.CharField(max_length=120, required=False)
+    presenter = TextFormField(max_length=120, required=False)
     is_private = forms.BooleanField(label="Private (part B) item", required=False)
     paper = forms.FileField(label="Paper (PDF)", required=False)
     organisations = forms.ModelMultipleChoiceField(
@@ -45,11 +46,11 @@ class AgendaItemForm(forms.Form):
 
 
 class MinutesForm(forms.Form):
-    minutes = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
+    minutes = TextFormField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
 
 
 class DecisionForm(forms.Form):
-    text = forms.CharField(label="Decision", widget=forms.Textarea(attrs={"rows": 3}))
+    text = TextFormField(label="Decision", widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
     item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
     amount = forms.DecimalField(max_digits=18, decimal_places=2, required=False, label="Amount (£)")
@@ -63,8 +64,8 @@ class DecisionForm(forms.Form):
         empty_value=None,
         label="Contract award awaiting the board",
     )
-    conflicts_declared = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    conflicts_handling = forms.CharField(
+    conflicts_declared = TextFormField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    conflicts_handling = TextFormField(
         label="How conflicts were handled", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
 
@@ -82,7 +83,7 @@ class DecisionForm(forms.Form):
 
 
 class ActionForm(forms.Form):
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    description = TextFormField(widget=forms.Textarea(attrs={"rows": 2}))
     owner = forms.ModelChoiceField(queryset=User.objects.none())
     due_date = forms.DateField(widget=GovDateInput())
 
@@ -96,13 +97,13 @@ class ActionForm(forms.Form):
 
 class ActionUpdateForm(forms.Form):
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
-    update_note = forms.CharField(required=False)
+    update_note = TextFormField(required=False)
 
 
 class DeclarationForm(forms.Form):
     person = forms.ModelChoiceField(queryset=User.objects.none())
     item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
-    description = forms.CharField()
+    description = TextFormField()
     action_taken = forms.ChoiceField(choices=Declaration.Action.choices)
 
     def __init__(self, *args: Any, meeting: Any = None, **kwargs: Any) -> None:
@@ -116,28 +117,28 @@ class DeclarationForm(forms.Form):
 
 class InterestForm(forms.Form):
     kind = forms.ChoiceField(label="Type of interest", choices=Interest.Kind.choices)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    relationship = forms.CharField(
+    description = TextFormField(widget=forms.Textarea(attrs={"rows": 3}))
+    relationship = TextFormField(
         required=False, help_text="For an indirect interest: who holds it (e.g. spouse)."
     )
     related_organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.order_by("name"), required=False
     )
-    related_organisation_name = forms.CharField(
+    related_organisation_name = TextFormField(
         required=False, label="Or the organisation's name, if not listed"
     )
-    position = forms.CharField(required=False)
+    position = TextFormField(required=False)
     valid_from = forms.DateField(label="From", widget=GovDateInput())
     valid_to = forms.DateField(label="To", widget=GovDateInput(), required=False)
-    mitigation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    mitigation = TextFormField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     consent_to_publish = forms.BooleanField(required=False, initial=True)
-    no_consent_reason = forms.CharField(required=False)
+    no_consent_reason = TextFormField(required=False)
 
 
 class GiftForm(forms.Form):
     kind = forms.ChoiceField(choices=GiftHospitality.Kind.choices)
-    description = forms.CharField()
-    offered_by = forms.CharField()
+    description = TextFormField()
+    offered_by = TextFormField()
     from_supplier = forms.BooleanField(required=False, label="From a supplier or contractor")
     value = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0, label="Value (£)")
     offered_on = forms.DateField(widget=GovDateInput())
@@ -148,7 +149,7 @@ class GiftForm(forms.Form):
 
 
 class PackForm(forms.Form):
-    change_note = forms.CharField(
+    change_note = TextFormField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Needed for a supplement: say what changed since the last version.",

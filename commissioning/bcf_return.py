@@ -13,6 +13,7 @@ from openpyxl.styles import Font
 from budgets.models import Contribution, FinancialYear, PooledFund
 from commissioning.models import BCF_METRICS, BcfMetric, BcfScheme
 from gmhsc.money import ZERO, split_largest_remainder
+from gmhsc.spreadsheets import neutralise_workbook
 
 MONEY_FORMAT = "#,##0.00"
 
@@ -236,6 +237,7 @@ def render_xlsx(ret: BcfReturn) -> bytes:
             ms.cell(row=i, column=4 + 2 * q, value=m.plans[q])
             ms.cell(row=i, column=5 + 2 * q, value=m.actuals[q])
     ms.column_dimensions["B"].width = 60
+    neutralise_workbook(wb)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

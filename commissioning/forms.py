@@ -17,6 +17,7 @@ from commissioning.models import (
     Provider,
     Service,
 )
+from gmhsc.text import TextFormField
 
 INPUT = {"class": "govuk-input"}
 SELECT = {"class": "govuk-select"}
@@ -58,14 +59,14 @@ class _LineAmountsMixin:
 
 
 class ContractForm(_LineAmountsMixin, _ChoicesMixin, GovukErrorsMixin, forms.Form):
-    reference = forms.CharField(max_length=40, widget=forms.TextInput(attrs=INPUT))
-    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
+    reference = TextFormField(max_length=40, widget=forms.TextInput(attrs=INPUT))
+    title = TextFormField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     service = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     provider = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     value = MoneyField(label="Value for the year", help_text="In pounds, for example 240000")
     start_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
     end_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    extension_options = forms.CharField(
+    extension_options = TextFormField(
         required=False, max_length=200, widget=forms.TextInput(attrs=INPUT)
     )
     status = forms.ChoiceField(choices=Contract.Status.choices, widget=forms.Select(attrs=SELECT))
@@ -89,11 +90,11 @@ class ContractForm(_LineAmountsMixin, _ChoicesMixin, GovukErrorsMixin, forms.For
 
 
 class ContractProfileForm(_LineAmountsMixin, GovukErrorsMixin, forms.Form):
-    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
+    title = TextFormField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     value = MoneyField(label="Value for the year", help_text="In pounds, for example 240000")
     start_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
     end_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    extension_options = forms.CharField(
+    extension_options = TextFormField(
         required=False, max_length=200, widget=forms.TextInput(attrs=INPUT)
     )
 
@@ -103,18 +104,18 @@ class ContractProfileForm(_LineAmountsMixin, GovukErrorsMixin, forms.Form):
 
 
 class ProviderForm(GovukErrorsMixin, forms.Form):
-    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
+    name = TextFormField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     kind = forms.ChoiceField(
         choices=[c for c in Provider.Kind.choices if c[0] != Provider.Kind.NHS_TRUST],
         widget=forms.Select(attrs=SELECT),
     )
-    companies_house_number = forms.CharField(
+    companies_house_number = TextFormField(
         required=False, max_length=20, widget=forms.TextInput(attrs=INPUT)
     )
 
 
 class ServiceForm(_ChoicesMixin, GovukErrorsMixin, forms.Form):
-    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
+    name = TextFormField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     service_area = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     locality = forms.ChoiceField(required=False, widget=forms.Select(attrs=SELECT))
     care_setting = forms.ChoiceField(
@@ -146,21 +147,21 @@ class DecisionForm(GovukErrorsMixin, forms.Form):
     procurement_route = forms.ChoiceField(
         choices=ContractDecision.ProcurementRoute.choices, widget=forms.Select(attrs=SELECT)
     )
-    summary = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA))
-    participants = forms.CharField(
+    summary = TextFormField(widget=forms.Textarea(attrs=TEXTAREA))
+    participants = TextFormField(
         label="Who took part",
         help_text="One person per line, with their role.",
         widget=forms.Textarea(attrs=TEXTAREA),
     )
-    conflicts_declared = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA))
-    conflicts_handling = forms.CharField(
+    conflicts_declared = TextFormField(required=False, widget=forms.Textarea(attrs=TEXTAREA))
+    conflicts_handling = TextFormField(
         required=False, label="How conflicts were handled", widget=forms.Textarea(attrs=TEXTAREA)
     )
 
 
 class BcfSchemeForm(GovukErrorsMixin, forms.Form):
-    code = forms.CharField(max_length=20, widget=forms.TextInput(attrs=INPUT))
-    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
+    code = TextFormField(max_length=20, widget=forms.TextInput(attrs=INPUT))
+    name = TextFormField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     scheme_type = forms.ChoiceField(
         choices=BcfScheme.SchemeType.choices, widget=forms.Select(attrs=SELECT)
     )
@@ -193,7 +194,7 @@ class BcfConditionForm(GovukErrorsMixin, forms.Form):
     status = forms.ChoiceField(
         choices=BcfCondition.Status.choices, widget=forms.Select(attrs=SELECT)
     )
-    commentary = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA))
+    commentary = TextFormField(required=False, widget=forms.Textarea(attrs=TEXTAREA))
 
 
 class BcfMetricForm(GovukErrorsMixin, forms.Form):
@@ -209,7 +210,7 @@ class BcfMetricForm(GovukErrorsMixin, forms.Form):
     actual = forms.DecimalField(
         required=False, max_digits=14, decimal_places=2, widget=forms.TextInput(attrs=INPUT)
     )
-    local_definition = forms.CharField(
+    local_definition = TextFormField(
         required=False,
         max_length=200,
         label="Local definition (BCF6)",

@@ -5,7 +5,6 @@ Thin: read input, call one selector or service, render. Other organisations' obj
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -44,6 +43,7 @@ from commissioning.models import (
     ContractDecision,
 )
 from gmhsc.errors import ApplicationError
+from gmhsc.spreadsheets import csv_writer
 from localities.actors import actor_of
 from localities.models import Locality
 
@@ -335,7 +335,7 @@ def decision_register(request: HttpRequest) -> HttpResponse:
 def decision_register_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="procurement-decisions-register.csv"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow([label for _, label in selectors.REGISTER_COLUMNS])
     for row in selectors.register_rows(selectors.decisions_visible_to(request.user).iterator()):
         writer.writerow([row[key] for key, _ in selectors.REGISTER_COLUMNS])

@@ -32,26 +32,39 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _depth(data: Any) -> int:
-    deepest = 0
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _check(data: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, and text that is not Unicode (a lone surrogate such
+    as "\\ud800" is valid JSON, but no field can store or even print it)."""
     pending = [(data, 1)]
     while pending:
         value, level = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise ValueError(
+                    "a text value holds a lone surrogate (\\ud800 to \\udfff), which is not a "
+                    "character"
+                )
+            continue
         if isinstance(value, dict):
-            value = list(value.values())
+            value = [*value.keys(), *value.values()]
         if isinstance(value, list):
-            deepest = max(deepest, level)
             if level > MAX_DEPTH:
-                break
+                raise _TooDeep
             pending.extend((item, level + 1) for item in value)
-    return deepest
 
 
 def loads(raw: bytes | str) -> Any:
-    """Parse a JSON body as the API does: Decimals, exponents as text, no NaN, bounded nesting."""
+    """Parse a JSON body as the API does: Decimals, exponents as text, no NaN, bounded nesting,
+    Unicode text only."""
     data = json.loads(raw, parse_float=_number, parse_constant=_not_json)
-    if _depth(data) > MAX_DEPTH:
-        raise RecursionError
+    _check(data)
     return data
 
 
@@ -65,7 +78,7 @@ class JSONParser(parsers.JSONParser):
             return {}
         try:
             return loads(raw.decode("utf-8"))
-        except RecursionError:
+        except (RecursionError, _TooDeep):
             raise ParseError(
                 f"JSON parse error - the JSON is nested more than {MAX_DEPTH} levels deep."
             ) from None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 
 # Blanks trimmed around a value: the same set the ledger import's SQL trims (btrim).
@@ -126,3 +127,27 @@ class TextValidator:
 
     def __hash__(self) -> int:
         return hash(("TextValidator", self.multiline))
+
+
+class TextFormField(forms.CharField):
+    """A browser form's text field, cleaned by `clean_text`'s rule (no NUL or control characters;
+    line breaks and tabs only in a textarea, or with multiline=True). Every form declares its
+    text with this field (tests/hostile/test_forms.py fails on a plain CharField)."""
+
+    def __init__(self, *, multiline: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if multiline is None:
+            multiline = isinstance(self.widget, forms.Textarea)
+        self.multiline = multiline
+        self.validators.append(TextValidator(multiline=multiline))
+
+
+def clean_field(value: Any, *, field: str, label: str, **rules: Any) -> str:
+    """`clean_text` for a service that takes text straight from a page: the problem becomes an
+    ApplicationError naming the field ("Reason contains the NUL character ...")."""
+    from gmhsc.errors import ApplicationError
+
+    try:
+        return clean_text(value, **rules)
+    except TextError as exc:
+        raise ApplicationError(f"{label} {exc}.", extra={"field": field}) from None

@@ -56,10 +56,14 @@ from budgets.models import (
 from budgets.models.fields import MoneySum
 from budgets.models.lines import MONTH_FIELDS
 from gmhsc.errors import ApplicationError, Conflict
+from gmhsc.spreadsheets import quote_text, unquote_text
 from localities.actors import Actor
 
 FORMAT = "gmhsc-fund-archive"
-VERSION = 1
+# Version 2 writes text cells neutralised against formula injection (gmhsc.spreadsheets.quote_text)
+# and reads them back exactly; version 1 archives (written raw) are still read.
+VERSION = 2
+READABLE_VERSIONS = {1, 2}
 MANIFEST = "manifest.json"
 
 
@@ -71,7 +75,8 @@ class ArchiveError(ApplicationError):
 
 
 def _s(value: Any) -> str:
-    """One CSV cell: '' for None, ISO dates, plain Decimals, JSON for dicts and lists."""
+    """One CSV cell: '' for None, ISO dates, plain Decimals, JSON for dicts and lists, and text
+    quoted so that a spreadsheet never runs it as a formula (read back exactly by `_rows`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -80,6 +85,8 @@ def _s(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
+    if isinstance(value, str):
+        return quote_text(value)
     return str(value)
 
 
@@ -657,7 +664,7 @@ def read_manifest(in_dir: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ArchiveError(f"{MANIFEST} is damaged: {exc}.") from exc
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("version") not in READABLE_VERSIONS:
         raise ArchiveError(
             f"Unsupported archive format {manifest.get('format')} v{manifest.get('version')}."
         )
@@ -676,8 +683,10 @@ def _rows(in_dir: Path, name: str) -> Iterator[dict[str, str]]:
     path = in_dir / f"{name}.csv"
     if not path.exists():
         return
+    quoted = json.loads((in_dir / MANIFEST).read_text()).get("version") != 1
     with path.open(newline="", encoding="utf-8") as handle:
-        yield from csv.DictReader(handle)
+        for row in csv.DictReader(handle):
+            yield {k: unquote_text(v) for k, v in row.items()} if quoted else row
 
 
 @contextlib.contextmanager

@@ -57,6 +57,7 @@ from budgets.outbox import mark_stale_from_sql
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError
 from gmhsc.money import AMOUNT_PATTERN, EXPONENT_PATTERN, MAX_AMOUNT_TEXT
+from gmhsc.spreadsheets import csv_writer
 from gmhsc.text import SQL_NEVER, SQL_NOT_ONE_LINE
 from gmhsc.uploads import UploadRefused, check_upload
 from localities.actors import Actor
@@ -356,20 +357,12 @@ def errors_csv_rows(errors: list[dict[str, Any]]) -> Iterator[list[Any]]:
 
 def _write_error_file(imp: LedgerImport, rows: Iterator[list[Any]]) -> None:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        writer.writerow([_neutralise(v) for v in row])
+    writer = csv_writer(out, lineterminator="\n")
+    writer.writerows(rows)
     name = error_file_name(imp)
     if default_storage.exists(name):
         default_storage.delete(name)
     default_storage.save(name, ContentFile(out.getvalue().encode("utf-8")))
-
-
-def _neutralise(value: Any) -> Any:
-    """Spreadsheet formula injection: a cell starting =, +, -, @ is prefixed with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def error_file(imp: LedgerImport) -> bytes:
@@ -379,9 +372,8 @@ def error_file(imp: LedgerImport) -> bytes:
         with default_storage.open(name, "rb") as handle:
             return bytes(handle.read())
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in errors_csv_rows(imp.errors or []):
-        writer.writerow([_neutralise(v) for v in row])
+    writer = csv_writer(out, lineterminator="\n")
+    writer.writerows(errors_csv_rows(imp.errors or []))
     return out.getvalue().encode("utf-8")
 
 
@@ -788,11 +780,11 @@ def _reject_from_table(imp: LedgerImport, cursor: Any, error_count: int, rows: i
     cursor.execute("SELECT row_no, field, message FROM ledger_err ORDER BY row_no, field, message")
     errors: list[dict[str, Any]] = []
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow(["row", "column", "problem"])
     while batch := cursor.fetchmany(10_000):
         for row_no, field_name, text in batch:
-            writer.writerow([row_no, field_name, _neutralise(text)])
+            writer.writerow([row_no, field_name, text])
             if len(errors) < ERRORS_SHOWN:
                 errors.append({"row": int(row_no), "field": field_name, "message": text})
     name = error_file_name(imp)

@@ -33,6 +33,7 @@ from budgets.ledger.services.postings import posting_visible, spend_reverse
 from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import ApplicationError, NotFound
 from gmhsc.money import format_money
+from gmhsc.text import TextFormField
 from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
@@ -47,10 +48,10 @@ class UploadForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    cost_centre = forms.CharField(
+    cost_centre = TextFormField(
         max_length=30, widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"})
     )
-    expense_code = forms.CharField(
+    expense_code = TextFormField(
         max_length=30, widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"})
     )
     budget_line = forms.ChoiceField(widget=forms.Select(attrs={"class": "govuk-select"}))

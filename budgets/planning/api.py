@@ -39,6 +39,7 @@ from budgets.planning.serializers import (
     BudgetLineSerializer,
     ContributionInput,
     ContributionSerializer,
+    FixSharesInput,
     ForecastInput,
     ForecastSerializer,
     FundSerializer,
@@ -214,6 +215,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
             {"fund": fund.pk, "year": year.code, "status": selectors.fund_budget_status(fund, year)}
         )
 
+    @extend_schema(request=YearInput)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         budget = funds.fund_budget_submit(
@@ -221,6 +223,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(self._budget_body(budget))
 
+    @extend_schema(request=YearInput)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         budget = funds.fund_budget_approve(
@@ -228,13 +231,15 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(self._budget_body(budget))
 
+    @extend_schema(request=FixSharesInput)
     @action(detail=True, methods=["post"], url_path="fix-shares")
     def fix_shares(self, request: Request, pk: str) -> Response:
+        data = _valid(FixSharesInput, request.data)
         rows = funds.contributions_fix_shares(
             actor=actor_of(request),
             fund=self._fund(),
-            year=self._year(request),
-            variation_reason=str(request.data.get("variation_reason", "")),
+            year=year_by_code(data["year"]),
+            variation_reason=data["variation_reason"],
         )
         return Response(ContributionSerializer(rows, many=True).data)
 

@@ -10,6 +10,7 @@ from django import forms
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing
 from gmhsc.money import MoneyError, to_money, typed_amount
+from gmhsc.text import TextFormField
 
 MONTH_LABELS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
 INPUT = "govuk-input"
@@ -35,9 +36,12 @@ class MoneyField(forms.CharField):
         cleaned = typed_amount(str(text))
         try:
             return to_money(cleaned)
-        except MoneyError:
+        except MoneyError as exc:
+            # The parser's reason (an exponent, too many decimal places, too large...) and how to
+            # write the amount instead.
+            label = self.label or "The amount"
             raise forms.ValidationError(
-                f"Enter {self.label.lower() if self.label else 'an amount'} in pounds, like 125000 or 125000.50"
+                f"{label} {exc}. Enter {str(label).lower()} in pounds, like 125000 or 125000.50"
             ) from None
 
 
@@ -72,7 +76,7 @@ class GovukErrorsMixin:
 class LineEditForm(GovukErrorsMixin, forms.Form):
     """Name, annual budget and recurrent flag of a draft line (the table's inline edit)."""
 
-    name = forms.CharField(
+    name = TextFormField(
         label="Line name", max_length=200, widget=forms.TextInput(attrs={"class": INPUT})
     )
     annual_budget = MoneyField(
@@ -84,7 +88,7 @@ class LineEditForm(GovukErrorsMixin, forms.Form):
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
-    reason = forms.CharField(
+    reason = TextFormField(
         label="Reason for the change",
         max_length=500,
         required=False,
@@ -107,7 +111,7 @@ class PhasingForm(GovukErrorsMixin, forms.Form):
     """Twelve monthly amounts typed by hand (custom phasing); their sum becomes the annual budget."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(
+    reason = TextFormField(
         label="Reason for the change",
         max_length=500,
         required=False,
@@ -160,7 +164,7 @@ class RephaseForm(GovukErrorsMixin, forms.Form):
 class ForecastForm(GovukErrorsMixin, forms.Form):
     period = forms.ChoiceField(label="Month", widget=forms.Select(attrs={"class": "govuk-select"}))
     amount = MoneyField(label="Forecast outturn for the year")
-    commentary = forms.CharField(
+    commentary = TextFormField(
         label="Commentary",
         required=False,
         help_text="Required when the forecast is amber or red.",
@@ -190,7 +194,7 @@ class VirementForm(GovukErrorsMixin, forms.Form):
         widget=forms.RadioSelect(attrs={"class": "govuk-radios__input"}),
         initial="one-off",
     )
-    reason = forms.CharField(
+    reason = TextFormField(
         label="Reason", widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3})
     )
 
@@ -210,7 +214,7 @@ class VirementForm(GovukErrorsMixin, forms.Form):
 
 
 class DecisionForm(GovukErrorsMixin, forms.Form):
-    note = forms.CharField(
+    note = TextFormField(
         label="Note",
         required=False,
         widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 2}),

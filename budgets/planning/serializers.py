@@ -169,6 +169,10 @@ class YearInput(serializers.Serializer):
     year = TextField()
 
 
+class FixSharesInput(YearInput):
+    variation_reason = TextField(multiline=True, required=False, allow_blank=True, default="")
+
+
 class PeriodInput(serializers.Serializer):
     period = TextField(help_text="e.g. 2016/17-M06")
     reason = TextField(multiline=True, required=False, allow_blank=True, default="")

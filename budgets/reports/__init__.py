@@ -1,2 +1,2 @@
 """Reports: the variance report computed once into plain data, then laid out as HTML, CSV, XLSX and PDF;
-transparency spend files; and the neutralising of spreadsheet formulas in every exported text cell."""
+transparency spend files. Every text cell they write is neutralised by gmhsc.spreadsheets."""

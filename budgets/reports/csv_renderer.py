@@ -6,29 +6,28 @@ neutralised against spreadsheet formula injection.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from budgets.reports.safety import neutralise
 from budgets.reports.variance import COLUMNS, CSV_HEADER, VarianceReport
+from gmhsc.spreadsheets import csv_writer
 
 BOM = "\ufeff"
 
 
-def cell(value: Any, kind: str) -> str:
+def cell(value: Any, kind: str) -> str | Decimal:
     """Money and percentages as plain numbers (1234.56, -12.50); blank for no percentage."""
     if kind in ("money", "pct"):
-        return "" if value is None else f"{Decimal(value):.2f}"
-    return neutralise("" if value is None else str(value))
+        return "" if value is None else Decimal(value).quantize(Decimal("0.01"))
+    return "" if value is None else str(value)
 
 
 def render_csv(report: VarianceReport, progress: Callable[[float], None] | None = None) -> bytes:
     out = io.StringIO()
     out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     total = len(report.rows) or 1
     for n, row in enumerate(report.rows, start=1):

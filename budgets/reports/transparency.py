@@ -23,7 +23,6 @@ a name (the amount is still published), which is the safe way to be wrong.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import defaultdict
@@ -34,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 
-from budgets.reports.safety import neutralise
+from gmhsc.spreadsheets import csv_writer
 
 REDACTED_BENEFICIARY = "Redacted: payment to an individual"
 REDACTED_DESCRIPTION = "Redacted: personal data"
@@ -187,12 +186,10 @@ def render_transparency_csv(
     amount_index = tpl.header.index("Amount")
     out = io.StringIO()
     out.write(BOM)
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out, numbers={amount_index}, lineterminator="\r\n")
     writer.writerow(tpl.header)
     for n, row in enumerate(rows, start=1):
-        writer.writerow(
-            [value if i == amount_index else neutralise(value) for i, value in enumerate(row)]
-        )
+        writer.writerow(row)
         if progress is not None and n % 1000 == 0:
             progress(n / len(rows))
     return out.getvalue().encode("utf-8")

@@ -20,8 +20,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from budgets.reports.safety import neutralise
 from budgets.reports.variance import COLUMNS, GROUPINGS, Totals, VarianceReport
+from gmhsc.spreadsheets import xlsx_text
 
 MONEY_FORMAT = "£#,##0.00;(£#,##0.00)"
 PCT_FORMAT = '0.00"%";(0.00"%")'
@@ -57,7 +57,7 @@ class _Cells:
 
     def make(self, value: Any, kind: str, *, bold: bool = False) -> tuple[int, Any, str]:
         if kind == "text":
-            value = neutralise("" if value is None else str(value))
+            value = xlsx_text("" if value is None else str(value))
         elif value is not None and not isinstance(value, Decimal):
             raise TypeError(f"{kind} cell holds {value!r}, not a Decimal")
         return (self.style_ids[(kind, bold)], value, kind)
@@ -193,4 +193,4 @@ def _notes(wb: Workbook, report: VarianceReport) -> None:
     for label, value in rows:
         a = WriteOnlyCell(ws, value=label)
         a.font = BOLD
-        ws.append([a, WriteOnlyCell(ws, value=neutralise(value))])
+        ws.append([a, WriteOnlyCell(ws, value=xlsx_text(value))])

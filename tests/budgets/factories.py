@@ -314,7 +314,7 @@ def small_variance_fund() -> BudgetWorld:
     w = budget_world(status=FundBudget.Status.APPROVED)
     periods = {p.number: p for p in Period.objects.filter(year=w.year)}
     virement = virement_request(
-        actor=w.fin_host,
+        actor=w.comm_host,  # nobody approves their own request
         from_line=w.host_line,
         to_line=w.ccg_line,
         amount=d("12000.00"),

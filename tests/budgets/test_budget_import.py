@@ -134,7 +134,29 @@ def test_management_command(world, tmp_path, capsys):
     )
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes("NEW8,x,ASC.HOME,,TCCG,abc,flat" + "," * 12).getvalue())
-    with pytest.raises(CommandError, match="1 problems found"):
+    with pytest.raises(CommandError, match="1 problem found"):
         call_command("import_budget", str(bad), "--fund", "LP-TEST", "--year", "2016/17")
     assert "row 2, annual_budget: 'abc' is not a number" in capsys.readouterr().err
     assert not BudgetLine.objects.filter(code="NEW8").exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "problem"),
+    [
+        ("1" * 30, f"'{'1' * 30}' is too large"),
+        ("1e400", "'1e400' is written with an exponent; write the amount in full, like 100000.00"),
+        ("1e5", "'1e5' is written with an exponent; write the amount in full, like 100000.00"),
+        ("Infinity", "'Infinity' is not a number"),
+    ],
+)
+def test_the_command_refuses_huge_and_exponent_amounts_without_a_traceback(
+    world, tmp_path, capsys, amount, problem
+):
+    """Issue 21 items 1 and 6: a 30-digit annual_budget was a traceback (decimal.InvalidOperation
+    escaped the parser), and 1e5 was imported as £100,000."""
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes(f"NEW9,x,ASC.HOME,,TCCG,{amount},flat" + "," * 12).getvalue())
+    with pytest.raises(CommandError, match="1 problem found; nothing was imported"):
+        call_command("import_budget", str(bad), "--fund", "LP-TEST", "--year", "2016/17")
+    assert f"row 2, annual_budget: {problem}" in capsys.readouterr().err
+    assert not BudgetLine.objects.filter(code="NEW9").exists()

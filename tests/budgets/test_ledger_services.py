@@ -176,16 +176,29 @@ def test_explicit_period_accrual_and_resend_after_close(w):
     assert (again.posted, again.already_posted) == (0, 1)
 
 
-def test_line_in_a_fund_the_organisation_is_not_partner_of(w):
+def test_a_line_of_a_fund_the_organisation_is_not_partner_of_is_refused_as_unknown(w):
+    """Issue 21 item 13: naming the other fund and line code let line ids be enumerated; the
+    answer is now exactly the one for an id that does not exist."""
     from tests.budgets.factories import BudgetLineFactory, PooledFundFactory
 
     other_fund = PooledFundFactory(code="OTHER", host=w.outsider)
     line = BudgetLineFactory(fund=other_fund, year=w.year, code="OX1")
-    with pytest.raises(RowErrors) as caught:
-        spend_post(actor=w.fin_host, organisation=w.host, rows=[row("P-1", "1.00", line)])
-    assert caught.value.errors[0]["message"] == (
-        "budget line OX1 is in fund OTHER, which TCOUNCIL is not a partner of"
+    missing = line.pk + 1000
+    answers = []
+    for line_id in (line.pk, missing):
+        with pytest.raises(RowErrors) as caught:
+            spend_post(
+                actor=w.fin_host,
+                organisation=w.host,
+                rows=[{**row("P-1", "1.00", w.host_line), "budget_line": line_id}],
+            )
+        answers.append((caught.value.message, str(caught.value.errors).replace(str(line_id), "ID")))
+    assert answers[0] == answers[1]
+    assert (
+        answers[0][1]
+        == "[{'row': 1, 'field': 'budget_line', 'message': \"unknown budget line 'ID'\"}]"
     )
+    assert not SpendPosting.objects.exists()
 
 
 def test_permissions_both_sides(w):

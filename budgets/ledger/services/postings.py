@@ -38,7 +38,7 @@ from budgets.models import (
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
 from gmhsc.money import MONEY_MESSAGES, MoneyError, to_money
-from gmhsc.text import BLANKS, TEXT_MESSAGES, TextError, clean_text
+from gmhsc.text import BLANKS, TEXT_MESSAGES, TextError, clean_field, clean_text
 from localities import roles
 from localities.actors import Actor
 from localities.models import Organisation
@@ -484,13 +484,16 @@ def _line_from_value(lines: dict[int, BudgetLine]) -> LineResolver:
         except ValueError:
             found = None
         if found is None:
-            raise RowFieldError("budget_line", message("line_unknown", value=raw))
+            raise RowFieldError("budget_line", message("line_unknown", value=line_id))
         return found
 
     return resolve
 
 
-def _lines_for(rows: Sequence[dict[str, Any]]) -> dict[int, BudgetLine]:
+def _lines_for(rows: Sequence[dict[str, Any]], funds: set[int]) -> dict[int, BudgetLine]:
+    """The rows' budget lines by id, among the funds the organisation may post to. A line of any
+    other fund is left out, so it is refused exactly as an id that does not exist ("unknown
+    budget line"): the answer never tells which ids, codes and funds exist elsewhere."""
     ids: set[int] = set()
     for values in rows:
         raw = values.get("budget_line")
@@ -503,7 +506,9 @@ def _lines_for(rows: Sequence[dict[str, Any]]) -> dict[int, BudgetLine]:
                 continue
     return {
         line.pk: line
-        for line in BudgetLine.objects.filter(pk__in=ids).select_related("fund", "year")
+        for line in BudgetLine.objects.filter(pk__in=ids, fund_id__in=funds).select_related(
+            "fund", "year"
+        )
     }
 
 
@@ -598,10 +603,10 @@ def spend_post(
     require_poster(actor, organisation)
     if not rows:
         raise ApplicationError("There are no postings in the request.")
-    lines = _lines_for(rows)
     # Parse and check every row before taking the lock: under it only the batch checks that
     # depend on what is already in the ledger (already posted, closed periods) and the insert.
     checker = RowChecker(organisation)
+    lines = _lines_for(rows, checker.partner_funds)
     resolve = _line_from_value(lines)
     for number, values in enumerate(rows, start=1):
         checker.check(number, values, resolve)
@@ -666,7 +671,8 @@ def spend_reverse(
     if not posting_visible(actor, posting):
         raise NotFound("Posting not found.")
     require_poster(actor, posting.organisation)
-    if not (reason or "").strip():
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
+    if not reason:
         raise ApplicationError("Say why the posting is reversed.", extra={"field": "reason"})
     with transaction.atomic():
         original = (

@@ -20,6 +20,7 @@ from budgets.planning.services.lines import _apply_phasing, last_year_pattern
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, PeriodClosed
 from gmhsc.money import MAX_MONEY, ZERO, MoneyError, money_in_range, to_money
+from gmhsc.text import clean_field
 from localities.actors import Actor
 
 
@@ -97,7 +98,8 @@ def adjustment_create(
         raise ApplicationError(
             "An adjustment of nothing changes nothing.", extra={"field": "amount"}
         )
-    if not reason.strip():
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
+    if not reason:
         raise ApplicationError("Say why the budget is adjusted.", extra={"field": "reason"})
     with transaction.atomic():
         require_approved(fund, line.year)

@@ -26,6 +26,7 @@ from budgets.planning.services.lines import _apply_phasing, _create, _phase
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, RowErrors
 from gmhsc.money import ZERO, MoneyError, to_money
+from gmhsc.text import problem as text_problem
 from localities import roles
 from localities.actors import Actor
 from localities.models import Locality, Organisation
@@ -150,7 +151,9 @@ def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
             errors.append({"row": number, "field": name, "message": message})
 
         code = cell["line_code"]
-        if not code:
+        if text_problem(code):
+            bad("line_code", str(text_problem(code)))
+        elif not code:
             bad("line_code", "is empty")
         elif len(code) > 30:
             bad("line_code", "is longer than 30 characters")
@@ -159,7 +162,9 @@ def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
         else:
             seen[code] = number
         name = cell["name"]
-        if not name:
+        if text_problem(name):
+            bad("name", str(text_problem(name)))
+        elif not name:
             bad("name", "is empty")
         elif len(name) > 200:
             bad("name", "is longer than 200 characters")
@@ -205,7 +210,8 @@ def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
     if not errors and not rows:
         raise ApplicationError("The file has a header but no lines.")
     if errors:
-        raise RowErrors(f"{len(errors)} problems found; nothing was imported.", errors)
+        plural = "problem" if len(errors) == 1 else "problems"
+        raise RowErrors(f"{len(errors)} {plural} found; nothing was imported.", errors)
     return rows
 
 

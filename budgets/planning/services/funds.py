@@ -25,6 +25,7 @@ from budgets.selectors import open_months
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import PENNY, ZERO, MoneyError, split_largest_remainder, to_money
+from gmhsc.text import clean_field
 from localities import roles
 from localities.actors import Actor, refuse_own_request
 from localities.models import Organisation
@@ -216,9 +217,11 @@ def _pct(value: Any, label: str) -> Decimal:
     try:
         pct = to_money(value)
     except MoneyError as exc:
-        raise ApplicationError(f"{label} {exc}.") from None
+        raise ApplicationError(f"{label} {exc}.", extra={"field": "parameters"}) from None
     if not (0 <= pct <= 100):
-        raise ApplicationError(f"{label} must be between 0 and 100; got {pct}.")
+        raise ApplicationError(
+            f"{label} must be between 0 and 100; got {pct}.", extra={"field": "parameters"}
+        )
     return pct
 
 
@@ -227,16 +230,35 @@ def validate_risk_share(
 ) -> dict[str, Any]:
     """Check and normalise an agreement's parameters for its rule (see RiskShareAgreement)."""
     if rule not in RiskShareAgreement.Rule.values:
-        raise ApplicationError(f"Unknown risk-share rule '{rule}'.")
-    params = dict(parameters or {})
+        raise ApplicationError(f"Unknown risk-share rule '{rule}'.", extra={"field": "rule"})
+    if parameters is None:
+        parameters = {}
+    if not isinstance(parameters, dict):
+        raise ApplicationError(
+            "The parameters must be an object of names and values, like "
+            '{"cap_at_contribution": false}.',
+            extra={"field": "parameters"},
+        )
+    params = dict(parameters)
+    unknown = sorted(set(params) - RISK_SHARE_PARAMETERS[rule])
+    if unknown:
+        expected = ", ".join(sorted(RISK_SHARE_PARAMETERS[rule])) or "none"
+        raise ApplicationError(
+            f"The {rule} rule takes no parameter {', '.join(map(repr, unknown))} "
+            f"(it takes: {expected}).",
+            extra={"field": "parameters"},
+        )
     if rule == RiskShareAgreement.Rule.OWN_RISK:
         return {}
     if rule == RiskShareAgreement.Rule.PRO_RATA:
-        return {"cap_at_contribution": bool(params.get("cap_at_contribution", False))}
+        return {"cap_at_contribution": _flag(params.get("cap_at_contribution", False))}
     if rule == RiskShareAgreement.Rule.FIXED:
         percentages = params.get("percentages")
         if not isinstance(percentages, dict) or not percentages:
-            raise ApplicationError("Fixed percentages need {'percentages': {partner code: pct}}.")
+            raise ApplicationError(
+                "Fixed percentages need {'percentages': {partner code: pct}}.",
+                extra={"field": "parameters"},
+            )
         partners = set(
             Contribution.objects.filter(fund=fund, year=year).values_list(
                 "partner__code", flat=True
@@ -255,15 +277,37 @@ def validate_risk_share(
             raise ApplicationError(f"Fixed percentages must add up to 100; they add up to {total}.")
         return {"percentages": normalised}
     then = params.get("then", "pro_rata")
-    if then not in ("pro_rata", "equal"):
-        raise ApplicationError("Threshold 'then' must be 'pro_rata' or 'equal'.")
+    if not isinstance(then, str) or then not in ("pro_rata", "equal"):
+        raise ApplicationError(
+            "Threshold 'then' must be 'pro_rata' or 'equal'.", extra={"field": "parameters"}
+        )
     if "host_first_pct" not in params:
-        raise ApplicationError("A threshold agreement needs host_first_pct (0 to 100).")
+        raise ApplicationError(
+            "A threshold agreement needs host_first_pct (0 to 100).", extra={"field": "parameters"}
+        )
     return {
         "host_first_pct": str(_pct(params["host_first_pct"], "host_first_pct")),
         "then": then,
-        "cap_at_contribution": bool(params.get("cap_at_contribution", False)),
+        "cap_at_contribution": _flag(params.get("cap_at_contribution", False)),
     }
+
+
+# The parameters each rule takes (RiskShareAgreement's docstring says what they mean).
+RISK_SHARE_PARAMETERS: dict[str, set[str]] = {
+    RiskShareAgreement.Rule.OWN_RISK: set(),
+    RiskShareAgreement.Rule.PRO_RATA: {"cap_at_contribution"},
+    RiskShareAgreement.Rule.FIXED: {"percentages"},
+    RiskShareAgreement.Rule.THRESHOLD: {"host_first_pct", "then", "cap_at_contribution"},
+}
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ApplicationError(
+            f"cap_at_contribution must be true or false, not {value!r}.",
+            extra={"field": "parameters"},
+        )
+    return value
 
 
 def risk_share_agreement_set(
@@ -366,7 +410,8 @@ def fund_budget_return(
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
         raise NotAllowed("Only the host's finance officer can return the budget to draft.")
-    if not reason.strip():
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
+    if not reason:
         raise ApplicationError("Say why the budget goes back to draft.")
     with transaction.atomic():
         budget = fund_budget(fund, year)

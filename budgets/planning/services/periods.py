@@ -16,6 +16,7 @@ from budgets.planning.services.funds import require_view
 from gmhsc.audit import audit
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed
+from gmhsc.text import clean_field
 from localities import roles
 from localities.actors import Actor, refuse_own_request
 
@@ -105,7 +106,8 @@ def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str
     if not roles.is_administrator(actor):
         require_view(actor, fund)
         raise NotAllowed("Only an administrator can reopen a period.")
-    if not reason.strip():
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
+    if not reason:
         raise ApplicationError("Say why the period is reopened.", extra={"field": "reason"})
     with transaction.atomic():
         row = _status_row(fund, period)

@@ -1,0 +1,104 @@
+"""The world the hostile suites attack (the permission matrix's: one organisation's people and
+objects and another's), a request that leaves nothing behind, and the row counts that prove a
+refused request wrote nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.test import Client
+
+from tests.test_permission_matrix import World, _build_world
+
+# Rows a refused request may write by design: the answer kept for an Idempotency-Key replay, the
+# record of a ledger file that was read and rejected, sign-in bookkeeping.
+NOT_DATA = {"budgets_idempotencyrecord", "budgets_ledgerimport", "axes_accesslog"}
+APPS = ("localities", "budgets", "commissioning", "boards")
+
+
+def build() -> World:
+    return _build_world()
+
+
+def _tables() -> list[str]:
+    names = set()
+    for app in APPS:
+        for model in apps.get_app_config(app).get_models():
+            names.add(model._meta.db_table)
+    return sorted(names - NOT_DATA)
+
+
+_COUNT_SQL: list[str] = []
+
+
+def row_counts() -> dict[str, int]:
+    """Every data table's row count, in one query."""
+    if not _COUNT_SQL:
+        tables = _tables()
+        quote = connection.ops.quote_name
+        parts = ", ".join(f"(SELECT count(*) FROM {quote(t)})" for t in tables)
+        _COUNT_SQL.append(f"SELECT {parts}")
+        _COUNT_SQL.append(",".join(tables))
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_SQL[0])
+        values = cursor.fetchone()
+    return dict(zip(_COUNT_SQL[1].split(","), values, strict=True))
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: bytes
+    content_type: str
+    written: dict[str, int] = field(default_factory=dict)  # table -> rows added or removed
+    error: str = ""  # an exception the request raised (a server error)
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+
+class _Rollback(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+def clients(world: World) -> dict[str, Client]:
+    out = {}
+    for role, user in world.users.items():
+        client = Client(raise_request_exception=True)
+        client.force_login(user)
+        out[role] = client
+    return out
+
+
+def attempt(send: Any) -> Outcome:
+    """Run `send()` (which prepares what it needs and makes one request) inside a savepoint that is
+    rolled back, so each attempt meets the same world. Returns the answer and what it wrote."""
+    try:
+        with transaction.atomic():
+            before: dict[str, int] = {}
+
+            def counted() -> None:
+                before.update(row_counts())
+
+            try:
+                response = send(counted)
+            except Exception as exc:  # a server error: the request raised
+                outcome = Outcome(500, b"", "", error=f"{type(exc).__name__}: {exc}"[:500])
+                raise _Rollback(outcome) from None
+            after = row_counts()
+            written = {t: after[t] - before[t] for t in after if before and after[t] != before[t]}
+            outcome = Outcome(
+                response.status_code,
+                response.content if not getattr(response, "streaming", False) else b"",
+                response.get("Content-Type", ""),
+                written,
+            )
+            raise _Rollback(outcome)
+    except _Rollback as done:
+        return done.outcome
