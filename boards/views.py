@@ -310,7 +310,10 @@ def action_update(request: HttpRequest, pk: int) -> HttpResponse:
 def pack_build(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = PackForm(request.POST)
-    note = form.data.get("change_note", "")
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("boards:meeting-detail", pk=meeting.pk)
+    note = form.cleaned_data.get("change_note", "")
     _attempt(
         request,
         lambda: services.pack_request(actor=actor_of(request), meeting=meeting, change_note=note),

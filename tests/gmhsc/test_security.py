@@ -569,3 +569,23 @@ def test_ledger_upload_refuses_a_binary_file(client, make_user):
     upload = SimpleUploadedFile("ledger.csv", b"\x00\x01\x02PK\x03\x04" * 100)
     response = client.post(url, {"file": upload})
     assert response.status_code in (400, 413), response.content
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_query_or_form_is_refused_before_any_view(client, make_user):
+    """NUL reached an ORM lookup (`?service_area=%00`, a transparency form's organisation) and
+    PostgreSQL answered "text fields cannot contain NUL": a server error. Now 400, in the API's
+    error shape for the API."""
+    from localities import roles
+
+    client.force_login(make_user(roles.FINANCE_OFFICER))
+    response = client.get("/api/v1/budget-lines/?service_area=%00")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "detail": "The request contains the NUL character (U+0000), which no field can hold.",
+    }
+    page = client.post("/budgets/reports/transparency/", {"organisation": "\x00", "year": "x"})
+    assert page.status_code == 400
+    assert b"NUL character" in page.content
+    assert client.get("/api/v1/budget-lines/?service_area=ASC").status_code == 200

@@ -121,7 +121,12 @@ def virement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def virement_decide(request: HttpRequest, pk: int) -> HttpResponse:
     virement = _get_virement(request, pk)
     form = DecisionForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        # Nothing is decided on a note the form refused (it used to be dropped and the virement
+        # approved without it).
+        for error in form.errors.get("note", []):
+            messages.error(request, f"Note: {error}")
+        return redirect("budgets:virement-detail", pk=virement.pk)
     note = form.cleaned_data.get("note", "")
     decision = request.POST.get("decision")
     try:
