@@ -192,12 +192,12 @@ def _approve(fund: PooledFund, year: FinancialYear, approver: User | None) -> No
     approves their own request, in the demo history too."""
     moment = datetime(year.start_date.year - 1, 2, 28, 16, 0, tzinfo=UTC)
     partners = [fund.host_id, *fund.contributions.values_list("partner_id", flat=True)]
-    submitter = (
-        User.objects.filter(groups__name=roles.COMMISSIONER, organisation_id__in=partners)
-        .exclude(pk=approver.pk if approver else None)
-        .order_by("username")
-        .first()
-    )
+    candidates = User.objects.filter(
+        groups__name=roles.COMMISSIONER, organisation_id__in=partners
+    ).order_by("username")
+    if approver is not None:
+        candidates = candidates.exclude(pk=approver.pk)
+    submitter = candidates.first()
     FundBudget.objects.update_or_create(
         fund=fund,
         year=year,
