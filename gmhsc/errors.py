@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -76,6 +76,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             "upload the rows as a file.",
         }
         return Response(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a malformed upload
+        return Response(
+            {"code": "bad_request", "detail": str(exc) or "The request could not be read."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, PermissionDenied):
         exc = drf_exceptions.PermissionDenied()
     response = exception_handler(exc, context)

@@ -589,3 +589,29 @@ def test_a_nul_character_in_a_query_or_form_is_refused_before_any_view(client, m
     assert page.status_code == 400
     assert b"NUL character" in page.content
     assert client.get("/api/v1/budget-lines/?service_area=ASC").status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_over_large_or_over_long_api_body_gets_the_json_error_shape(client, make_user):
+    """Issue 21 item 6: a 6 MB body got Django's HTML 400 page, not the API's JSON error."""
+    from localities import roles
+
+    client.force_login(make_user(roles.FINANCE_OFFICER))
+    big = '{"reason": "' + "x" * (6 * 1024 * 1024) + '"}'
+    response = client.post("/api/v1/spend-postings/", big, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert response.json()["detail"].startswith("The request body is larger than 5 MB")
+    fields = "&".join(f"f{n}=1" for n in range(1100))
+    response = client.post(
+        "/api/v1/exports/", fields, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+    deep = "[" * 100_000
+    response = client.post("/api/v1/spend-postings/", deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "parse_error",
+        "detail": "JSON parse error - the JSON is nested more than 32 levels deep.",
+    }
