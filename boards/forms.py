@@ -8,6 +8,7 @@ from django import forms
 
 from boards.models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 from budgets.models import Virement
+from budgets.planning.forms import MoneyField
 from gmhsc.text import TextFormField
 from localities.models import Organisation, User
 
@@ -53,7 +54,7 @@ class DecisionForm(forms.Form):
     text = TextFormField(label="Decision", widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
     item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
-    amount = forms.DecimalField(max_digits=18, decimal_places=2, required=False, label="Amount (£)")
+    amount = MoneyField(required=False, label="Amount (£)")
     virement = forms.ModelChoiceField(
         queryset=Virement.objects.none(), required=False, label="Virement awaiting the board"
     )
@@ -140,7 +141,7 @@ class GiftForm(forms.Form):
     description = TextFormField()
     offered_by = TextFormField()
     from_supplier = forms.BooleanField(required=False, label="From a supplier or contractor")
-    value = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0, label="Value (£)")
+    value = MoneyField(label="Value (£)")
     offered_on = forms.DateField(widget=GovDateInput())
     accepted = forms.BooleanField(required=False)
     senior_approver = forms.ModelChoiceField(

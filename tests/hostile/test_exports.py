@@ -209,7 +209,7 @@ def world(django_capture_on_commit_callbacks):
                     "document_number": attack[:36] + f" {n}",
                     "line_number": 1,
                     "posting_date": "2016-09-20",
-                    "amount": "-12.50" if n % 2 else "99.99",
+                    "amount": "-612.50" if n % 2 else "750.00",  # over the £500 published
                     "budget_line": w.host_line,
                     "supplier": attack,
                     "description": MULTI_LINE[n % len(MULTI_LINE)],
