@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gmhsc.money import MoneyError, to_money
-from gmhsc.text import TextError, TextValidator, clean_text
+from gmhsc.text import TextError, clean_text
 
 MONEY_SCHEMA = {
     "type": "string",
@@ -34,7 +34,6 @@ class TextField(serializers.CharField):
     def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
         self.multiline = multiline
         super().__init__(**kwargs)
-        self.validators.append(TextValidator(multiline=multiline))
 
     def to_internal_value(self, data: Any) -> str:
         try:

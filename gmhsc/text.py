@@ -16,6 +16,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from gmhsc.errors import ApplicationError
+
 # Blanks trimmed around a value: the same set the ledger import's SQL trims (btrim).
 BLANKS = " \t\r\n"
 # C0 controls but tab, line feed and carriage return; DEL and the C1 controls; lone surrogates.
@@ -122,12 +124,6 @@ class TextValidator:
         if wrong is not None:
             raise ValidationError(f"This field {wrong}.", code="control_character")
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TextValidator) and other.multiline == self.multiline
-
-    def __hash__(self) -> int:
-        return hash(("TextValidator", self.multiline))
-
 
 class TextFormField(forms.CharField):
     """A browser form's text field, cleaned by `clean_text`'s rule (no NUL or control characters;
@@ -145,8 +141,6 @@ class TextFormField(forms.CharField):
 def clean_field(value: Any, *, field: str, label: str, **rules: Any) -> str:
     """`clean_text` for a service that takes text straight from a page: the problem becomes an
     ApplicationError naming the field ("Reason contains the NUL character ...")."""
-    from gmhsc.errors import ApplicationError
-
     try:
         return clean_text(value, **rules)
     except TextError as exc:

@@ -234,10 +234,11 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=FixSharesInput)
     @action(detail=True, methods=["post"], url_path="fix-shares")
     def fix_shares(self, request: Request, pk: str) -> Response:
+        fund = self._fund()  # another organisation's fund is 404 before the body is read
         data = _valid(FixSharesInput, request.data)
         rows = funds.contributions_fix_shares(
             actor=actor_of(request),
-            fund=self._fund(),
+            fund=fund,
             year=year_by_code(data["year"]),
             variation_reason=data["variation_reason"],
         )
