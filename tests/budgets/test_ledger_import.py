@@ -470,3 +470,26 @@ def test_large_upload_runs_on_a_real_worker_with_progress(transactional_db, cele
     assert body["rows_checked"] == body["rows_posted"] == 6_000
     expected = sum(Decimal(f"{i % 500}.25") for i in range(6_000))
     assert SpendPosting.objects.aggregate(t=Sum("amount"))["t"] == expected
+
+
+@pytest.mark.parametrize(
+    ("chunks", "controls", "line_breaks"),
+    [
+        ([b"TCOUNCIL,A-1,1,2016-04-15,CC100,E5100,10.00,Caf\xc2\xa3,x\n"], False, False),
+        ([b"a\x01b"], True, False),
+        ([b"x\xc2", b"\x85y"], True, False),  # U+0085 cut between two chunks
+        ([b"a\x7f"], True, False),
+        ([b"a\tb"], False, True),
+        ([b'"two\nlines"'], False, True),
+    ],
+)
+def test_the_sql_engine_runs_the_text_checks_only_when_the_bytes_allow_a_problem(
+    chunks, controls, line_breaks
+):
+    """The COPY engine's control-character checks cost about a second per million rows, so they
+    run only when the file's bytes hold a control character (or a tab or a quote, for line
+    breaks in one-line cells); the scan must never miss one."""
+    scan = ledger_import.TextScan()
+    for chunk in chunks:
+        scan.feed(chunk)
+    assert (scan.controls, scan.line_breaks) == (controls, line_breaks)
