@@ -241,6 +241,32 @@ def test_ledger_import_upload_status_and_errors_csv(w):
     assert empty.json()["detail"] == "The file is empty."
 
 
+def test_a_file_that_cannot_be_read_to_its_end_answers_400_not_201(w, monkeypatch):
+    """Issue 21 item 7: a file checked at once that ended `failed` was answered 201 ("done")."""
+    from budgets.ledger import imports as ledger_imports
+    from budgets.models import LedgerImport
+
+    real = ledger_imports.run_import
+    # The row-by-row engine reads with Python's csv module, which refuses a cell over 128 KB.
+    monkeypatch.setattr(
+        ledger_imports, "run_import", lambda pk, **kw: real(pk, **{**kw, "engine": "python"})
+    )
+    huge = ledger_csv([f"TCOUNCIL,U-1,1,2016-04-15,CC100,E5100,10.00,Acme,{'x' * 140_000}"])
+    response = client_for(w.fin_host).post(
+        "/api/v1/ledger-imports/", {"file": SimpleUploadedFile("l.csv", huge)}, format="multipart"
+    )
+    assert response.status_code == 400
+    imp = LedgerImport.objects.get()
+    assert imp.status == "failed"
+    assert response.json() == {
+        "code": "invalid",
+        "detail": imp.message,
+        "import": imp.pk,
+    }
+    assert imp.message.startswith("The CSV file could not be read: field larger than field limit")
+    assert not SpendPosting.objects.exists()
+
+
 def test_token_authentication_and_command(w):
     out = io.StringIO()
     call_command("create_api_token", "finhost", stdout=out)
