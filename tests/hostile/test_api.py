@@ -24,8 +24,11 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.hostile import values
+from tests.hostile.values import Raw
 from tests.hostile.world import attempt, build, clients
 
 pytestmark = pytest.mark.django_db
@@ -985,3 +988,45 @@ def test_every_request_body_declares_its_text_and_money_with_the_one_cleaner_and
         walk(type(serializer).__name__, serializer.fields)
     assert checked > 150
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+# ---- property-based: any value in any field of the busiest writes --------------------------------
+
+ANY_VALUE = st.one_of(
+    st.text(max_size=40),
+    st.integers(),
+    # A JSON body has no Decimal: a decimal is sent as its number text (exponents included).
+    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: Raw(str(d))),
+    st.builds(
+        Raw,
+        st.from_regex(r"-?[0-9]{1,40}(\.[0-9]{1,6})?([eE][+-]?[0-9]{1,4})?", fullmatch=True),
+    ),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@pytest.mark.parametrize("spec", [spend_postings, virement_create, line_create], ids=spec_id)
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_value_in_any_field_never_fails_or_half_writes(world, spec, data):
+    """Hypothesis picks a field of the accepted request and a value of any JSON type (text of any
+    characters, huge or exponent numbers, objects, lists): never a server error, and a refusal
+    writes nothing."""
+    fields = [path for path, _ in leaves(shape(world, spec).body)]
+    path = data.draw(st.sampled_from(fields), label="field")
+    value = data.draw(ANY_VALUE, label="value")
+
+    def mutate(call: Call) -> Any:
+        return replaced(call.body, path, value)
+
+    outcome = run(world, spec, mutate)
+    assert not problems_of(outcome, f"{path}={value!r:.80}", None)
