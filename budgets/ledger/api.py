@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -32,6 +32,7 @@ from rest_framework.routers import BaseRouter
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from budgets import selectors
+from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.imports import error_file, start_import
 from budgets.ledger.services import mappings as mapping_service
 from budgets.ledger.services import postings as ledger_service
@@ -256,20 +257,6 @@ def require_finance_role(user: Any) -> None:
         raise NotAllowed("Only finance officers can post spend or keep ledger mappings.")
 
 
-def postings_visible_to(user: Any) -> QuerySet[SpendPosting]:
-    qs = SpendPosting.objects.select_related(
-        "organisation", "fund", "period__year", "budget_line"
-    ).prefetch_related("reversals")
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    if roles.is_administrator(user):
-        return qs
-    return qs.filter(
-        Q(fund_id__in=selectors.funds_visible_to(user).values("pk"))
-        | Q(organisation_id=user.organisation_id)
-    )
-
-
 def error_body(exc: ApplicationError) -> dict[str, Any]:
     return {"code": exc.code, "detail": exc.message, **exc.extra}
 
@@ -330,7 +317,7 @@ class SpendPostingViewSet(
     throttled_actions = {"create": "posting", "reverse": "posting"}
 
     def get_queryset(self) -> QuerySet[SpendPosting]:
-        qs = postings_visible_to(self.request.user)
+        qs = ledger_selectors.postings_visible_to(self.request.user)
         params = self.request.query_params
         if params.get("fund"):
             qs = qs.filter(fund_id=_int(params["fund"], "fund"))
@@ -477,7 +464,7 @@ class SpendPostingViewSet(
         keys = [(str(r.get("document_number", "")).strip(), r.get("line_number")) for r in rows]
         found = {
             (p.document_number, p.line_number): p
-            for p in postings_visible_to(request.user).filter(
+            for p in ledger_selectors.postings_visible_to(request.user).filter(
                 organisation=organisation,
                 document_number__in={k[0] for k in keys},
             )
@@ -513,7 +500,7 @@ class SpendPostingViewSet(
         reversal = ledger_service.spend_reverse(
             actor=actor_of(request), posting=posting, reason=data["reason"], period=period
         )
-        reversal = postings_visible_to(request.user).get(pk=reversal.pk)
+        reversal = ledger_selectors.postings_visible_to(request.user).get(pk=reversal.pk)
         return Response(SpendPostingSerializer(reversal).data, status=status.HTTP_201_CREATED)
 
 
@@ -573,7 +560,7 @@ class LedgerMappingViewSet(
     serializer_class = LedgerMappingSerializer
 
     def get_queryset(self) -> QuerySet[LedgerMapping]:
-        qs = mapping_service.mappings_visible_to(self.request.user)
+        qs = ledger_selectors.mappings_visible_to(self.request.user)
         year = self.request.query_params.get("year")
         if year:
             qs = qs.filter(year__code=year)
@@ -642,15 +629,6 @@ class LedgerMappingViewSet(
 # ---- ledger imports -------------------------------------------------------------------------------
 
 
-def imports_visible_to(user: Any) -> QuerySet[LedgerImport]:
-    qs = LedgerImport.objects.select_related("organisation")
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    if roles.is_administrator(user):
-        return qs
-    return qs.filter(organisation_id=user.organisation_id)
-
-
 @extend_schema_view(
     list=extend_schema(summary="Your organisation's ledger imports"),
     retrieve=extend_schema(
@@ -666,7 +644,7 @@ class LedgerImportViewSet(
     throttled_actions = {"create": "import"}
 
     def get_queryset(self) -> QuerySet[LedgerImport]:
-        return imports_visible_to(self.request.user)
+        return ledger_selectors.imports_visible_to(self.request.user)
 
     def get_object(self) -> LedgerImport:
         found = self.get_queryset().filter(pk=_int(self.kwargs["pk"], "import")).first()

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from budgets import rules, selectors
+from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.imports import (
     ERRORS_SHOWN,
     HEADER,
@@ -29,11 +30,10 @@ from budgets.ledger.imports import (
     start_import,
 )
 from budgets.ledger.services import mappings as mapping_service
-from budgets.ledger.services.postings import posting_visible, spend_reverse
+from budgets.ledger.services.postings import spend_reverse
 from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import ApplicationError, NotFound
 from gmhsc.money import format_money
-from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
 
@@ -71,15 +71,8 @@ def _organisation(request: HttpRequest) -> Organisation:
     return org
 
 
-def _visible_imports(request: HttpRequest) -> Any:
-    qs = LedgerImport.objects.select_related("organisation", "uploaded_by")
-    if roles.is_administrator(request.user):
-        return qs
-    return qs.filter(organisation_id=int(getattr(request.user, "organisation_id", 0) or 0))
-
-
 def _get_import(request: HttpRequest, pk: int) -> LedgerImport:
-    imp = _visible_imports(request).filter(pk=pk).first()
+    imp = ledger_selectors.imports_visible_to(request.user).filter(pk=pk).first()
     if imp is None:
         raise Http404("Import not found.")
     return imp
@@ -107,7 +100,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", exc.message)
             else:
                 return redirect("budgets:ledger-import-detail", pk=imp.pk)
-    page = Paginator(_visible_imports(request), 25).get_page(request.GET.get("page"))
+    page = Paginator(ledger_selectors.imports_visible_to(request.user), 25).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "budgets/ledger/import_list.html",
@@ -225,7 +220,7 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mapping_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    mapping = mapping_service.mappings_visible_to(request.user).filter(pk=pk).first()
+    mapping = ledger_selectors.mappings_visible_to(request.user).filter(pk=pk).first()
     if mapping is None or not rules.may_post_for(request.user, mapping.organisation):
         raise Http404("Mapping not found.")
     try:
@@ -255,7 +250,7 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(pk=pk)
         .first()
     )
-    if posting is None or not posting_visible(actor_of(request), posting):
+    if posting is None or not ledger_selectors.posting_visible(request.user, posting):
         raise Http404("Posting not found.")
     if not rules.may_post_for(request.user, posting.organisation):
         raise PermissionDenied(
