@@ -18,7 +18,8 @@ from typing import Any
 
 from django.db import transaction
 
-from budgets.ledger.posting_rules import Calendar, LinesById, RowChecker, partner_fund_ids
+from budgets.ledger.posting_rules import Calendar, LinesById, partner_fund_ids
+from budgets.ledger.row_checker import RowChecker
 from budgets.ledger.services.mappings import bulk_mappings_create
 from budgets.ledger.services.postings import insert_checked, lock_organisation, spend_reverse
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping, Period, SpendPosting

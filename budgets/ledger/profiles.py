@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from budgets.ledger.posting_rules import DATE_FORMATS, LIMITS, PROFILE_DATE_FORMATS, Dialect
+from budgets.ledger.formats import DATE_FORMATS, PROFILE_DATE_FORMATS, Dialect
+from budgets.ledger.posting_rules import LIMITS
 from gmhsc.errors import ApplicationError
 
 FORMAT_NAME = "gmhsc-import-profile"

@@ -10,6 +10,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.db import transaction
 
+from budgets.ledger.formats import PLAIN
 from budgets.ledger.imports import reading
 from budgets.ledger.imports.results import (
     PROGRESS_EVERY,
@@ -22,15 +23,9 @@ from budgets.ledger.imports.results import (
     unmapped_list,
 )
 from budgets.ledger.mapping_rules import LinesByMapping
-from budgets.ledger.posting_rules import (
-    PLAIN,
-    RowChecker,
-    message,
-    partner_fund_ids,
-    summarise,
-    summarise_lines,
-)
+from budgets.ledger.posting_rules import message, partner_fund_ids
 from budgets.ledger.profiles import ProfileSpec
+from budgets.ledger.row_checker import RowChecker, summarise, summarise_lines
 from budgets.ledger.services.postings import insert_checked, lock_organisation
 from budgets.models import LedgerImport
 from gmhsc.uploads import UploadRefused

@@ -23,7 +23,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from budgets.ledger.posting_rules import DATE_FORMATS, STRIP, message
+from budgets.ledger.formats import DATE_FORMATS
+from budgets.ledger.posting_rules import STRIP, message
 from budgets.ledger.profiles import Columns, ProfileSpec, header_score
 from gmhsc.errors import ApplicationError
 from gmhsc.uploads import UploadRefused

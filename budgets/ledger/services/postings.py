@@ -16,14 +16,8 @@ from django.db import IntegrityError, transaction
 
 from budgets import rules
 from budgets.ledger import selectors
-from budgets.ledger.posting_rules import (
-    Calendar,
-    CheckedRow,
-    LinesById,
-    RowChecker,
-    message,
-    summarise,
-)
+from budgets.ledger.posting_rules import Calendar, LinesById, message
+from budgets.ledger.row_checker import CheckedRow, RowChecker, summarise
 from budgets.models import BudgetLine, LedgerImport, Period, SpendPosting
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
