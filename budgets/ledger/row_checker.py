@@ -16,6 +16,8 @@ from budgets.ledger.posting_rules import (
     Calendar,
     Context,
     LineSource,
+    Resolved,
+    Rule,
     message,
     partner_fund_ids,
     resolve_values,
@@ -107,8 +109,8 @@ class RowChecker:
             )
         return self._org_ids[code]
 
-    def check(self, row: int, values: dict[str, Any]) -> None:
-        """Check one row against every rule; keep it if it passes them all."""
+    def explain(self, row: int, values: dict[str, Any]) -> tuple[Resolved, list[tuple[Rule, str]]]:
+        """One row resolved, and every rule it breaks with its message; nothing kept."""
         r = resolve_values(
             row,
             values,
@@ -117,17 +119,23 @@ class RowChecker:
             lines=self.lines,
             org_ids=self._org_id,
         )
-        failed = False
-        for rule in ROW_RULES:
-            if not rule.py(r, self.context):
-                continue
-            failed = True
-            self.error(row, rule.field, message(rule.message, **rule.py_values(r, self.context)))
+        problems = [
+            (rule, message(rule.message, **rule.py_values(r, self.context)))
+            for rule in ROW_RULES
+            if rule.py(r, self.context)
+        ]
+        return r, problems
+
+    def check(self, row: int, values: dict[str, Any]) -> None:
+        """Check one row against every rule; keep it if it passes them all."""
+        r, problems = self.explain(row, values)
+        for rule, text in problems:
+            self.error(row, rule.field, text)
             if rule.key == "no_mapping":
                 self.unmapped.add(
                     r.year.code if r.year else "", r.cc or "", r.ec or "", r.amount_raw
                 )
-        if failed:
+        if problems:
             return
         if r.outside:
             assert r.amount_raw is not None

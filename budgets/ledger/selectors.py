@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from budgets import selectors
 from budgets.ledger.posting_rules import partner_fund_ids
 from budgets.models import BudgetLine, ImportProfile, LedgerImport, LedgerMapping, SpendPosting
+from gmhsc.errors import ApplicationError
 from localities import roles
 
 
@@ -95,3 +96,20 @@ def line_for_mapping(user: Any, organisation: Any, year: Any, pk: Any) -> Budget
     except (TypeError, ValueError):
         return None
     return mapping_lines(user, organisation, year).filter(pk=number).first()
+
+
+def profile_for(user: Any, organisation: Any, key: Any) -> ImportProfile:
+    """The import profile `key` (id or name) that `user` may read a file of `organisation` with:
+    the organisation's own, or one shipped with gmhsc (the organisation's own wins a name)."""
+    text = str(key).strip()
+    qs = profiles_visible_to(user).filter(
+        Q(organisation__isnull=True) | Q(organisation_id=getattr(organisation, "pk", None))
+    )
+    if text.isdigit():
+        found = qs.filter(pk=int(text)).first()
+    else:
+        found = qs.filter(name=text, organisation__isnull=False).first()
+        found = found or qs.filter(name=text).first()
+    if found is None:
+        raise ApplicationError(f"There is no import profile {text}.", extra={"field": "profile"})
+    return found

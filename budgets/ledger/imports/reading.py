@@ -16,16 +16,22 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from budgets.ledger.formats import DATE_FORMATS
+from budgets.ledger.formats import (
+    AMOUNT_RE,
+    DATE_FORMATS,
+    PROFILE_DATE_FORMATS,
+    clean_ledger_amount,
+)
 from budgets.ledger.posting_rules import STRIP, message
-from budgets.ledger.profiles import Columns, ProfileSpec, header_score
+from budgets.ledger.profiles import DELIMITERS, Columns, ProfileSpec, header_score
 from gmhsc.errors import ApplicationError
 from gmhsc.uploads import UploadRefused
 
@@ -445,3 +451,116 @@ def _data_end(handle: IO[bytes], size: int, footer_rows: int) -> int | None:
     if end == 0:
         return None
     return tail_start + end
+
+
+SAMPLE_ROWS = 50
+
+
+def check_sample(handle: IO[bytes], spec: ProfileSpec) -> None:
+    """Refuse a profile that cannot read this file at all, with one message that says what
+    to change, rather than a problem on every row: a date format that matches none of the first
+    rows' dates, an amount column holding no amounts."""
+    table = open_table(handle, spec)
+    rows = [cells for _number, cells in itertools.islice(table.rows, SAMPLE_ROWS)]
+    handle.seek(0)
+    index = table.columns.index
+    dialect = spec.dialect
+    dates = [c[index["posting_date"]].strip(STRIP) for c in rows if "posting_date" in index]
+    dates = [d for d in dates if d]
+    if dates and not any(dialect.parse_date(d) for d in dates):
+        fits = [
+            DATE_FORMATS[k].label
+            for k in PROFILE_DATE_FORMATS
+            if DATE_FORMATS[k].parse(dates[0].lower() if DATE_FORMATS[k].lower else dates[0])
+        ]
+        hint = f" ('{dates[0]}' is {' or '.join(fits)})" if fits else ""
+        raise HeaderError(
+            f"None of the dates in column '{table.columns.column_name('posting_date')}' (like "
+            f"'{dates[0]}') is in the profile's date format {dialect.date_label}. Change the "
+            f"profile's date format{hint}.",
+            row=spec.header_row,
+            field_name="posting_date",
+        )
+    names = ["debit", "credit"] if dialect.debit_credit else ["amount"]
+    amounts = [c[index[name]].strip(STRIP) for c in rows for name in names if name in index]
+    amounts = [a for a in amounts if a]
+    if amounts and not any(AMOUNT_RE.fullmatch(clean_ledger_amount(a)) for a in amounts):
+        columns = " and ".join(f"'{table.columns.column_name(n)}'" for n in names)
+        raise HeaderError(
+            f"Column {columns} holds no amounts (like '{amounts[0]}'). Choose the file's column "
+            "that holds the amounts in the profile.",
+            row=spec.header_row,
+            field_name=names[0],
+        )
+
+
+# ---- a sample, for building a profile -----------------------------------------------------------
+
+SAMPLE_SHOWN = 20
+
+
+@dataclass
+class Sample:
+    """The start of a file: its header and first rows, and how it was read."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    rows: list[list[str]]
+    sheets: list[str] = field(default_factory=list)
+
+    def first_values(self, count: int = 3) -> list[tuple[str, list[str]]]:
+        """Each column's name with its first non-blank values."""
+        return [
+            (name, [r[i] for r in self.rows if i < len(r) and r[i].strip()][:count])
+            for i, name in enumerate(self.header)
+        ]
+
+
+def guess_delimiter(line: str) -> str:
+    """The delimiter a header line uses most (comma when none is used)."""
+    counts = {key: line.count(char) for key, char in DELIMITERS.items()}
+    best = max(counts, key=lambda key: counts[key])
+    return best if counts[best] else "comma"
+
+
+def read_sample(handle: IO[bytes], spec: ProfileSpec) -> Sample:
+    """The header row and the first rows of a file, read the way `spec` says (a delimiter of ""
+    is guessed from the header row)."""
+    sheets: list[str] = []
+    if spec.file_type == "xlsx":
+        from openpyxl import load_workbook
+
+        handle.seek(0)
+        try:
+            book = load_workbook(handle, read_only=True)
+            sheets = list(book.sheetnames)
+            book.close()
+        except Exception as exc:
+            raise UploadRefused("The Excel file could not be opened; it may be damaged.") from exc
+    elif not spec.delimiter:
+        handle.seek(0)
+        head = handle.read(65536)
+        text = head.decode(detect_encoding(head, spec.encoding).replace("-sig", ""), "replace")
+        lines = text.lstrip("\ufeff").splitlines()
+        line = lines[spec.header_row - 1] if len(lines) >= spec.header_row else ""
+        spec = replace(spec, delimiter=guess_delimiter(line))
+    source, encoding = records(handle, spec)
+    header: list[str] = []
+    rows: list[list[str]] = []
+    for number, cells in enumerate(source, start=1):
+        if number < spec.header_row:
+            continue
+        if number == spec.header_row:
+            header = [c.strip() for c in cells]
+            continue
+        if not _blank(cells):
+            rows.append(cells)
+        if len(rows) >= SAMPLE_SHOWN:
+            break
+    handle.seek(0)
+    while header and not header[-1]:
+        header.pop()
+    return Sample(
+        encoding=encoding, delimiter=spec.delimiter, header=header, rows=rows, sheets=sheets
+    )

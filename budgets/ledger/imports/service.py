@@ -291,6 +291,8 @@ def run_import(
             columns = None
             if spec is None:
                 columns = reading.check_header(reading.read_plain_header(handle))
+            else:
+                reading.check_sample(handle, spec)
             if engine == "sql":
                 sql_engine.run(
                     imp, handle, columns=columns, spec=spec, expected=expected, on_step=on_step
