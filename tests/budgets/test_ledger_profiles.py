@@ -75,8 +75,10 @@ def _spec(**changes: Any) -> dict[str, Any]:
         (
             {"columns": {"supplier": "Amount"}},
             "supplier",
-            "column 'Amount' is chosen for both amount and supplier; choose a different column "
-            "for one of them",
+            (
+                "column 'Amount' is chosen for both amount and supplier; choose a different "
+                "column for one of them"
+            ),
         ),
         (
             {"columns": {"amount": None}},
@@ -86,14 +88,18 @@ def _spec(**changes: Any) -> dict[str, Any]:
         (
             {"line_numbers": "column"},
             "line_number",
-            "choose the file's column for line number within the document (or choose to number "
-            "the lines of each document in file order)",
+            (
+                "choose the file's column for line number within the document (or choose to "
+                "number the lines of each document in file order)"
+            ),
         ),
         (
             {"columns": {"cost_centre": None}},
             "cost_centre",
-            "choose the file's column for cost centre (or department, expense area), or give a "
-            "constant",
+            (
+                "choose the file's column for cost centre (or department, expense area), or "
+                "give a constant"
+            ),
         ),
         ({"date_format": "YYYY/DD/MM"}, "date_format", "'YYYY/DD/MM' is not a date format"),
         ({"delimiter": "regex:\\s+"}, "delimiter", "'regex:\\s+' is not a delimiter"),
