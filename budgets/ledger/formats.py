@@ -99,14 +99,21 @@ DATE_FORMATS: dict[str, DateFormat] = {
 }  # fmt: skip
 PROFILE_DATE_FORMATS = [k for k in DATE_FORMATS if k not in ("ISO", "UK")]
 
-# Ledger amounts: a pound sign, thousands commas, and a negative written -12.00, (12.00) or
-# 12.00-. Groups: 1 "(", 2 sign, 3 "-" after the pound sign, 4 the number, 5 trailing "-", 6 ")".
-# The same pattern is matched by Python (re) and PostgreSQL (~ and regexp_match).
-LEDGER_AMOUNT_PATTERN = (
-    r"(\()?([-+])?(?:£ ?)?(-)?"
-    r"([0-9]{1,3}(?:,[0-9]{3})+(?:[.][0-9]*)?|[0-9]+(?:[.][0-9]*)?|[.][0-9]+)(-)?(\))?"
+# Ledger amounts: a pound sign (and a space), thousands commas, and a negative written -12.00,
+# £-12.00, 12.00- or (12.00). Each form is one pattern that Python (re.fullmatch) and PostgreSQL
+# (~, anchored) both test, and whether it is negative; the amount is the text with the marks
+# taken out (LEDGER_MARKS). Patterns without captures keep PostgreSQL's matching fast.
+_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?:[.][0-9]*)?|[0-9]+(?:[.][0-9]*)?|[.][0-9]+)"
+LEDGER_AMOUNT_FORMS: tuple[tuple[str, bool], ...] = (
+    (rf"[+]?(?:£ ?)?{_NUMBER}", False),
+    (rf"-(?:£ ?)?{_NUMBER}", True),
+    (rf"(?:£ ?)?-{_NUMBER}", True),
+    (rf"(?:£ ?)?{_NUMBER}-", True),
+    (rf"[(](?:£ ?)?{_NUMBER}[)]", True),
 )
-_LEDGER_AMOUNT_RE = re.compile(LEDGER_AMOUNT_PATTERN)
+LEDGER_MARKS = "+-£ ,()"
+_LEDGER_FORMS = [(re.compile(pattern), negative) for pattern, negative in LEDGER_AMOUNT_FORMS]
+_DROP_MARKS = str.maketrans("", "", LEDGER_MARKS)
 ZERO_AMOUNT_PATTERN = r"[-+]?0*[.]?0*"
 NOT_AMOUNTS = ("", "-", "+", ".")
 LEDGER_AMOUNT_HINT = " (write amounts like 1234.56, £1,234.56, (1,234.56) or 1,234.56-)"
@@ -118,15 +125,10 @@ def clean_ledger_amount(text: str) -> str:
     left as it is, so its problems are named in its own words."""
     if AMOUNT_RE.fullmatch(text):
         return text
-    match = _LEDGER_AMOUNT_RE.fullmatch(text)
-    if match is None:
-        return text
-    opened, sign, sign2, number, trailing, closed = match.groups()
-    marks = sum(1 for part in (opened, sign, sign2, trailing) if part)
-    if (opened is None) != (closed is None) or marks > 1:
-        return text
-    negative = bool(opened or sign == "-" or sign2 or trailing)
-    return ("-" if negative else "") + number.replace(",", "")
+    for pattern, negative in _LEDGER_FORMS:
+        if pattern.fullmatch(text):
+            return ("-" if negative else "") + text.translate(_DROP_MARKS)
+    return text
 
 
 def negate_amount(text: str) -> str:

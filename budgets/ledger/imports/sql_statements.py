@@ -20,7 +20,8 @@ from budgets.ledger.formats import (
     AMOUNT_PATTERN,
     DATE_FORMATS,
     DATE_YEARS,
-    LEDGER_AMOUNT_PATTERN,
+    LEDGER_AMOUNT_FORMS,
+    LEDGER_MARKS,
     NOT_AMOUNTS,
     PLAIN,
     ZERO_AMOUNT_PATTERN,
@@ -100,14 +101,13 @@ _PLAIN_AMOUNT = f"~ {_anchored(AMOUNT_PATTERN)}"
 
 
 def _clean_amount(x: str) -> str:
-    """posting_rules.clean_ledger_amount in SQL, for the column expression x."""
-    return (
-        f"CASE WHEN {x} {_PLAIN_AMOUNT} THEN {x} ELSE coalesce((SELECT CASE "  # noqa: S608
-        "WHEN (m[1] IS NULL) = (m[6] IS NULL) AND num_nonnulls(m[1], m[2], m[3], m[5]) <= 1 "
-        "THEN CASE WHEN m[1] IS NOT NULL OR m[2] = '-' OR m[3] IS NOT NULL OR m[5] IS NOT NULL "
-        "THEN '-' ELSE '' END || replace(m[4], ',', '') END "
-        f"FROM (SELECT regexp_match({x}, {_anchored(LEDGER_AMOUNT_PATTERN)}) AS m) q), {x}) END"
+    """formats.clean_ledger_amount in SQL, for the column expression x."""
+    forms = " ".join(
+        f"WHEN {x} ~ {_anchored(pattern)} THEN "
+        f"{literal('-') + ' || ' if negative else ''}translate({x}, {literal(LEDGER_MARKS)}, '')"
+        for pattern, negative in LEDGER_AMOUNT_FORMS
     )
+    return f"CASE WHEN {x} {_PLAIN_AMOUNT} THEN {x} {forms} ELSE {x} END"
 
 
 def _negate(x: str) -> str:
@@ -252,18 +252,15 @@ def _build_mappings(cursor: Any, source: Source, organisation: Organisation) -> 
     """ledger_map: (year, cost centre, expense code) -> line and fund. Exact pairs straight from
     the mappings; when the organisation has mapping rules, every distinct pair of the file is
     resolved once by the same RuleBook the Python engine asks."""
-    mappings = list(
-        LedgerMapping.objects.filter(organisation=organisation).select_related("budget_line")
-    )
-    by_year: dict[int, list[LedgerMapping]] = {}
-    for mapping in mappings:
-        by_year.setdefault(mapping.year_id, []).append(mapping)
-    books = {year_id: RuleBook(items) for year_id, items in by_year.items()}
     cursor.execute(
         "CREATE TEMP TABLE ledger_map (year_id bigint, cc text, ec text, line_id bigint, "
         "fund_id bigint)"
     )
-    if not any(book.has_rules for book in books.values()):
+    mappings = LedgerMapping.objects.filter(organisation=organisation)
+    rules = mappings.exclude(
+        cost_centre_match=LedgerMapping.Match.EXACT, expense_code_match=LedgerMapping.Match.EXACT
+    )
+    if not rules.exists():
         cursor.execute(
             """
             INSERT INTO ledger_map
@@ -274,6 +271,10 @@ def _build_mappings(cursor: Any, source: Source, organisation: Organisation) -> 
             [organisation.pk],
         )
         return
+    by_year: dict[int, list[LedgerMapping]] = {}
+    for mapping in mappings.select_related("budget_line"):
+        by_year.setdefault(mapping.year_id, []).append(mapping)
+    books = {year_id: RuleBook(items) for year_id, items in by_year.items()}
     cc, ec = source.exprs["cc"], source.exprs["ec"]
     cursor.execute(
         f"SELECT DISTINCT coalesce({cc}, ''), coalesce({ec}, '') FROM ledger_stage s"  # noqa: S608
@@ -340,7 +341,10 @@ def _resolved_select(source: Source, org_id: int, *, labels: bool, leave: bool) 
     if source.numbered and labels:
         line_number = "lr.line_no::text"
     elif source.numbered:
-        line_number = f"(row_number() OVER (PARTITION BY {e['doc']} ORDER BY s.n))::text"
+        # Byte order: the same partitions, compared with memcmp.
+        line_number = (
+            f'(row_number() OVER (PARTITION BY {e["doc"]} COLLATE "C" ORDER BY s.n))::text'
+        )
     else:
         line_number = e["ln_text"]
     if labels:
