@@ -13,7 +13,7 @@ app_name = "budgets"
 
 urlpatterns = [
     path("funds/", funds.fund_list, name="fund-list"),
-    # H4 commissioner workspace
+    # commissioner workspace
     path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
     path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
     path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),

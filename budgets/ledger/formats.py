@@ -120,11 +120,9 @@ LEDGER_AMOUNT_HINT = " (write amounts like 1234.56, £1,234.56, (1,234.56) or 1,
 
 
 def clean_ledger_amount(text: str) -> str:
-    """'£1,234.56' -> '1234.56', '(12.00)' and '12.00-' -> '-12.00'. Anything else is returned as
-    it is (and then refused as not a number, quoting what the file holds). A plain number is
-    left as it is, so its problems are named in its own words."""
-    if AMOUNT_RE.fullmatch(text):
-        return text
+    """'£1,234.56' -> '1234.56', '(12.00)' and '12.00-' -> '-12.00', '+5' -> '5'. Anything else
+    is returned as it is (and then refused as not a number, quoting what the file holds). The
+    first form takes plain positive numbers too, so most amounts are settled by one match."""
     for pattern, negative in _LEDGER_FORMS:
         if pattern.fullmatch(text):
             return ("-" if negative else "") + text.translate(_DROP_MARKS)

@@ -184,8 +184,8 @@ class SpendPosting(models.Model):
     Bulk imports of a million rows set the shape of this table:
     - single-column indexes are left off the foreign keys the composite indexes already lead with
       (organisation, fund, budget line) and off period and created_by;
-    - no database foreign-key constraints, as reliability-and-performance.md 4.2 advises: a
-      row-by-row check costs about 5-12 s per million rows each. Budget line, organisation,
+    - no database foreign-key constraints, as reliability-and-performance.md 4.2 advises: each
+      is a row-by-row check, which a million-row insert pays for per row. Budget line, organisation,
       period and fund are checked set-based before every insert (services and the import's SQL;
       fund and period are derived from the line); ledger_import and created_by are provenance; a
       reversal links to a posting the trigger never lets go. A trigger on budget lines refuses

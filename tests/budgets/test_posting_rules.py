@@ -218,6 +218,12 @@ CASES: list[Case] = [
          ['D-1,1.4.2016,"£1,234.56",CC100,E5100,A,x', "D-1,01.04.2016,(12.00),CC200,E5200,A,y",
           "D-2,30.09.2016,5.00-,CC100,E5100,B,z", 'D-2,30.9.2016,"£ 1,000",CC100,E5100,B,z'],
          [], header=PROFILE_HEADER, profile=_profile(), total="2217.56"),
+    Case("accepted: a document's lines numbered in file order when they are not together",
+         ["D-1,1.4.2016,1.00,CC100,E5100,A,x", "D-2,1.4.2016,2.00,CC100,E5100,A,x", ",,,,,,",
+          "D-1,2.4.2016,4.00,CC200,E5200,A,y", "D-1,2.4.2016,8.00,CC100,E5100,A,z"],
+         [], header=PROFILE_HEADER, profile=_profile(), total="15.00",
+         extra={"lines": {("D-1", 1): "HC01", ("D-1", 2): "CH01", ("D-1", 3): "HC01",
+                          ("D-2", 1): "HC01"}}),
     Case("accepted: debit and credit columns",
          ["D-1,15.04.2016,100.00,,CC100,E5100", "D-1,15.04.2016,0.00,25.50,CC100,E5100",
           'D-2,16.04.2016,,"(3.00)",CC100,E5100'],
@@ -308,7 +314,12 @@ def _assert_case(case: Case, found: dict[str, Any]) -> None:
     total = sum((p[5] for p in found["postings"]), Decimal("0.00"))
     assert total == Decimal(case.total or "0"), total
     if "lines" in case.extra:
-        assert {p[0]: p[4] for p in found["postings"]} == case.extra["lines"]
+        keys = {k if isinstance(k, tuple) else (k, 1) for k in case.extra["lines"]}
+        got = {(p[0], p[1]): p[4] for p in found["postings"]}
+        assert got == {
+            (k if isinstance(k, tuple) else (k, 1)): v for k, v in case.extra["lines"].items()
+        }
+        assert set(got) == keys
     if "outside" in case.extra:
         rows, amount, top = case.extra["outside"]
         assert found["outside"][:2] == (rows, amount)

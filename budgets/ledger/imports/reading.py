@@ -14,6 +14,7 @@ bytes when they need no reshaping (`raw_byte_range`), else as these rows.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import itertools
@@ -213,7 +214,8 @@ def _text_records(handle: IO[bytes], spec: ProfileSpec, encoding: str) -> Iterat
     except csv.Error as exc:
         raise UploadRefused(f"The file could not be read: {exc}.") from None
     finally:
-        text.detach()
+        with contextlib.suppress(ValueError):  # the file was closed before this was let go
+            text.detach()
 
 
 def _xlsx_records(handle: IO[bytes], spec: ProfileSpec) -> Iterator[list[str]]:

@@ -93,10 +93,8 @@ def run(
 ) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET jit = off")  # compiling these one-off queries would cost seconds
-        # The date table's hash (12 MB) and the summary's grouping stay in memory; numbering a
-        # profile's lines sorts every row by document, in memory too.
-        memory = "256MB" if spec is not None and spec.numbers_lines else "32MB"
-        cursor.execute(f"SET work_mem = '{memory}'")
+        # The date table's hash (12 MB) and the summary's grouping stay in memory.
+        cursor.execute("SET work_mem = '32MB'")
     steps = Steps(on_step)
     try:
         _run(imp, handle, columns=columns, spec=spec, expected=expected, steps=steps)

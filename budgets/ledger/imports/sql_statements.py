@@ -45,7 +45,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Every temporary table of the SQL engine (session-local; dropped before and after each import).
 DROP_TEMP = (
     "DROP TABLE IF EXISTS ledger_stage, ledger_res, ledger_err, ledger_bad, ledger_bad_rows, "
-    "ledger_periods, ledger_years, ledger_days, ledger_all_days, ledger_map, ledger_codes"
+    "ledger_periods, ledger_years, ledger_days, ledger_all_days, ledger_map, ledger_codes, "
+    "ledger_docs, ledger_lines"
 )
 _FIELDS = (
     "org_code",
@@ -107,7 +108,7 @@ def _clean_amount(x: str) -> str:
         f"{literal('-') + ' || ' if negative else ''}translate({x}, {literal(LEDGER_MARKS)}, '')"
         for pattern, negative in LEDGER_AMOUNT_FORMS
     )
-    return f"CASE WHEN {x} {_PLAIN_AMOUNT} THEN {x} {forms} ELSE {x} END"
+    return f"CASE {forms} ELSE {x} END"
 
 
 def _negate(x: str) -> str:
@@ -292,6 +293,32 @@ def _build_mappings(cursor: Any, source: Source, organisation: Organisation) -> 
             copy.write_row(row)
 
 
+def _number_lines(cursor: Any, source: Source) -> None:
+    """Line numbers for a profile that numbers each document's lines in file order, without
+    sorting the file: ledger_docs has each document's first and last row and its count (a hash
+    aggregate); where a document's rows are together (as exports keep them) its lines are
+    numbered from its first row; ledger_lines numbers the rest, in file order."""
+    doc = f"coalesce({source.exprs['doc']}, '')"
+    where = f"WHERE {source.not_blank}" if source.not_blank else ""
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE ledger_docs AS
+        SELECT doc, min(n) AS first_n, max(n) AS last_n, count(*) AS n_rows
+        FROM (SELECT s.n, {doc} AS doc FROM ledger_stage s {where}) x
+        GROUP BY doc
+        """  # noqa: S608 (constants only)
+    )
+    cursor.execute(
+        f"""
+        CREATE TEMP TABLE ledger_lines AS
+        SELECT x.n, row_number() OVER (PARTITION BY x.doc COLLATE "C" ORDER BY x.n) AS ln
+        FROM (SELECT s.n, {doc} AS doc FROM ledger_stage s {where}) x
+        JOIN ledger_docs d ON d.doc = x.doc AND d.last_n - d.first_n + 1 <> d.n_rows
+        """  # noqa: S608 (constants only)
+    )
+    cursor.execute("ANALYZE ledger_docs, ledger_lines")
+
+
 def _create_days(cursor: Any, table: str, span: str, dialect: Dialect) -> None:
     """Every date from the first to the last day `span` (SQL, one row) gives, as text in each way
     the dialect writes dates, with its financial year and the period of its month: a join with it
@@ -341,15 +368,19 @@ def _resolved_select(source: Source, org_id: int, *, labels: bool, leave: bool) 
     if source.numbered and labels:
         line_number = "lr.line_no::text"
     elif source.numbered:
-        # Byte order: the same partitions, compared with memcmp.
-        line_number = (
-            f'(row_number() OVER (PARTITION BY {e["doc"]} COLLATE "C" ORDER BY s.n))::text'
-        )
+        # Each document's rows in file order (number_lines): from its first row, or where its
+        # rows are not together, from ledger_lines.
+        line_number = "(coalesce(ll.ln, s.n - d.first_n + 1))::text"
     else:
         line_number = e["ln_text"]
     if labels:
         source_sql = f"ledger_bad_rows k JOIN ledger_stage s ON {source.row_no} = k.row_no" + (
             " JOIN ledger_res lr ON lr.row_no = k.row_no" if source.numbered else ""
+        )
+    elif source.numbered:
+        source_sql = (
+            f"ledger_stage s LEFT JOIN ledger_docs d ON d.doc = coalesce({e['doc']}, '') "
+            "LEFT JOIN ledger_lines ll ON ll.n = s.n"
         )
     else:
         source_sql = "ledger_stage s"
@@ -490,6 +521,8 @@ def build_resolved(
     of rows and of rows with a problem."""
     org_id = organisation.pk
     _build_lookups(cursor, source, organisation, partner_funds)
+    if source.numbered:
+        _number_lines(cursor, source)
     steps("lookups")
     checks = _checks(organisation, partner_funds, source, leave)
     bad = " OR ".join(f"({condition})" for _field, condition, _expr in checks)
