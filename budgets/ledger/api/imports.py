@@ -24,7 +24,8 @@ from budgets.ledger.api.common import (
     require_finance_role,
     valid,
 )
-from budgets.ledger.imports import check_again, error_file, post_import, start_import
+from budgets.ledger.imports import check_again as preview_again
+from budgets.ledger.imports import error_file, post_import, start_import
 from budgets.models import LedgerImport
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
@@ -180,7 +181,7 @@ class LedgerImportViewSet(
     def check_again(self, request: Request, pk: str) -> Response:
         imp = self.get_object()
         require_finance_role(request.user)
-        return self._answer(check_again(actor=actor_of(request), ledger_import=imp))
+        return self._answer(preview_again(actor=actor_of(request), ledger_import=imp))
 
     @extend_schema(
         summary="Every problem of a rejected import as CSV (row, column, problem)",

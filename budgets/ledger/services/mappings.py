@@ -54,6 +54,16 @@ def _check_line(organisation: Organisation, year: FinancialYear, line: BudgetLin
         )
 
 
+def _codes(mapping: LedgerMapping) -> tuple[str, str, str, str]:
+    """What makes a mapping the same rule as another: both codes and how each matches."""
+    return (
+        mapping.cost_centre_match,
+        mapping.cost_centre,
+        mapping.expense_code_match,
+        mapping.expense_code,
+    )
+
+
 def _refuse_overlap(candidate: LedgerMapping, others: list[LedgerMapping]) -> None:
     """A rule that could match a pair another rule of the same precedence matches is refused."""
     new = mapping_rules.rule_of(candidate)
@@ -95,15 +105,8 @@ def mapping_set(
             .filter(organisation=organisation, year=year)
             .select_related("budget_line")
         )
-        mapping = next(
-            (
-                m
-                for m in existing
-                if (m.cost_centre_match, m.cost_centre, m.expense_code_match, m.expense_code)
-                == (cc.kind, cc.text, ec.kind, ec.text)
-            ),
-            None,
-        )
+        wanted = (cc.kind, cc.text, ec.kind, ec.text)
+        mapping = next((m for m in existing if _codes(m) == wanted), None)
         if mapping is None:
             mapping = LedgerMapping(
                 organisation=organisation,
@@ -245,16 +248,7 @@ def mappings_copy_to_year(
                     )
                 )
                 continue
-            key = (old.cost_centre_match, old.cost_centre, old.expense_code_match, old.expense_code)
-            same = next(
-                (
-                    m
-                    for m in target
-                    if (m.cost_centre_match, m.cost_centre, m.expense_code_match, m.expense_code)
-                    == key
-                ),
-                None,
-            )
+            same = next((m for m in target if _codes(m) == _codes(old)), None)
             if same is not None:
                 if same.budget_line_id == line.pk:
                     result.unchanged.append(same)

@@ -162,27 +162,27 @@ def _poster_import(request: HttpRequest, pk: int) -> LedgerImport:
     return imp
 
 
+def _act(request: HttpRequest, pk: int, service: Any) -> HttpResponse:
+    imp = _poster_import(request, pk)
+    try:
+        service(actor=actor_of(request), ledger_import=imp)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("budgets:ledger-import-detail", pk=imp.pk)
+
+
 @login_required
 @require_POST
 def import_post(request: HttpRequest, pk: int) -> HttpResponse:
     """Post exactly what the preview showed (checked again first)."""
-    imp = _poster_import(request, pk)
-    try:
-        post_import(actor=actor_of(request), ledger_import=imp)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    return redirect("budgets:ledger-import-detail", pk=imp.pk)
+    return _act(request, pk, post_import)
 
 
 @login_required
 @require_POST
 def import_check_again(request: HttpRequest, pk: int) -> HttpResponse:
-    imp = _poster_import(request, pk)
-    try:
-        check_again(actor=actor_of(request), ledger_import=imp)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    return redirect("budgets:ledger-import-detail", pk=imp.pk)
+    """Preview the stored file again (after mapping what was unmapped)."""
+    return _act(request, pk, check_again)
 
 
 @login_required
