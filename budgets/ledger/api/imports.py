@@ -69,7 +69,8 @@ class LedgerImportSerializer(serializers.ModelSerializer):
 
 
 class ImportUploadInput(serializers.Serializer):
-    file = serializers.FileField()
+    # An empty or unreadable file is refused by the upload checks, in their words.
+    file = serializers.FileField(allow_empty_file=True)
     organisation = serializers.CharField(required=False)
     profile = serializers.CharField(
         required=False, help_text="import profile name or id; default: the gmhsc ledger CSV"
