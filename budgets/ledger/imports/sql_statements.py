@@ -142,6 +142,7 @@ class Source:
     row_no: str  # SQL: the row's number in the file
     dialect: Dialect = PLAIN
     numbered: bool = False  # line numbers: each document's rows in file order
+    apart: bool = False  # numbered, and some document's rows are not together (ledger_lines)
     not_blank: str = ""  # SQL condition leaving out blank rows (profiles)
 
     @classmethod
@@ -308,11 +309,15 @@ def _number_lines(cursor: Any, source: Source) -> None:
         GROUP BY doc
         """  # noqa: S608 (constants only)
     )
+    cursor.execute("SELECT EXISTS (SELECT 1 FROM ledger_docs WHERE last_n - first_n + 1 <> n_rows)")
+    # Usually every document's rows are together: then ledger_lines stays empty, unread.
+    source.apart = bool(cursor.fetchone()[0])
+    conditions = [source.not_blank or "true", "true" if source.apart else "false"]
     cursor.execute(
         f"""
         CREATE TEMP TABLE ledger_lines AS
         SELECT x.n, row_number() OVER (PARTITION BY x.doc COLLATE "C" ORDER BY x.n) AS ln
-        FROM (SELECT s.n, {doc} AS doc FROM ledger_stage s {where}) x
+        FROM (SELECT s.n, {doc} AS doc FROM ledger_stage s WHERE {" AND ".join(conditions)}) x
         JOIN ledger_docs d ON d.doc = x.doc AND d.last_n - d.first_n + 1 <> d.n_rows
         """  # noqa: S608 (constants only)
     )
@@ -370,7 +375,11 @@ def _resolved_select(source: Source, org_id: int, *, labels: bool, leave: bool) 
     elif source.numbered:
         # Each document's rows in file order (number_lines): from its first row, or where its
         # rows are not together, from ledger_lines.
-        line_number = "(coalesce(ll.ln, s.n - d.first_n + 1))::text"
+        line_number = (
+            "(coalesce(ll.ln, s.n - d.first_n + 1))::text"
+            if source.apart
+            else "(s.n - d.first_n + 1)::text"
+        )
     else:
         line_number = e["ln_text"]
     if labels:
@@ -380,7 +389,7 @@ def _resolved_select(source: Source, org_id: int, *, labels: bool, leave: bool) 
     elif source.numbered:
         source_sql = (
             f"ledger_stage s LEFT JOIN ledger_docs d ON d.doc = coalesce({e['doc']}, '') "
-            "LEFT JOIN ledger_lines ll ON ll.n = s.n"
+            + ("LEFT JOIN ledger_lines ll ON ll.n = s.n" if source.apart else "")
         )
     else:
         source_sql = "ledger_stage s"
