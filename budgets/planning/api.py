@@ -132,9 +132,12 @@ class HistoryEntrySerializer(serializers.Serializer):
     when = serializers.DateTimeField()
     who = serializers.CharField(allow_null=True)
     action = serializers.CharField()
-    field = serializers.CharField(allow_blank=True)
-    before = serializers.JSONField(allow_null=True)
+    field = serializers.CharField(allow_blank=True, help_text="As the pages label it")
+    field_name = serializers.CharField(allow_blank=True, help_text="The stored field's name")
+    before = serializers.JSONField(allow_null=True, help_text="As stored; money as a string")
     after = serializers.JSONField(allow_null=True)
+    before_text = serializers.CharField(allow_blank=True, help_text="In words: money as £1,234")
+    after_text = serializers.CharField(allow_blank=True)
     why = serializers.CharField(allow_blank=True, allow_null=True)
 
 
@@ -158,8 +161,11 @@ def history_response(entries: list[dict[str, Any]]) -> Response:
                 "who": e["who"],
                 "action": e["action"],
                 "field": e["field"],
+                "field_name": e["field_name"],
                 "before": plain(e["before"]),
                 "after": plain(e["after"]),
+                "before_text": e["before_text"],
+                "after_text": e["after_text"],
                 "why": e["why"],
             }
             for e in entries
