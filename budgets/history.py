@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -54,14 +55,20 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+def _model_field(model: type[models.Model], name: str) -> models.Field | None:
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, models.Field) else None
+
+
 def field_label(model: type[models.Model], field: str) -> str:
     """How the pages name `field` of `model` ("current_budget" on a line is "Annual budget")."""
     if model is BudgetLine and field in FIELD_LABELS:
         return FIELD_LABELS[field]
-    try:
-        verbose = str(model._meta.get_field(field).verbose_name)
-    except models.FieldDoesNotExist:
-        verbose = field.replace("_", " ")
+    model_field = _model_field(model, field)
+    verbose = str(model_field.verbose_name) if model_field else field.replace("_", " ")
     return verbose[:1].upper() + verbose[1:]
 
 
@@ -76,10 +83,7 @@ def in_words(model: type[models.Model], field: str, value: Any, names: dict[str,
     """A stored value as a reader sees it on the page."""
     if value is None or value == "":
         return ""
-    try:
-        model_field = model._meta.get_field(field)
-    except models.FieldDoesNotExist:
-        model_field = None
+    model_field = _model_field(model, field)
     if isinstance(model_field, models.ForeignKey):
         return names.get(field, {}).get(value, str(value))
     if isinstance(model_field, models.BooleanField) or isinstance(value, bool):
@@ -149,17 +153,14 @@ def _fk_names(model: type[models.Model], field_changes: list[Any]) -> dict[str, 
     """Readable names for the related records the changes mention (one query per field)."""
     wanted: dict[str, set[Any]] = {}
     for change in field_changes:
-        try:
-            model_field = model._meta.get_field(change.field)
-        except models.FieldDoesNotExist:
-            continue
+        model_field = _model_field(model, change.field)
         if isinstance(model_field, models.ForeignKey):
             ids = wanted.setdefault(change.field, set())
             ids.update(v for v in (change.old, change.new) if v is not None)
     names: dict[str, dict[Any, str]] = {}
     for field, ids in wanted.items():
-        related = model._meta.get_field(field).related_model
-        names[field] = {o.pk: str(o) for o in related._default_manager.filter(pk__in=ids)}  # type: ignore[union-attr]
+        related: Any = model._meta.get_field(field).related_model
+        names[field] = {o.pk: str(o) for o in related._default_manager.filter(pk__in=ids)}
     return names
 
 
