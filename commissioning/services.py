@@ -35,7 +35,7 @@ from commissioning.models import (
 )
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
-from gmhsc.money import MoneyError, split_largest_remainder, to_money
+from gmhsc.money import MoneyError, format_money, split_largest_remainder, to_money
 from localities import roles
 from localities.actors import Actor
 from localities.models import Locality, Organisation
@@ -254,8 +254,9 @@ def _clean_profile(
         clean[line.pk] = row
     if total != value:
         raise ApplicationError(
-            f"The commitment profile adds up to £{total:,.2f} but the contract's value for "
-            f"{year.code} is £{value:,.2f}; they must match to the penny.",
+            f"The commitment profile adds up to {format_money(total, pence=True)} but the "
+            f"contract's value for {year.code} is {format_money(value, pence=True)}; they must "
+            "match to the penny.",
             extra={"field": "profile", "profile_total": str(total), "value": str(value)},
         )
     return lines, clean

@@ -10,14 +10,13 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from budgets.reports.variance import Group, ReportRow, Totals, VarianceReport
-from gmhsc.money import format_money
+from gmhsc.money import format_money, format_pct
 
 PAGE_LINES = 100
 MONEY_CELLS = (
@@ -36,18 +35,11 @@ MONEY_CELLS = (
 )
 
 
-def pct_text(value: Decimal | None) -> str:
-    """As the `pct` template filter: 2.5% / (2.5%) / – for none."""
-    if value is None:
-        return "–"
-    return f"({abs(value):.1f}%)" if value < 0 else f"{value:.1f}%"
-
-
 def _money_cells(figures: ReportRow | Totals) -> str:
     cells = []
     for key in MONEY_CELLS:
         value = getattr(figures, key)
-        text = pct_text(value) if key.endswith("_pct") else format_money(value, pence=True)
+        text = format_pct(value) if key.endswith("_pct") else format_money(value)
         cells.append(
             f'<td class="govuk-table__cell app-money" data-col="{key}">{escape(text)}</td>'
         )

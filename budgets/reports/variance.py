@@ -33,7 +33,7 @@ from budgets.models import (
 )
 from budgets.rag import Rag
 from budgets.selectors import period_status
-from gmhsc.money import ZERO, percentage
+from gmhsc.money import ZERO, format_money, percentage
 
 MONEY_KEYS = (
     "original_budget",
@@ -274,7 +274,9 @@ class VarianceReport:
 
     @property
     def rag_thresholds(self) -> str:
-        floor = f"; variances under £{self.rag_floor:,.2f} stay green" if self.rag_floor else ""
+        floor = (
+            f"; variances under {format_money(self.rag_floor)} stay green" if self.rag_floor else ""
+        )
         return (
             f"Rated on forecast variance % of current budget: green below {self.rag_amber_pct}%, "
             f"amber from {self.rag_amber_pct}% to {self.rag_red_pct}%, red above "
@@ -581,7 +583,7 @@ def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str]:
 
 def _fair_detail(result: Any) -> str:
     target = getattr(result, "target", None)
-    return f"target £{target:,.2f}" if target is not None else ""
+    return f"target {format_money(target)}" if target is not None else ""
 
 
 def _run_label(run: Any) -> str:

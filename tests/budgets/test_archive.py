@@ -154,7 +154,7 @@ def test_commands_export(fund_year, tmp_path, capsys):
     call_command("export_fund_archive", fund="LP-TEST", year="2016/17", output=str(tmp_path / "x"))
     out = capsys.readouterr().out
     assert "Archived LP-TEST 2016/17" in out
-    assert "5 postings totalling £5250.51" in out
+    assert "5 postings totalling £5,250.51" in out
 
 
 def test_import_into_an_empty_database_reproduces_the_figures(fund_year, tmp_path):
@@ -184,7 +184,7 @@ def test_import_into_an_empty_database_reproduces_the_figures(fund_year, tmp_pat
 
     manage("migrate", "--noinput", "-v", "0")
     out = manage("import_fund_archive", str(tmp_path / "archive"))
-    assert "Restored LP-TEST 2016/17: 2 budget lines, 5 postings totalling £5250.51" in out
+    assert "Restored LP-TEST 2016/17: 2 budget lines, 5 postings totalling £5,250.51" in out
     probe = (
         "import json, django; django.setup(); "
         "from budgets.archive.fund_archive import fingerprint; from budgets.models import PooledFund, FinancialYear; "

@@ -67,9 +67,9 @@ def test_commissioner_records_a_contract_and_the_commitments_column_changes(
     page.get_by_label("Amount committed on line 2", exact=True).fill("12000")
     page.get_by_role("button", name="Save contract").click()
     expect(page.locator("#contract-status")).to_have_text("Active")
-    expect(page.locator("#contract-value")).to_have_text("£36,000.00")
+    expect(page.locator("#contract-value")).to_have_text("£36,000")
     contract = Contract.objects.get(reference="C-E2E")
-    expect(page.locator(f"#headroom-line-{world.host_line.pk}")).to_contain_text("£24,000.00")
+    expect(page.locator(f"#headroom-line-{world.host_line.pk}")).to_contain_text("£24,000")
 
     after = _commitments(page, live_server, world)
     # At M6 all six contract months (October to March) are still to come.
