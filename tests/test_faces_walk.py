@@ -174,19 +174,7 @@ def test_money_forms_and_styles_on_every_page(walked):
         "form wiring": _report(walked, form_problems),
         "inline styles and scripts": _report(walked, inline_style_problems),
     }
-    import json
-    import os
-
-    if os.environ.get("FACES_DUMP"):
-        open(os.environ["FACES_DUMP"], "w").write(json.dumps(found, indent=1))
-        open(os.environ["FACES_DUMP"] + ".urls", "w").write(
-            "\n".join(sorted({p.url for ps in walked.values() for p in ps}))
-        )
-    assert {
-        "bare or wrongly formatted amounts": _report(walked, bare_amounts),
-        "form wiring": _report(walked, form_problems),
-        "inline styles and scripts": _report(walked, inline_style_problems),
-    } == {
+    assert found == {
         "bare or wrongly formatted amounts": [],
         "form wiring": [],
         "inline styles and scripts": [],
@@ -196,10 +184,12 @@ def test_money_forms_and_styles_on_every_page(walked):
 def test_the_figures_are_shown_whole_and_pence_only_where_the_page_is_about_pence(walked):
     texts = {page.url: page.text for pages in walked.values() for page in pages}
     meeting = next(t for u, t in texts.items() if u.startswith("/boards/meetings/"))
-    assert "£2,560,800" in meeting and "2560800.00" not in meeting
+    assert "£2,560,800" in meeting
+    assert "2560800.00" not in meeting
     variance = next(t for u, t in texts.items() if u.startswith("/budgets/reports/variance/?"))
     # HC01 £120,000 + HC02 £60,000 + CH01 £60,000 + NC01 £200,000.04, whole
-    assert "£440,000" in variance and "£440,000.04" not in variance
+    assert "£440,000" in variance
+    assert "£440,000.04" not in variance
     imported = next(
         t for u, t in texts.items() if u.startswith("/budgets/ledger/imports/") and u[-2] != "s"
     )
