@@ -32,21 +32,22 @@ from budgets.ledger.services import mappings as mapping_service
 from budgets.ledger.services.postings import posting_visible, spend_reverse
 from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.forms import GovukForm
 from gmhsc.money import format_money
 from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
 
 
-class UploadForm(forms.Form):
+class UploadForm(GovukForm):
     file = forms.FileField(
         label="Ledger file (CSV)",
         help_text="UTF-8 CSV with the header shown above; up to 1,000,000 rows.",
-        widget=forms.ClearableFileInput(attrs={"class": "govuk-file-upload", "accept": ".csv"}),
+        widget=forms.FileInput(attrs={"accept": ".csv"}),
     )
 
 
-class MappingForm(forms.Form):
+class MappingForm(GovukForm):
     cost_centre = forms.CharField(
         max_length=30, widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"})
     )
@@ -90,7 +91,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     """The organisation's imports, newest first, and the upload form for finance officers."""
     org = _organisation(request)
     can_post = rules.may_post_for(request.user, org)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST if request.method == "POST" else None, request.FILES or None)
     if request.method == "POST":
         if not can_post:
             raise Http404("Not found.")

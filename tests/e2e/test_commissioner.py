@@ -43,7 +43,7 @@ def test_commissioner_edits_a_budget_inline_and_the_fund_total_changes(draft, li
     row.get_by_role("link", name="Edit line HC01").click()
     page.get_by_label("Annual budget").fill("a lot")
     page.get_by_role("button", name="Save line HC01").click()
-    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter annual budget in pounds")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter an annual budget in pounds")
     expect(page.locator("#id_annual_budget-error")).to_be_visible()
     assert BudgetLine.objects.get(pk=draft.host_line.pk).current_budget == Decimal("150000.00")
 
