@@ -108,7 +108,7 @@ def _entry(
     return {
         **base,
         "field": field_label(model, field) if field else "",
-        "field_name": field,
+        "field_key": field,
         "before": before,
         "after": after,
         "before_text": in_words(model, field, before, names) if field else "",
@@ -170,7 +170,7 @@ def _money_entry(when: Any, who: Any, action: str, amount: Decimal, why: str) ->
         "who": who.get_full_name() or who.username,
         "action": action,
         "field": FIELD_LABELS["changes"],
-        "field_name": "changes",
+        "field_key": "changes",
         "before": None,
         "after": amount,
         "before_text": "",

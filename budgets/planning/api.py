@@ -133,7 +133,7 @@ class HistoryEntrySerializer(serializers.Serializer):
     who = serializers.CharField(allow_null=True)
     action = serializers.CharField()
     field = serializers.CharField(allow_blank=True, help_text="As the pages label it")
-    field_name = serializers.CharField(allow_blank=True, help_text="The stored field's name")
+    field_key = serializers.CharField(allow_blank=True, help_text="The stored field's name")
     before = serializers.JSONField(allow_null=True, help_text="As stored; money as a string")
     after = serializers.JSONField(allow_null=True)
     before_text = serializers.CharField(allow_blank=True, help_text="In words: money as £1,234")
@@ -161,7 +161,7 @@ def history_response(entries: list[dict[str, Any]]) -> Response:
                 "who": e["who"],
                 "action": e["action"],
                 "field": e["field"],
-                "field_name": e["field_name"],
+                "field_key": e["field_key"],
                 "before": plain(e["before"]),
                 "after": plain(e["after"]),
                 "before_text": e["before_text"],

@@ -107,7 +107,7 @@ def test_create_line_and_rephase_and_read_its_history(world):
         "before": "100.00",
         "after": "1200.00",
         "after_text": "£1,200",
-    }.items() <= next(h for h in history if h["field_name"] == "m12").items()
+    }.items() <= next(h for h in history if h["field_key"] == "m12").items()
     assert history[-1]["action"] == "created"
 
 
@@ -204,7 +204,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
     )
     assert reopened.json()["status"] == "open"
     audit = host_fin.get(fund_url + "period-history/?period=2016/17-M01").json()
-    assert [(h["who"], h["why"]) for h in audit if h["field_name"] in ("", "status")] == [
+    assert [(h["who"], h["why"]) for h in audit if h["field_key"] in ("", "status")] == [
         ("Admin1 Tester", "Reopened: Late invoice"),
         ("Finhost Tester", "Month-end close"),
     ]

@@ -136,7 +136,7 @@ def test_line_history_merges_field_changes_adjustments_and_virements_newest_firs
     entries = line_history(BudgetLine.objects.get(pk=line.pk))
     whens = [e["when"] for e in entries]
     assert whens == sorted(whens, reverse=True)
-    rename = next(e for e in entries if e["field_name"] == "name")
+    rename = next(e for e in entries if e["field_key"] == "name")
     assert (rename["before"], rename["after"], rename["who"], rename["why"]) == (
         "Home care",
         "Home care and reablement",
@@ -148,7 +148,7 @@ def test_line_history_merges_field_changes_adjustments_and_virements_newest_firs
     assert out["why"] == "Rebalance (to CH01; applied)"
     adj = next(e for e in entries if e["action"] == "adjustment")
     assert adj["after"] == D("600.00")
-    current_changes = [e for e in entries if e["field_name"] == "current_budget"]
+    current_changes = [e for e in entries if e["field_key"] == "current_budget"]
     assert [(e["before"], e["after"]) for e in current_changes] == [
         (D("120600.00"), D("119400.00")),
         (D("120000.00"), D("120600.00")),
@@ -168,7 +168,7 @@ def test_object_history_reads_other_objects(world_approved):
         reason="Varied",
     )
     entries = object_history(agreement)
-    rule_change = next(e for e in entries if e["field_name"] == "rule")
+    rule_change = next(e for e in entries if e["field_key"] == "rule")
     assert (rule_change["before"], rule_change["after"], rule_change["why"]) == (
         "own_risk",
         "fixed",
@@ -231,7 +231,7 @@ def test_an_inline_edit_of_a_line_loaded_in_bulk_records_the_fields_it_changed(w
     api = client.get(f"/api/v1/budget-lines/{w.host_line.pk}/history/").json()
     annual = next(h for h in api if h["field"] == "Annual budget")
     assert {
-        "field_name": "current_budget",
+        "field_key": "current_budget",
         "before": "120000.00",
         "after": "132000.00",
         "before_text": "£120,000",
