@@ -3,6 +3,7 @@ budgets/reports/views.py (included from budgets/reports/urls.py)."""
 
 from django.urls import include, path
 
+from budgets import choosers
 from budgets.ledger import views as ledger
 from budgets.planning.views import funds, lines, virements
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
     path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),
     path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
+    path("lines/search/", choosers.line_search, name="line-search"),
     path("lines/<int:pk>/", lines.line_detail, name="line-detail"),
     path("lines/<int:pk>/row/", lines.line_row, name="line-row"),
     path("lines/<int:pk>/edit/", lines.line_edit, name="line-edit"),

@@ -235,6 +235,10 @@ class GovukForm(forms.Form):
                 if isinstance(field.widget, forms.FileInput):
                     verb = "Choose"
                 field.error_messages["required"] = f"{verb} {_with_article(label)}"
+            if choosing and "That choice is not one" in str(field.error_messages["invalid_choice"]):
+                field.error_messages["invalid_choice"] = (
+                    f"Choose {_with_article(label)} from the list"
+                )
             if isinstance(field, forms.DecimalField | forms.IntegerField):
                 field.error_messages["invalid"] = f"Enter {_with_article(label)} as a number"
             if isinstance(field, forms.ModelChoiceField) and field.empty_label == "---------":

@@ -153,6 +153,9 @@ ROWS: list[tuple[str, Row]] = [
     ("budgets:variance-export", R(get="405 405 405 405 302", post="404 404 404 404 302")),
     ("budgets:virement-decide", R("virement", get="405 405 405 405 302", post=("302 302 302 302 302", "404 404 404 302 302"))),
     ("budgets:virement-detail", R("virement", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 200 200 302", "404 404 404 200 302"))),
+    # The line chooser's search: every signed-in person, over the lines they may see
+    # (tests/budgets/test_choosers.py checks the scoping from both sides).
+    ("budgets:line-search", R(get="200 200 200 200 302")),
     ("budgets:virement-request", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 200 200 302", "404 404 404 200 302"))),
     ("contribution-detail", R("contribution", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("contribution-history", R("contribution", get=("200 200 200 200 403", "404 404 404 200 403"))),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from budgets.choosers import LineChooserField
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing
 from gmhsc.forms import GovukForm, MoneyField
@@ -120,12 +121,8 @@ class ForecastForm(GovukForm):
 
 
 class VirementForm(GovukForm):
-    from_line = forms.ChoiceField(
-        label="Move budget from line", widget=forms.Select(attrs={"class": "govuk-select"})
-    )
-    to_line = forms.ChoiceField(
-        label="Move budget to line", widget=forms.Select(attrs={"class": "govuk-select"})
-    )
+    from_line = LineChooserField(label="Move budget from line")
+    to_line = LineChooserField(label="Move budget to line")
     amount = MoneyField(label="Amount")
     recurrent = forms.TypedChoiceField(
         label="Is this a recurrent or one-off change?",
@@ -141,13 +138,13 @@ class VirementForm(GovukForm):
         label="Reason", widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3})
     )
 
-    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lines: Any, **kwargs: Any) -> None:
+        """`lines`: the lines that may be chosen (a queryset; only matches are listed)."""
         super().__init__(*args, **kwargs)
-        choices = [("", "Choose a line")] + [
-            (str(line.pk), f"{line.code} – {line.name}") for line in lines
-        ]
-        self.fields["from_line"].choices = choices  # type: ignore[attr-defined]
-        self.fields["to_line"].choices = choices  # type: ignore[attr-defined]
+        for name in ("from_line", "to_line"):
+            field = self.fields[name]
+            assert isinstance(field, LineChooserField)
+            field.queryset = lines
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,0 +1,115 @@
+"""Ledger mappings page benchmark: `/budgets/ledger/mappings/` for the demo organisation with the
+most mappings, signed in as its finance officer, at 20 concurrent users.
+
+Usage (against a database seeded with `manage.py migrate && manage.py seed_demo`):
+    DATABASE_URL=postgres://... .venv/bin/python bench/bench_mappings_page.py
+Same options as bench_lines_page.py (BENCH_USERS, BENCH_REQUESTS, BENCH_WORKERS); BENCH_USER
+overrides the finance officer. Target (issue 17): p95 <= 300 ms on loopback. The page lists 100
+mappings a page and its line chooser offers only the lines a search matches, never all of them.
+
+gunicorn is started on a free loopback port and stopped by its pid; the figures are written to
+bench/results/mappings_page.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_lines_page as harness
+from django.db.models import Count
+
+from budgets.models import BudgetLine, LedgerMapping
+from localities import roles
+from localities.models import User
+
+ROOT = harness.ROOT
+TARGET_P95_MS = 300.0
+
+
+def largest_organisation() -> tuple[str, str, int, str]:
+    """The demo organisation with the most mappings in a year, and one of its finance officers."""
+    row = (
+        LedgerMapping.objects.exclude(budget_line__fund__code__startswith="BENCH")
+        .values("organisation_id", "organisation__code", "year__code")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if row is None:
+        raise SystemExit("Seed the demo first: no ledger mappings.")
+    username = os.environ.get("BENCH_USER") or (
+        User.objects.filter(
+            organisation_id=row["organisation_id"], groups__name=roles.FINANCE_OFFICER
+        )
+        .order_by("username")
+        .values_list("username", flat=True)
+        .first()
+    )
+    if username is None:
+        raise SystemExit(f"No finance officer in {row['organisation__code']}.")
+    return row["organisation__code"], row["year__code"], row["n"], username
+
+
+def main() -> None:
+    org_code, year_code, n_mappings, username = largest_organisation()
+    harness.USERNAME = username
+    visible_lines = BudgetLine.objects.filter(year__code=year_code).count()
+    port = harness.free_port()
+    harness.ACCESS_LOG.unlink(missing_ok=True)
+    proc = harness.start_server(port)
+    try:
+        cookie = harness.login(port)
+        path = f"/budgets/ledger/mappings/?{urlencode({'year': year_code})}"
+        harness.load_test(port, path, cookie)  # warm-up: each worker compiles its templates
+        started = time.perf_counter()
+        timings, errors = harness.load_test(port, path, cookie)
+        wall = time.perf_counter() - started
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    timings.sort()
+    server = sorted(
+        int(line.split()[0])
+        for line in harness.ACCESS_LOG.read_text().splitlines()[-len(timings) :]
+    )
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": harness.django.db.connection.vendor,
+        "organisation": org_code,
+        "user": username,
+        "year": year_code,
+        "mappings": n_mappings,
+        "lines_in_year": visible_lines,
+        "page": path,
+        "concurrent_users": harness.USERS,
+        "requests": len(timings),
+        "errors": errors,
+        "gunicorn_workers": harness.WORKERS,
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(timings[-1], 1),
+        "server_p50_ms": server[len(server) // 2],
+        "server_p95_ms": server[int(0.95 * (len(server) - 1))],
+        "cpus": os.cpu_count(),
+        "throughput_rps": round(len(timings) / wall, 1),
+        "target_p95_ms": TARGET_P95_MS,
+        "meets_target": p95 <= TARGET_P95_MS and errors == 0,
+    }
+    out = ROOT / "bench" / "results" / "mappings_page.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
