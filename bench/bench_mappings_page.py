@@ -16,10 +16,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -33,7 +31,6 @@ from localities import roles
 from localities.models import User
 
 ROOT = harness.ROOT
-TARGET_P95_MS = 300.0
 
 
 def largest_organisation() -> tuple[str, str, int, str]:
@@ -77,34 +74,13 @@ def main() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-    timings.sort()
-    server = sorted(
-        int(line.split()[0])
-        for line in harness.ACCESS_LOG.read_text().splitlines()[-len(timings) :]
-    )
-    p95 = timings[int(0.95 * (len(timings) - 1))]
     result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": harness.django.db.connection.vendor,
         "organisation": org_code,
         "user": username,
         "year": year_code,
         "mappings": n_mappings,
         "lines_in_year": visible_lines,
-        "page": path,
-        "concurrent_users": harness.USERS,
-        "requests": len(timings),
-        "errors": errors,
-        "gunicorn_workers": harness.WORKERS,
-        "p50_ms": round(statistics.median(timings), 1),
-        "p95_ms": round(p95, 1),
-        "max_ms": round(timings[-1], 1),
-        "server_p50_ms": server[len(server) // 2],
-        "server_p95_ms": server[int(0.95 * (len(server) - 1))],
-        "cpus": os.cpu_count(),
-        "throughput_rps": round(len(timings) / wall, 1),
-        "target_p95_ms": TARGET_P95_MS,
-        "meets_target": p95 <= TARGET_P95_MS and errors == 0,
+        **harness.figures(path, timings, errors, wall),
     }
     out = ROOT / "bench" / "results" / "mappings_page.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
