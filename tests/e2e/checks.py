@@ -17,7 +17,9 @@ from django.conf import settings
 
 AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe" / "axe.min.js"
 SERIOUS = ("serious", "critical")
-NOT_A_PAGE = re.compile(r"/(accounts/logout|admin|api|static|media)/|/download|\.(csv|xlsx|pdf|svg)(\?|$)")
+NOT_A_PAGE = re.compile(
+    r"/(accounts/logout|admin|api|static|media)/|/download|\.(csv|xlsx|pdf|svg)(\?|$)"
+)
 
 # Runs in every document before its own scripts; the page's CSP does not apply to it.
 LISTEN = """
@@ -86,5 +88,7 @@ def serious_findings(page: Any) -> list[str]:
             if item["impact"] in SERIOUS:
                 targets = [n["target"] for n in item["nodes"]][:3]
                 label = "needs review" if kind == "incomplete" else "violation"
-                found.append(f"{item['id']} ({item['impact']}, {label}): {item['help']} -> {targets}")
+                found.append(
+                    f"{item['id']} ({item['impact']}, {label}): {item['help']} -> {targets}"
+                )
     return found
