@@ -181,6 +181,8 @@ class BcfSchemeForm(GovukForm):
 
 
 class BcfConditionForm(GovukForm):
+    id_prefix = "condition"  # beside the metric form on the BCF page
+
     number = forms.TypedChoiceField(
         label="Condition",
         coerce=int,
@@ -194,6 +196,8 @@ class BcfConditionForm(GovukForm):
 
 
 class BcfMetricForm(GovukForm):
+    id_prefix = "metric"
+
     code = forms.ChoiceField(
         label="Metric",
         choices=[(c, f"{c} {label}") for c, (label, _unit) in BCF_METRICS.items()],

@@ -74,8 +74,9 @@ def totals_row(totals: Totals, first: str, second: str, *, css: str, attrs: str 
 
 def group_heading(label: str) -> str:
     return (
-        f'<tr class="govuk-table__row"><th scope="colgroup" colspan="17" '
-        f'class="govuk-table__header">{escape(label)}</th></tr>'
+        # A cell, not a header: axe finds a row-spanning header that heads no data cells.
+        f'<tr class="govuk-table__row app-group-heading"><td colspan="17" '
+        f'class="govuk-table__cell"><strong>{escape(label)}</strong></td></tr>'
     )
 
 
