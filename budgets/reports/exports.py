@@ -223,6 +223,26 @@ def _fail(job: ExportJob, message: str) -> None:
     job.save(update_fields=["status", "message", "finished_at"])
 
 
+def variance_export_run(*, job_id: int) -> str:
+    """Run a queued variance export (the task's whole work); a finished or missing job is left."""
+    job = (
+        ExportJob.objects.select_related("fund__host", "period__year", "snapshot")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None or job.status == ExportJob.Status.DONE:
+        return "nothing to do"
+    return run_variance_export(job).status
+
+
+def transparency_export_run(*, job_id: int) -> str:
+    """Run a queued transparency export (the task's whole work); a finished or missing job is left."""
+    job = ExportJob.objects.select_related("organisation", "period__year").filter(pk=job_id).first()
+    if job is None or job.status == ExportJob.Status.DONE:
+        return "nothing to do"
+    return run_transparency_export(job).status
+
+
 def run_variance_export(job: ExportJob) -> ExportJob:
     if job.status == ExportJob.Status.DONE:
         return job
