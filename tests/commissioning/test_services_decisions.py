@@ -9,6 +9,7 @@ import pytest
 
 from boards import services as board_services
 from boards.models import Decision, Membership
+from boards.selectors import decisions_sought
 from budgets.models import LineCommitment
 from commissioning import selectors, services
 from commissioning.models import Contract, ContractDecision
@@ -66,8 +67,6 @@ def test_award_above_the_limit_awaits_the_board_and_the_board_approves_it(
     board.funds.add(world.fund)
     chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
     meeting = MeetingFactory(board=board)
-    from boards.pack import decisions_sought
-
     assert [c["obj"] for c in decisions_sought(meeting)["contracts"]] == [decision]
     assert decisions_sought(meeting)["contracts"][0]["value"] == D("50000.01")
 
