@@ -15,12 +15,16 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import ExportJob, Period, PooledFund
 from budgets.reports import transparency
+from budgets.reports.csv_renderer import render_csv
+from budgets.reports.pdf_renderer import render_pdf
 from budgets.reports.variance import (
     GROUPINGS,
     VarianceReport,
     compute_variance_report,
     report_from_data,
 )
+from budgets.reports.xlsx_renderer import render_xlsx
+from budgets.selectors import funds_visible_to
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
@@ -54,16 +58,10 @@ def _render(
     report: VarianceReport, fmt: str, progress: Callable[[float], None] | None = None
 ) -> bytes:
     if fmt == "csv":
-        from budgets.reports.csv_renderer import render_csv
-
         return render_csv(report, progress)
     if fmt == "xlsx":
-        from budgets.reports.xlsx_renderer import render_xlsx
-
         return render_xlsx(report, progress)
     if fmt == "pdf":
-        from budgets.reports.pdf_renderer import render_pdf
-
         return render_pdf(report, progress)
     raise ApplicationError(f"Unknown export format '{fmt}'.")
 
@@ -80,8 +78,6 @@ def variance_filename(report: VarianceReport, fmt: str) -> str:
 def exports_visible_to(user: Any) -> QuerySet[ExportJob]:
     """Jobs a user may see: their own (while they may still see the fund or organisation) and the
     month-close reports of funds they may see. Everything else answers 404."""
-    from budgets.selectors import funds_visible_to
-
     qs = ExportJob.objects.select_related("fund", "period__year", "organisation", "owner")
     if not getattr(user, "is_authenticated", False):
         return qs.none()

@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
+from budgets.models import SpendPosting
 from budgets.reports.safety import neutralise
 
 REDACTED_BENEFICIARY = "Redacted: payment to an individual"
@@ -122,8 +123,6 @@ def transparency_rows(
     *, organisation: Any, year: Any, numbers: list[int], template: str
 ) -> list[list[str]]:
     """The file's rows (without header), invoices over the template's threshold, date order."""
-    from budgets.models import SpendPosting
-
     tpl = TEMPLATES[template]
     postings = list(
         SpendPosting.objects.filter(

@@ -101,6 +101,44 @@ def test_award_above_the_limit_awaits_the_board_and_the_board_approves_it(
     assert Decision.objects.count() == 1
 
 
+def test_the_board_decides_only_awards_within_its_limit_on_funds_it_oversees(world):
+    decision = _decide(world, value=D("50000.01"))
+    spb = BoardFactory(
+        code="SPB-TST", name="Strategic Partnership Board", kind="strategic_partnership"
+    )
+    board = BoardFactory(
+        code="LB-TST",
+        name="Test Locality Board",
+        delegated_limit=D("50000.00"),
+        reports_to=spb,
+    )
+    board.funds.add(world.fund)
+    chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
+    meeting = MeetingFactory(board=board)
+    with pytest.raises(NotAllowed, match="the Strategic Partnership Board must take this decision"):
+        board_services.decision_record(
+            actor=chair,
+            meeting=meeting,
+            text="Award the home care framework",
+            outcome="approved",
+            contract_decision=decision,
+        )
+    # A contract decision on a fund the board does not oversee is not this board's to take.
+    other = BoardFactory(code="LB-OTH", name="Other Locality Board")
+    other_chair = MembershipFactory(board=other, role=Membership.Role.CHAIR).person
+    with pytest.raises(NotFound):
+        board_services.decision_record(
+            actor=other_chair,
+            meeting=MeetingFactory(board=other),
+            text="Not ours",
+            outcome="approved",
+            contract_decision=decision,
+        )
+    assert not Decision.objects.exists()
+    decision.refresh_from_db()
+    assert decision.status == "awaiting_board"
+
+
 def test_extension_moves_the_end_date(world):
     services.contract_status_set(actor=world.comm_host, contract=world.planned, status="active")
     decision = _decide(

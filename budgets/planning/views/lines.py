@@ -30,6 +30,7 @@ from budgets.planning import selectors as planning_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
 from budgets.planning.services import lines as line_services
+from budgets.planning.services.adjustments import adjustment_create
 from budgets.planning.services.funds import budget_status, open_months
 from budgets.planning.views.funds import get_fund, get_year
 from budgets.rag import Rag
@@ -457,8 +458,6 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
 def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     """The host's finance officer records an adjustment to an approved line's budget, saying why;
     it is spread over the line's open months from the month chosen."""
-    from budgets.planning.services.adjustments import adjustment_create
-
     line = get_line(request, pk)
     user: Any = request.user
     if not rules.acts_for_host_finance(user, line.fund):
