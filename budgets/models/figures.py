@@ -14,6 +14,7 @@ from budgets.models.reference import FinancialYear
 from budgets.rag import Rag
 from localities.models import Locality, Organisation
 
+#: The report's money columns (every snapshot, report row and total carries them, in this order).
 MONEY_COLUMNS = (
     "original_budget",
     "changes",
@@ -26,6 +27,8 @@ MONEY_COLUMNS = (
     "forecast_variance",
     "movement",
 )
+#: The report's percentage columns, each recomputed from money sums (None for a zero base).
+PERCENT_COLUMNS = ("ytd_variance_pct", "forecast_variance_pct")
 
 
 class LineVariance(models.Model):

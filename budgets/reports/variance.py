@@ -31,23 +31,10 @@ from budgets.models import (
     RiskShareAllocation,
     StaleMark,
 )
+from budgets.models.figures import MONEY_COLUMNS, PERCENT_COLUMNS
 from budgets.rag import Rag
 from budgets.selectors import period_status
 from gmhsc.money import ZERO, percentage
-
-MONEY_KEYS = (
-    "original_budget",
-    "changes",
-    "current_budget",
-    "ytd_budget",
-    "ytd_actual",
-    "ytd_variance",
-    "commitments",
-    "forecast_outturn",
-    "forecast_variance",
-    "movement",
-)
-PCT_KEYS = ("ytd_variance_pct", "forecast_variance_pct")
 
 # (key, label, kind) in the CSV's column order; kind is "text", "money", "pct".
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -163,11 +150,11 @@ class Totals:
 
 
 def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
-    sums = dict.fromkeys(MONEY_KEYS, ZERO)
+    sums = dict.fromkeys(MONEY_COLUMNS, ZERO)
     count = red = amber = green = 0
     for row in rows:
         count += 1
-        for key in MONEY_KEYS:
+        for key in MONEY_COLUMNS:
             sums[key] += getattr(row, key)
         red += row.rag == Rag.RED
         amber += row.rag == Rag.AMBER
@@ -345,9 +332,9 @@ def report_from_data(
     rows = []
     for raw in data["rows"]:
         values = dict(raw)
-        for key in MONEY_KEYS:
+        for key in MONEY_COLUMNS:
             values[key] = Decimal(values[key])
-        for key in PCT_KEYS:
+        for key in PERCENT_COLUMNS:
             values[key] = _dec(values[key])
         rows.append(ReportRow(**values))
     report = VarianceReport(

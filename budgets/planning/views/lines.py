@@ -323,9 +323,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     postings = Paginator(listed, POSTINGS_PER_PAGE).get_page(request.GET.get("page"))
     for p in postings:
         p.can_reverse = may_reverse and rules.may_post_for(user, p.organisation)
-    can_forecast = bool(
-        rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)
-    )
+    can_forecast = bool(rules.may_forecast_line(user, line))
     context = _money_context(request, line)
     context.update(
         {
@@ -430,7 +428,7 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
     """Set the forecast outturn for a month, with commentary (required when amber or red)."""
     line = get_line(request, pk)
     user: Any = request.user
-    if not (rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)):
+    if not rules.may_forecast_line(user, line):
         raise Http404("Budget line not found")
     form = _forecast_form(line, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
