@@ -60,18 +60,23 @@ def test_closing_a_month_freezes_it_and_makes_csv_xlsx_and_pdf(
     assert ExportJob.objects.filter(fund=world.fund).count() == 3
 
 
-def test_pending_changes_are_recomputed_before_the_month_is_frozen(
-    world, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=False):
+def forecast_then_close_without_the_report(w, capture):
+    """M1 forecast up to 130,000 and closed, its report task not yet run: the fund is stale."""
+    with capture(execute=False):
         forecast_set(
-            actor=world.fin_host,
-            line=world.host_line,
-            period=world.m1,
+            actor=w.fin_host,
+            line=w.host_line,
+            period=w.m1,
             amount=Decimal("130000.00"),
             commentary="Demand up",
         )
-        period_close(actor=world.fin_host, fund=world.fund, period=world.m1)
+        period_close(actor=w.fin_host, fund=w.fund, period=w.m1)
+
+
+def test_pending_changes_are_recomputed_before_the_month_is_frozen(
+    world, django_capture_on_commit_callbacks
+):
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
     assert StaleMark.objects.filter(fund=world.fund).exists()
     period_close_reports.apply(args=[world.fund.pk, world.m1.pk])
     assert not StaleMark.objects.filter(fund=world.fund).exists()
@@ -116,15 +121,7 @@ def _busy(fund):
 def test_while_another_worker_recomputes_the_fund_the_month_waits_for_its_figures(
     world, django_capture_on_commit_callbacks, monkeypatch
 ):
-    with django_capture_on_commit_callbacks(execute=False):
-        forecast_set(
-            actor=world.fin_host,
-            line=world.host_line,
-            period=world.m1,
-            amount=Decimal("130000.00"),
-            commentary="Demand up",
-        )
-        period_close(actor=world.fin_host, fund=world.fund, period=world.m1)
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
     monkeypatch.setattr(month_close, "recompute_fund_now", _busy)
     with pytest.raises(month_close.FiguresPending):
         month_close.close_month_reports(fund_id=world.fund.pk, period_id=world.m1.pk)
@@ -145,15 +142,7 @@ def test_in_process_the_month_freezes_what_the_snapshots_hold(
 ):
     recompute_fund_now(world.fund, full=True)  # figures as they stand before the forecast
     before = LineVariance.objects.get(line=world.host_line, period_number=1).forecast_outturn
-    with django_capture_on_commit_callbacks(execute=False):
-        forecast_set(
-            actor=world.fin_host,
-            line=world.host_line,
-            period=world.m1,
-            amount=Decimal("130000.00"),
-            commentary="Demand up",
-        )
-        period_close(actor=world.fin_host, fund=world.fund, period=world.m1)
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
     monkeypatch.setattr(month_close, "recompute_fund_now", _busy)
     assert (
         month_close.close_month_reports(

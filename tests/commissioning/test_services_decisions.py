@@ -101,6 +101,17 @@ def test_award_above_the_limit_awaits_the_board_and_the_board_approves_it(
     assert Decision.objects.count() == 1
 
 
+def _board_approves(board, decision):
+    chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
+    return board_services.decision_record(
+        actor=chair,
+        meeting=MeetingFactory(board=board),
+        text="Award the home care framework",
+        outcome="approved",
+        contract_decision=decision,
+    )
+
+
 def test_the_board_decides_only_awards_within_its_limit_on_funds_it_oversees(world):
     decision = _decide(world, value=D("50000.01"))
     spb = BoardFactory(
@@ -113,27 +124,11 @@ def test_the_board_decides_only_awards_within_its_limit_on_funds_it_oversees(wor
         reports_to=spb,
     )
     board.funds.add(world.fund)
-    chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
-    meeting = MeetingFactory(board=board)
     with pytest.raises(NotAllowed, match="the Strategic Partnership Board must take this decision"):
-        board_services.decision_record(
-            actor=chair,
-            meeting=meeting,
-            text="Award the home care framework",
-            outcome="approved",
-            contract_decision=decision,
-        )
+        _board_approves(board, decision)
     # A contract decision on a fund the board does not oversee is not this board's to take.
-    other = BoardFactory(code="LB-OTH", name="Other Locality Board")
-    other_chair = MembershipFactory(board=other, role=Membership.Role.CHAIR).person
     with pytest.raises(NotFound):
-        board_services.decision_record(
-            actor=other_chair,
-            meeting=MeetingFactory(board=other),
-            text="Not ours",
-            outcome="approved",
-            contract_decision=decision,
-        )
+        _board_approves(BoardFactory(code="LB-OTH", name="Other Locality Board"), decision)
     assert not Decision.objects.exists()
     decision.refresh_from_db()
     assert decision.status == "awaiting_board"
