@@ -103,8 +103,8 @@ def acts_for_host_finance(user: Any, fund: Any) -> bool:
 
 @rules.predicate
 def may_post_for(user: Any, organisation: Any) -> bool:
-    """Posts, reverses and maps an organisation's ledger: its finance officers, or an
-    administrator."""
+    """Posts, reverses and maps an organisation's ledger and exports its spend transparency file:
+    its finance officers, or an administrator."""
     return bool(can_post_spend(user, organisation)) or roles.is_administrator(user)
 
 

@@ -30,6 +30,7 @@ from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
 from localities import roles
 from localities.actors import Actor
+from localities.models import Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -137,26 +138,18 @@ def variance_export_request(
     return job
 
 
-def can_export_transparency(user: Any, organisation: Any) -> bool:
-    if roles.is_administrator(user):
-        return True
-    return roles.has_role(user, roles.FINANCE_OFFICER) and organisation.pk == getattr(
-        user, "organisation_id", None
-    )
-
-
 def transparency_export_request(
     *,
     actor: Actor,
-    organisation: Any,
+    organisation: Organisation,
     period: Period,
     scope: str,
     number: int,
     template: str | None = None,
 ) -> ExportJob:
     """Queue an organisation's transparency file for a month or a quarter."""
-    if not can_export_transparency(actor, organisation):
-        if getattr(actor, "organisation_id", None) == organisation.pk:
+    if not rules.may_post_for(actor, organisation):
+        if actor.organisation_id == organisation.pk:
             raise NotAllowed("Only a finance officer can export the spend file.")
         raise NotFound("Organisation not found.")
     template = template or transparency.default_template_for(organisation)
@@ -272,6 +265,7 @@ def run_transparency_export(job: ExportJob) -> ExportJob:
         return job
     _start(job)
     try:
+        assert job.organisation is not None  # a transparency job always names its organisation
         params = job.parameters
         numbers = transparency.period_numbers(params["scope"], int(params["number"]))
         rows = transparency.transparency_rows(
@@ -284,7 +278,6 @@ def run_transparency_export(job: ExportJob) -> ExportJob:
         data = transparency.render_transparency_csv(
             rows, params["template"], _Progress(job, 50, 95)
         )
-        assert job.organisation is not None
         label = (
             f"Q{params['number']}" if params["scope"] == "quarter" else f"M{params['number']:02d}"
         )
