@@ -21,7 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from budgets.figures import selectors as figure_selectors
-from budgets.freshness import fund_freshness
+from budgets.freshness import figures_as_at, fund_freshness
 from budgets.models import (
     FinancialYear,
     Forecast,
@@ -278,11 +278,7 @@ class VarianceReport:
 
     @property
     def as_at_text(self) -> str:
-        if self.as_at is None:
-            return "Figures not yet calculated"
-
-        local = timezone.localtime(self.as_at)
-        return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+        return figures_as_at(self.as_at)
 
     def regroup(self, grouping: str) -> VarianceReport:
         """The same figures grouped another way (no recomputation of any line)."""
