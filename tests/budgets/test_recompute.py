@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from celery import current_app
 from django.core.management import call_command
 from django.db import connection
 
@@ -279,7 +278,6 @@ def test_broker_down_the_write_stands_and_the_mark_waits_for_the_sweep(
         raise ConnectionRefusedError("broker down")
 
     w = budget_world()
-    monkeypatch.setitem(current_app.conf, "task_always_eager", False)  # a real broker's outage
     monkeypatch.setattr(tasks.recompute_fund, "apply_async", refuse)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         post(w, w.host_line, "BD1", "10.00", 1)
