@@ -10,15 +10,14 @@ from django.utils import timezone
 
 from boards.models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 from budgets.models import Virement
+from commissioning.selectors import awaiting_board
 from gmhsc.forms import GovukDateField, GovukForm
 from localities.models import Organisation, User
 
 
 def awaiting_awards(meeting: Any) -> list[Any]:
-    """Contract decisions awaiting this board (commissioning.selectors.awaiting_board)."""
-    from boards.pack import decisions_sought
-
-    return [entry["obj"] for entry in decisions_sought(meeting)["contracts"]]
+    """Contract decisions awaiting this meeting's board."""
+    return awaiting_board(meeting.board.funds.values_list("id", flat=True))
 
 
 class MeetingForm(GovukForm):

@@ -10,6 +10,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,8 +31,8 @@ from boards.forms import (
     MinutesForm,
     PackForm,
 )
-from boards.models import ActionItem, BoardPack, Meeting
-from boards.pack import decisions_sought
+from boards.models import ActionItem, Board, BoardPack, Meeting
+from budgets.models import FundPosition, StaleMark
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -141,7 +142,7 @@ def _meeting_context(request: HttpRequest, meeting: Meeting, **forms: Any) -> di
         "declaration_form": DeclarationForm(meeting=meeting),
         "pack_form": PackForm(),
         "previous": selectors.previous_meeting(meeting),
-        "sought": decisions_sought(meeting) if can_manage else None,
+        "sought": selectors.decisions_sought(meeting) if can_manage else None,
         **forms,
     }
 
@@ -420,16 +421,7 @@ def _dash_key(board: Any, since: Any) -> str:
 def _snapshot_stamp(board: Any) -> str:
     """When the board's funds' figures were last computed, which funds have figures, and how many
     changes wait for the recompute: one plain SQL statement, asked on every dashboard request."""
-    from django.apps import apps
-    from django.db import connection
-
-    from boards.models import Board
-
-    try:
-        position = apps.get_model("budgets", "FundPosition")._meta.db_table
-        stale = apps.get_model("budgets", "StaleMark")._meta.db_table
-    except LookupError:
-        return "none"
+    position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table
     link = Board.funds.field
     sql = f"""
         WITH board_funds AS (

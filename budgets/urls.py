@@ -11,7 +11,7 @@ app_name = "budgets"
 
 urlpatterns = [
     path("funds/", funds.fund_list, name="fund-list"),
-    # H4 commissioner workspace
+    # planning: funds, lines, virements
     path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
     path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
     path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),
@@ -31,7 +31,7 @@ urlpatterns = [
     path("virements/mine/", virements.my_requests, name="my-requests"),
     path("virements/<int:pk>/", virements.virement_detail, name="virement-detail"),
     path("virements/<int:pk>/decide/", virements.virement_decide, name="virement-decide"),
-    # H1 ledger
+    # ledger: imports, mappings, reversals
     path("ledger/imports/", ledger.import_list, name="ledger-imports"),
     path("ledger/imports/<int:pk>/", ledger.import_detail, name="ledger-import-detail"),
     path(

@@ -15,6 +15,7 @@ from budgets.rag import Rag
 from gmhsc.money import format_money
 from localities.models import Locality, Organisation
 
+#: The report's money columns (every snapshot, report row and total carries them, in this order).
 MONEY_COLUMNS = (
     "original_budget",
     "changes",
@@ -27,6 +28,8 @@ MONEY_COLUMNS = (
     "forecast_variance",
     "movement",
 )
+#: The report's percentage columns, each recomputed from money sums (None for a zero base).
+PERCENT_COLUMNS = ("ytd_variance_pct", "forecast_variance_pct")
 
 
 class LineVariance(models.Model):

@@ -25,6 +25,7 @@ from budgets.models import (
     Contribution,
     FinancialYear,
     Forecast,
+    FundPeriod,
     Period,
     PooledFund,
     RiskShareAgreement,
@@ -54,6 +55,7 @@ from budgets.planning.serializers import (
     YearInput,
 )
 from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
+from budgets.planning.services.budget_upload import import_budget_file
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 from localities.models import Locality, Organisation
@@ -292,8 +294,6 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="period-history")
     def period_history(self, request: Request, pk: str) -> Response:
         """Who closed and reopened a period of this fund, and why (?period=2016/17-M06)."""
-        from budgets.models import FundPeriod
-
         fund = self._fund()
         period = selectors.get_period(request.query_params.get("period", ""))
         row = FundPeriod.objects.filter(fund=fund, period=period).first()
@@ -616,8 +616,6 @@ class BudgetImportViewSet(viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def create(self, request: Request) -> Response:
-        from budgets.planning.services.budget_upload import import_budget_file
-
         data = _valid(BudgetImportInput, request.data)
         fund = selectors.funds_visible_to(request.user).filter(code=data["fund"]).first()
         if fund is None:

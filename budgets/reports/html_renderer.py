@@ -15,24 +15,12 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from budgets.reports.variance import Group, ReportRow, Totals, VarianceReport
+from budgets.reports.variance import COLUMNS, Group, ReportRow, Totals, VarianceReport
 from gmhsc.money import format_money, format_pct
 
 PAGE_LINES = 100
-MONEY_CELLS = (
-    "original_budget",
-    "changes",
-    "current_budget",
-    "ytd_budget",
-    "ytd_actual",
-    "ytd_variance",
-    "ytd_variance_pct",
-    "commitments",
-    "forecast_outturn",
-    "forecast_variance",
-    "forecast_variance_pct",
-    "movement",
-)
+# The figures cells of a row, in the report's column order (money and percentages).
+MONEY_CELLS = tuple(key for key, _, kind in COLUMNS if kind != "text")
 
 
 def _money_cells(figures: ReportRow | Totals) -> str:

@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from budgets.models.figures import MONEY_COLUMNS
 from budgets.reports import exports
 from budgets.reports.csv_renderer import render_csv
-from budgets.reports.variance import COLUMNS, CSV_HEADER, MONEY_KEYS
+from budgets.reports.variance import COLUMNS, CSV_HEADER
 from budgets.reports.xlsx_renderer import MONEY_FORMAT, PCT_FORMAT, render_xlsx
 from gmhsc.money import format_money
 from tests.budgets.factories import synthetic_variance_report
@@ -87,7 +88,7 @@ def test_csv_xlsx_and_pdf_carry_identical_figures():
                     assert got_csv == expected
                     assert (got_xlsx or "") == expected
     # The fund totals: CSV lines sum to the report's totals; XLSX total rows carry them.
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         assert sum(Decimal(r[key]) for r in rows_csv.values()) == report.totals.value(key)
     wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     for ws in wb.worksheets[:3]:

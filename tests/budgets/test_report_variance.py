@@ -20,16 +20,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from budgets.figures import recompute
+from budgets.ledger.services import postings as ledger
 from budgets.models import ExportJob, Period, ReportSnapshot
 from budgets.reports.variance import compute_variance_report
 from tests.budgets.factories import small_variance_fund
-
-ledger = pytest.importorskip(
-    "budgets.ledger.services.postings", reason="H1's ledger services not present"
-)
-recompute = pytest.importorskip(
-    "budgets.figures.recompute", reason="H3's recompute engine not present"
-)
 
 pytestmark = pytest.mark.django_db
 D = Decimal

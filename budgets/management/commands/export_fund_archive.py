@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.archive.fund_archive import export_archive
+from budgets.archive.export import export_archive
 from budgets.models import FinancialYear, PooledFund
 from gmhsc.errors import ApplicationError
 from gmhsc.money import format_money

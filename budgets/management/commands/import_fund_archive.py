@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.archive.fund_archive import import_archive
+from budgets.archive.restore import import_archive
 from gmhsc.errors import ApplicationError
 from gmhsc.money import format_money
 
