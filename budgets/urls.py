@@ -3,6 +3,7 @@ budgets/reports/views.py (included from budgets/reports/urls.py)."""
 
 from django.urls import include, path
 
+from budgets import choosers
 from budgets.ledger.views import imports as ledger_imports
 from budgets.ledger.views import mappings as ledger_mappings
 from budgets.ledger.views import postings as ledger_postings
@@ -13,7 +14,7 @@ app_name = "budgets"
 
 urlpatterns = [
     path("funds/", funds.fund_list, name="fund-list"),
-    # commissioner workspace
+    # planning: funds, lines, virements
     path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
     path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
     path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
     path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),
     path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
+    path("lines/search/", choosers.line_search, name="line-search"),
     path("lines/<int:pk>/", lines.line_detail, name="line-detail"),
     path("lines/<int:pk>/row/", lines.line_row, name="line-row"),
     path("lines/<int:pk>/edit/", lines.line_edit, name="line-edit"),

@@ -1,4 +1,5 @@
-"""Forms for the ledger pages. They only read and shape input; the rules are in the services."""
+"""Forms for the ledger pages, on the one GOV.UK form path (gmhsc.forms.GovukForm). They only
+read and shape input; the rules are in the services."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from budgets.choosers import LineChooserField
 from budgets.ledger.formats import DATE_FORMATS, PROFILE_DATE_FORMATS
 from budgets.ledger.profiles import (
     CONSTANT_FIELDS,
@@ -16,23 +18,22 @@ from budgets.ledger.profiles import (
     ProfileSpec,
 )
 from budgets.models import LedgerMapping
+from gmhsc.forms import GovukForm
 
-SELECT = {"class": "govuk-select"}
+SELECT: dict[str, str] = {}
 NOT_IN_FILE = ""
 
 
-def _text(width: int = 10, **attrs: Any) -> forms.TextInput:
-    return forms.TextInput(attrs={"class": f"govuk-input govuk-input--width-{width}", **attrs})
+def _text(width: int = 10) -> forms.TextInput:
+    return forms.TextInput(attrs={"class": f"govuk-input--width-{width}"})
 
 
-class UploadForm(forms.Form):
+class UploadForm(GovukForm):
     file = forms.FileField(
         label="Ledger file",
         help_text="The gmhsc ledger CSV, or your ledger's own export read through an import "
         "profile; up to 1,000,000 rows.",
-        widget=forms.ClearableFileInput(
-            attrs={"class": "govuk-file-upload", "accept": ".csv,.txt,.tsv,.xlsx"}
-        ),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )
     profile = forms.ChoiceField(
         label="How to read it",
@@ -65,7 +66,7 @@ MATCH_CHOICES = [
 ]
 
 
-class MappingForm(forms.Form):
+class MappingForm(GovukForm):
     cost_centre = forms.CharField(
         max_length=30, widget=_text(), help_text="A code, C027* (starting with), 5140-5199 or *"
     )
@@ -80,40 +81,52 @@ class MappingForm(forms.Form):
         label="Match the expense code", choices=MATCH_CHOICES, required=False,
         widget=forms.Select(attrs=SELECT),
     )  # fmt: skip
-    budget_line = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
+    budget_line = LineChooserField(label="Budget line", empty_label="Choose a budget line")
 
-    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lines: Any, **kwargs: Any) -> None:
+        """`lines`: the lines a mapping may point at (a queryset; only matches are listed)."""
         super().__init__(*args, **kwargs)
         field = self.fields["budget_line"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a budget line")] + [
-            (str(line.pk), f"{line.fund.code} · {line.code} {line.name}") for line in lines
-        ]
+        assert isinstance(field, LineChooserField)
+        field.queryset = lines
+        field.with_fund = True
 
 
-class WhichForm(forms.Form):
-    cost_centre = forms.CharField(max_length=30, label="Cost centre", widget=_text(id="which-cc"))
-    expense_code = forms.CharField(max_length=30, label="Expense code", widget=_text(id="which-ec"))
+class MapPairForm(MappingForm):
+    """Map to line: one unmapped pair of a preview, to a budget line found by searching (the
+    pair comes from the preview, so only the line is asked for)."""
+
+    id_prefix = "map"
+
+    def __init__(self, *args: Any, lines: Any, **kwargs: Any) -> None:
+        super().__init__(*args, lines=lines, **kwargs)
+        for name in ("cost_centre", "cost_centre_match", "expense_code", "expense_code_match"):
+            del self.fields[name]
 
 
-class SampleForm(forms.Form):
+class WhichForm(GovukForm):
+    id_prefix = "which"
+    cost_centre = forms.CharField(max_length=30, label="Cost centre", widget=_text())
+    expense_code = forms.CharField(max_length=30, label="Expense code", widget=_text())
+
+
+class SampleForm(GovukForm):
     """Step 1 of building a profile: a sample file and how to open it."""
 
+    id_prefix = "sample"
     sample = forms.FileField(
         label="A sample of your ledger's export",
         help_text="CSV, text or Excel (.xlsx), as your ledger exports it; up to 20 MB.",
-        widget=forms.ClearableFileInput(
-            attrs={"class": "govuk-file-upload", "accept": ".csv,.txt,.tsv,.xlsx"}
-        ),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
     )
     header_row = forms.IntegerField(
         label="Header row", min_value=1, max_value=100, initial=1,
         help_text="The row that names the columns (rows above it are titles).",
-        widget=forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3"}),
+        widget=forms.NumberInput(attrs={"class": "govuk-input--width-3"}),
     )  # fmt: skip
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(GovukForm):
     """Step 2: which column is which, the formats, and the profile's name. The column choices
     come from the sample's header."""
 
@@ -135,12 +148,12 @@ class ProfileForm(forms.Form):
     )
     header_row = forms.IntegerField(
         min_value=1, max_value=100,
-        widget=forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3"}),
+        widget=forms.NumberInput(attrs={"class": "govuk-input--width-3"}),
     )  # fmt: skip
     footer_rows = forms.IntegerField(
         label="Rows to leave off the end", min_value=0, max_value=100, initial=0,
         help_text="Totals rows below the data (blank rows are always left out).",
-        widget=forms.NumberInput(attrs={"class": "govuk-input govuk-input--width-3"}),
+        widget=forms.NumberInput(attrs={"class": "govuk-input--width-3"}),
     )  # fmt: skip
     line_numbers = forms.ChoiceField(
         label="Line numbers",

@@ -55,7 +55,7 @@ def _mapping(w, cc, ec, line, cc_match=None, ec_match=None):
     )
 
 
-def test_most_specific_rule_wins_cost_centre_first(w=None):
+def test_most_specific_rule_wins_cost_centre_first():
     w = ledger_world()
     other = BudgetLineFactory(fund=w.fund, year=w.year, code="OT01", service_area=w.area)
     _mapping(w, "*", "*", other)  # any / any

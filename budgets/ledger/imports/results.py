@@ -18,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from budgets.models import LedgerImport
+from gmhsc.money import format_money
 
 ERRORS_SHOWN = 1000
 PROGRESS_EVERY = 10_000
@@ -196,7 +197,7 @@ def _outside_text(found: Found) -> str:
     if not found.outside_rows:
         return ""
     return (
-        f" {_plural(found.outside_rows, 'row')} (£{found.outside_amount:,.2f}) "
+        f" {_plural(found.outside_rows, 'row')} ({format_money(found.outside_amount, pence=True)}) "
         f"{'was' if found.outside_rows == 1 else 'were'} left out as outside the pooled funds."
     )
 
@@ -206,7 +207,7 @@ def finish_previewed(imp: LedgerImport, found: Found, *, changed: bool = False) 
     total = sum((Decimal(s["amount"]) for s in found.summary), Decimal("0.00"))
     already = found.to_post - found.new
     text = (
-        f"Ready to post {_plural(found.new, 'row')} (£{total:,.2f} in all "
+        f"Ready to post {_plural(found.new, 'row')} ({format_money(total, pence=True)} in all "
         f"{_plural(found.to_post, 'row')} to post)."
     )
     if already:
@@ -247,7 +248,7 @@ def finish_posted(imp: LedgerImport, *, found: Found, posted: int) -> None:
         total = sum((Decimal(s["amount"]) for s in found.summary), Decimal("0.00"))
         text = (
             f"Posted {_plural(posted, 'row')}; the file's {_plural(rows, 'row')}"
-            f"{' to post' if found.outside_rows else ''} total £{total:,.2f}."
+            f"{' to post' if found.outside_rows else ''} total {format_money(total, pence=True)}."
         )
         if already:
             text += (

@@ -18,9 +18,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budgets import rules
+from budgets import choosers, rules
 from budgets.ledger import selectors as ledger_selectors
-from budgets.ledger.forms import UploadForm
+from budgets.ledger.forms import MapPairForm, UploadForm
 from budgets.ledger.imports import (
     ERRORS_SHOWN,
     HEADER,
@@ -62,7 +62,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     profiles = list(
         ledger_selectors.profiles_visible_to(request.user).filter(organisation=org)
     ) + list(ledger_selectors.profiles_visible_to(request.user).filter(organisation=None))
-    form = UploadForm(request.POST or None, request.FILES or None, profiles=profiles)
+    form = UploadForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        profiles=profiles,
+    )
     if request.method == "POST":
         if not can_post:
             raise Http404("Not found.")
@@ -197,40 +201,39 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
     year = FinancialYear.objects.filter(code=source.get("year", "")).first()
     if year is None or not cost_centre:
         raise Http404("No such pair.")
-    search = source.get("q", "").strip()
-    lines = list(ledger_selectors.mapping_lines(request.user, imp.organisation, year, search)[:50])
-    error = ""
-    if request.method == "POST":
-        line = ledger_selectors.line_for_mapping(
-            request.user, imp.organisation, year, request.POST.get("budget_line")
-        )
-        if line is None:
-            error = "Choose the budget line this pair goes to."
+    lines = ledger_selectors.mapping_lines(request.user, imp.organisation, year)
+    finding = request.method == "POST" and "find_lines" in request.POST
+    if request.method == "POST" and not finding:
+        form = MapPairForm(request.POST, lines=lines)
+    else:
+        form = MapPairForm(lines=lines, initial=request.POST.dict() if finding else None)
+    choosers.offer_lines(
+        form, request.POST or request.GET, f"{reverse('budgets:line-search')}?year={year.code}"
+    )
+    if request.method == "POST" and not finding and form.is_valid():
+        try:
+            mapping_service.mapping_set(
+                actor=actor_of(request),
+                organisation=imp.organisation,
+                year=year,
+                cost_centre=cost_centre,
+                expense_code=expense_code,
+                cost_centre_match="exact",
+                expense_code_match="exact",
+                budget_line=form.cleaned_data["budget_line"],
+                reason=f"Mapped from the preview of import {imp.pk}",
+            )
+            check_again(actor=actor_of(request), ledger_import=imp)
+        except ApplicationError as exc:
+            form.add_service_error(exc)
         else:
-            try:
-                mapping_service.mapping_set(
-                    actor=actor_of(request),
-                    organisation=imp.organisation,
-                    year=year,
-                    cost_centre=cost_centre,
-                    expense_code=expense_code,
-                    cost_centre_match="exact",
-                    expense_code_match="exact",
-                    budget_line=line,
-                    reason=f"Mapped from the preview of import {imp.pk}",
-                )
-                check_again(actor=actor_of(request), ledger_import=imp)
-            except ApplicationError as exc:
-                error = exc.message
-            else:
-                messages.success(
-                    request,
-                    f"{cost_centre} / {expense_code} now maps to {line.code}; the file was "
-                    "checked again.",
-                )
-                return redirect(
-                    reverse("budgets:ledger-import-detail", args=[imp.pk]) + "#unmapped"
-                )
+            line = form.cleaned_data["budget_line"]
+            messages.success(
+                request,
+                f"{cost_centre} / {expense_code} now maps to {line.code}; the file was checked "
+                "again.",
+            )
+            return redirect(reverse("budgets:ledger-import-detail", args=[imp.pk]) + "#unmapped")
     return render(
         request,
         "budgets/ledger/import_map.html",
@@ -239,8 +242,6 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
             "year": year,
             "cost_centre": cost_centre,
             "expense_code": expense_code,
-            "search": search,
-            "lines": lines,
-            "error": error,
+            "form": form,
         },
     )

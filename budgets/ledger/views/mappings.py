@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from budgets import rules
+from budgets import choosers, rules
 from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.forms import MappingForm, WhichForm
 from budgets.ledger.services import mappings as mapping_service
@@ -33,35 +33,40 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
     if year is None:
         raise Http404("No financial years.")
     can_edit = rules.may_post_for(request.user, org)
-    lines = list(ledger_selectors.mapping_lines(request.user, org, year)) if can_edit else []
-    form = MappingForm(request.POST or None, lines=lines)
-    if request.method == "POST":
-        if not can_edit:
-            raise Http404("Not found.")
-        if form.is_valid():
-            by_id = {str(line.pk): line for line in lines}
-            data = form.cleaned_data
-            try:
-                mapping = mapping_service.mapping_set(
-                    actor=actor_of(request),
-                    organisation=org,
-                    year=year,
-                    cost_centre=data["cost_centre"],
-                    expense_code=data["expense_code"],
-                    cost_centre_match=data["cost_centre_match"] or None,
-                    expense_code_match=data["expense_code_match"] or None,
-                    budget_line=by_id[data["budget_line"]],
-                )
-            except ApplicationError as exc:
-                field = exc.extra.get("field")
-                form.add_error(field if field in form.fields else None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    f"{mapping.cost_centre} / {mapping.expense_code} now maps to "
-                    f"{mapping.budget_line.code}.",
-                )
-                return redirect(f"{request.path}?year={year.code}")
+    lines = ledger_selectors.mapping_lines(request.user, org, year)
+    if request.method == "POST" and not can_edit:
+        raise Http404("Not found.")
+    finding = request.method == "POST" and "find_lines" in request.POST
+    if finding:  # "Find lines" without JavaScript: the form again, its list narrowed, unsaved
+        form = MappingForm(lines=lines, initial=request.POST.dict())
+    else:
+        form = MappingForm(request.POST if request.method == "POST" else None, lines=lines)
+    if can_edit:
+        choosers.offer_lines(
+            form, request.POST, f"{reverse('budgets:line-search')}?year={year.code}"
+        )
+    if request.method == "POST" and not finding and form.is_valid():
+        data = form.cleaned_data
+        try:
+            mapping = mapping_service.mapping_set(
+                actor=actor_of(request),
+                organisation=org,
+                year=year,
+                cost_centre=data["cost_centre"],
+                expense_code=data["expense_code"],
+                cost_centre_match=data["cost_centre_match"] or None,
+                expense_code_match=data["expense_code_match"] or None,
+                budget_line=data["budget_line"],
+            )
+        except ApplicationError as exc:
+            form.add_service_error(exc)
+        else:
+            messages.success(
+                request,
+                f"{mapping.cost_centre} / {mapping.expense_code} now maps to "
+                f"{mapping.budget_line.code}.",
+            )
+            return redirect(f"{request.path}?year={year.code}")
     which_form = WhichForm(request.GET if "cost_centre" in request.GET else None)
     which = None
     if which_form.is_bound and which_form.is_valid():
