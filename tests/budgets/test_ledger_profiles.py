@@ -435,7 +435,7 @@ def test_build_a_profile_from_a_sample_in_the_browser(client, w):
     }
     shown = client.post(new, {**form, "action": "preview"}).content.decode()
     assert "The first 6 rows as gmhsc reads them" in shown
-    assert "£1234.56" in shown
+    assert "£1,234.56" in shown
     assert "LP-TEST · HC01 Home care" in shown
     assert ImportProfile.objects.filter(organisation=w.host).count() == 0  # not saved yet
     two = client.post(new, {**form, "column_supplier": "Amount", "action": "save"}).content.decode()
@@ -462,7 +462,7 @@ def test_upload_through_a_profile_then_map_an_unmapped_pair_in_place_then_post(c
     assert "Pairs no mapping covers (1)" in page
     map_url = reverse("budgets:ledger-import-map", args=[imp.pk])
     query = "?year=2016/17&cost_centre=CC200&expense_code=E5200"
-    chooser = client.get(map_url + query + "&q=community").content.decode()
+    chooser = client.get(map_url + query + "&budget_line_q=community").content.decode()
     assert "LP-TEST · CH01 Community health" in chooser
     assert "HC01" not in chooser  # the search narrows the lines
     response = client.post(
