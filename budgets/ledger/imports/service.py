@@ -336,6 +336,11 @@ def _same_file_already_posted(imp: LedgerImport) -> bool:
         return False
     rows = earlier.rows_total
     when = timezone.localtime(earlier.finished_at or earlier.created_at)
+    posted = (
+        f"{rows - earlier.rows_outside:,} rows to post"
+        if earlier.rows_outside
+        else f"{rows:,} rows"
+    )
     finish(
         imp,
         LedgerImport.Status.NOTHING_NEW,
@@ -350,8 +355,7 @@ def _same_file_already_posted(imp: LedgerImport) -> bool:
         error_count=0,
         message=(
             f"Already imported: this file was imported on {when:%-d %B %Y at %H:%M} "
-            f"(import {earlier.pk}) and all its {rows:,} rows are posted, so nothing new was "
-            "posted."
+            f"(import {earlier.pk}) and all its {posted} are posted, so nothing new was posted."
         ),
     )
     return True
