@@ -270,6 +270,12 @@ def test_rows_outside_the_pools_left_out_counted_and_summed(w):
         "Posted 4 rows; the file's 4 rows to post total £13,139.31. 2 rows (£250.99) were left "
         "out as outside the pooled funds."
     )
+    again = _upload(w, NO_LINES, _spec(), outside_pools="leave")
+    assert again.status == "nothing_new"
+    assert again.message.endswith(
+        f"(import {imp.pk}) and all its 4 rows to post are posted, so nothing new was posted."
+    )
+    assert (again.rows_outside, again.amount_outside) == (2, Decimal("250.99"))
     refused = _upload(w, NO_LINES.replace(b"INV-", b"NEW-"), _spec(), outside_pools="refuse")
     assert refused.status == "rejected"
     assert refused.preview["unmapped"] == [
