@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A ledger mapping matches its cost centre and its expense code the same ways: one enum.
+    "ENUM_NAME_OVERRIDES": {"CodeMatchEnum": "budgets.models.ledger.LedgerMapping.Match"},
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run in-process (the `make run` default).
