@@ -257,6 +257,10 @@ def test_api_docs_load_their_scripts_from_the_app_itself(client):
         assert scripts, name
         assert all(s.lstrip().startswith("src=") for s in scripts), f"inline script in {name}"
         assert "/static/drf_spectacular_sidecar/" in html
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self';" in policy + ";"
+        style = "style-src 'self' 'unsafe-inline'" if name == "api-redoc" else "style-src 'self';"
+        assert style in policy + ";"
     script = client.get(reverse("api-docs") + "?script=")
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
