@@ -8,7 +8,7 @@ from gmhsc import jobs
 from gmhsc.health import HEARTBEAT_KEY
 
 
-@shared_task(name="gmhsc.tasks.heartbeat", ignore_result=True, time_limit=60)
+@shared_task(name="gmhsc.tasks.heartbeat", ignore_result=True, soft_time_limit=50, time_limit=60)
 def heartbeat() -> None:
     """Lets /health/ tell whether a worker is alive."""
     cache.set(HEARTBEAT_KEY, timezone.now(), timeout=600)

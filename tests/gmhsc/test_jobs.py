@@ -181,6 +181,8 @@ def test_every_task_has_a_time_limit_shorter_than_the_visibility_timeout(setting
     assert "budgets.tasks.import_ledger" in ours
     limits = {n: t.time_limit or app.conf.task_time_limit for n, t in ours.items()}
     assert all(limits.values()), limits
+    soft = {n: t.soft_time_limit or app.conf.task_soft_time_limit for n, t in ours.items()}
+    assert all(soft[n] < limits[n] for n in ours), (soft, limits)
     assert max(limits.values()) == settings.GMHSC_LONGEST_TASK_SECONDS
     # The sweep finds a stranded job long before the broker would hand its message out again.
     assert settings.GMHSC_JOB_STUCK_SECONDS + settings.GMHSC_SWEEP_SECONDS < 300 < visibility

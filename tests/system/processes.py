@@ -163,14 +163,16 @@ def start_gunicorn(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen
         workdir / "gunicorn.log",
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.ConnectionError):
-            requests.get(f"{url}/health/", timeout=5)
-            return proc, url
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(requests.RequestException):
+                requests.get(f"{url}/health/", timeout=30)
+                return proc, url
+            time.sleep(0.2)
+    except BaseException:
+        stop(proc)
+        raise
     stop(proc)
     pytest.fail(f"gunicorn did not start; see {workdir / 'gunicorn.log'}")
     raise AssertionError  # unreachable
