@@ -190,7 +190,7 @@ def stop_worker(proc: subprocess.Popen) -> None:
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
     """Poll until predicate() is truthy; return its value or fail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -198,4 +198,4 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s")
+    pytest.fail(f"{what} not met within {timeout} s")

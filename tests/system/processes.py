@@ -113,28 +113,28 @@ def start_beat(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def worker_command(*extra: str) -> list[str]:
+    """A worker as `make worker`, `scripts/run.sh` and docker-compose start it."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "gmhsc",
+        "worker",
+        "-Q",
+        QUEUES,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        *extra,
+    ]
+
+
 def start_production_worker(env: dict[str, str], workdir: Path, name: str) -> subprocess.Popen:
     """A worker started as `make worker` and docker-compose start it (prefork, one child)."""
     return _spawn(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gmhsc",
-            "worker",
-            "-Q",
-            QUEUES,
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"{name}@%h",
-            "-l",
-            "INFO",
-        ],
+        worker_command("--concurrency", "1", "-n", f"{name}@%h", "-l", "INFO"),
         env,
         workdir / f"{name}.log",
     )

@@ -35,7 +35,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.urls import reverse
 
-from tests.conftest import kill_worker, reset_celery_client, start_worker
+from tests.conftest import kill_worker, reset_celery_client, start_worker, wait_for
 from tests.system.processes import OwnRedis, app_env, start_beat, stop
 
 pytestmark = [pytest.mark.system, pytest.mark.pg]
@@ -94,16 +94,6 @@ def ledger_csv(org_code: str, mappings: list[tuple[str, str]]) -> tuple[bytes, D
     return out.getvalue().encode(), total
 
 
-def wait(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"{what}: not within {timeout:.0f} s")
-
-
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 def test_a_worker_killed_during_a_large_import_is_recovered_without_a_new_upload(
     transactional_db, tmp_path, client, settings
@@ -140,14 +130,14 @@ def test_a_worker_killed_during_a_large_import_is_recovered_without_a_new_upload
         imp = LedgerImport.objects.get(pk=response.json()["id"])
 
         # Wait until the worker has taken the import and is working on it, then kill it.
-        wait(
+        wait_for(
             lambda: LedgerImport.objects.filter(
                 pk=imp.pk,
                 status__in=[LedgerImport.Status.CHECKING, LedgerImport.Status.POSTING],
                 heartbeat_at__isnull=False,
             ).exists(),
             120,
-            "the worker taking the import",
+            what="the worker taking the import",
             interval=0.05,
         )
         time.sleep(0.5)
@@ -165,17 +155,17 @@ def test_a_worker_killed_during_a_large_import_is_recovered_without_a_new_upload
                 "ledger import": 1
             }
 
-        wait(degraded, 60, "/health/ reporting the stuck import", interval=1)
+        wait_for(degraded, 60, what="/health/ reporting the stuck import", interval=1)
 
         # A new worker and beat; nobody uploads the file again.
         env = app_env(redis_server.url, **FAST)
         second = start_worker("fault2", broker_url=redis_server.url, env=FAST)
         started = time.monotonic()
         beat = start_beat(env, tmp_path)
-        wait(
+        wait_for(
             lambda: LedgerImport.objects.filter(pk=imp.pk, finished_at__isnull=False).exists(),
             300,
-            "the import finishing after the new worker started",
+            what="the import finishing after the new worker started",
         )
         recovered_in = time.monotonic() - started
         print(f"fault import: {ROWS} rows posted {recovered_in:.0f} s after the new worker started")
@@ -190,7 +180,9 @@ def test_a_worker_killed_during_a_large_import_is_recovered_without_a_new_upload
         assert postings.aggregate(t=Sum("amount"))["t"] == expected_total
         assert postings.values("document_number", "line_number").distinct().count() == ROWS
 
-        wait(lambda: not StaleMark.objects.exists(), 120, "beat's sweep taking the stale marks")
+        wait_for(
+            lambda: not StaleMark.objects.exists(), 120, what="beat's sweep taking the stale marks"
+        )
         body = client.get("/health/").json()
         assert body["checks"]["jobs"]["ok"] is True
         out = io.StringIO()

@@ -34,6 +34,7 @@ import requests
 from django.core.management import call_command
 from django.db.models import Sum
 
+from tests.conftest import wait_for
 from tests.system.processes import (
     OwnRedis,
     app_env,
@@ -159,15 +160,6 @@ def exporter(base: str, token: str, fund_code: str, ledger: Ledger, ids: list[in
         ids.append(response.json()["id"])
 
 
-def wait(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    pytest.fail(f"{what}: not within {timeout:.0f} s")
-
-
 @pytest.mark.skipif(not shutil.which("redis-server"), reason="redis-server is not installed")
 def test_redis_stopped_for_a_minute_under_load(transactional_db, tmp_path):
     from rest_framework.authtoken.models import Token
@@ -241,16 +233,18 @@ def test_redis_stopped_for_a_minute_under_load(transactional_db, tmp_path):
         # The worker was never restarted; it catches up: marks taken, figures equal postings,
         # the exports asked for before and during the outage are made.
         assert worker.poll() is None, "the worker exited"
-        wait(lambda: not StaleMark.objects.filter(fund=world.fund).exists(), 120, "stale marks")
+        wait_for(
+            lambda: not StaleMark.objects.filter(fund=world.fund).exists(), 120, what="stale marks"
+        )
         ytd = LineVariance.objects.filter(fund=world.fund, period_number=12).aggregate(
             t=Sum("ytd_actual")
         )["t"]
         assert ytd == sum(ledger.posted.values())
         assert len(export_ids) == 2
-        wait(
+        wait_for(
             lambda: ExportJob.objects.filter(pk__in=export_ids, status="done").count() == 2,
             120,
-            "the exports asked for during the outage",
+            what="the exports asked for during the outage",
         )
         out = io.StringIO()
         call_command("reconcile", stdout=out)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +19,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from tests.conftest import reset_celery_client, worker_env
-from tests.system.processes import QUEUES, stop
+from tests.system.processes import stop, worker_command
 
 pytestmark = [pytest.mark.system, pytest.mark.pg]
 
@@ -39,18 +38,7 @@ def local_worker(broker_dir, workdir) -> subprocess.Popen:
     log = (workdir / "local-worker.log").open("ab")
     # The same command line as scripts/run.sh's default branch.
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gmhsc",
-            "worker",
-            "-Q",
-            QUEUES,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+        worker_command(
             "-l",
             "WARNING",
             "--concurrency",
@@ -58,7 +46,7 @@ def local_worker(broker_dir, workdir) -> subprocess.Popen:
             "--beat",
             "--schedule",
             str(workdir / "celerybeat-schedule"),
-        ],
+        ),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
