@@ -18,16 +18,28 @@ trap cleanup EXIT INT TERM
 # "'connection_errors'") and could stop the worker for good.
 WORKER=(.venv/bin/celery -A gmhsc worker -Q default,recompute,imports,exports
         --without-gossip --without-mingle --without-heartbeat -l WARNING)
+# Starts "$@" again whenever it exits (a crash, `kill -9`, out of memory) until make run stops;
+# the work it held is picked up again by the job sweep (README, Operations).
+keep_running() {
+  local child=""
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
+  while true; do
+    "$@" & child=$!
+    wait "$child" && status=0 || status=$?
+    echo "gmhsc: $1 ${2:-} ${3:-} ${4:-} exited ($status); starting it again in 5 s" >&2
+    sleep 5 & wait $!
+  done
+}
 mkdir -p var
 if [ -n "${REDIS_URL:-}" ]; then
-  "${WORKER[@]}" & pids+=($!)
-  .venv/bin/celery -A gmhsc beat -l WARNING --schedule var/celerybeat-schedule & pids+=($!)
-  echo "Celery worker (pid ${pids[0]}) and beat (pid ${pids[1]}) started against $REDIS_URL"
+  keep_running "${WORKER[@]}" & pids+=($!)
+  keep_running .venv/bin/celery -A gmhsc beat -l WARNING --schedule var/celerybeat-schedule & pids+=($!)
+  echo "Celery worker and beat started against $REDIS_URL (restarted if they stop)"
 elif [ "${CELERY_TASK_ALWAYS_EAGER:-}" = "true" ]; then
   echo "CELERY_TASK_ALWAYS_EAGER=true: background tasks run in-process."
 else
-  "${WORKER[@]}" --concurrency 1 --beat --schedule var/celerybeat-schedule & pids+=($!)
-  echo "Background worker with beat (pid ${pids[0]}) started on the folder broker var/broker/"
+  keep_running "${WORKER[@]}" --concurrency 1 --beat --schedule var/celerybeat-schedule & pids+=($!)
+  echo "Background worker with beat started on the folder broker var/broker/ (restarted if it stops)"
 fi
 $PY -c 'import django, os; os.environ.setdefault("DJANGO_SETTINGS_MODULE","gmhsc.settings.local"); django.setup(); from gmhsc import demo; print(demo.logins())'
 echo
