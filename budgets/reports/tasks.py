@@ -53,6 +53,7 @@ def period_close_reports(self: Any, fund_id: int, period_id: int, files: bool = 
     month's export jobs (created pending by the close), so they carry a heartbeat while this task
     works and the sweep sends this task again if a worker dies on them.
     """
+    from budgets.figures.recompute import recompute_fund_now
     from budgets.jobs import month_close_job, month_close_jobs_owed
     from budgets.models import ExportJob, Period, PooledFund, StaleMark
     from budgets.reports.exports import run_variance_export
@@ -68,8 +69,6 @@ def period_close_reports(self: Any, fund_id: int, period_id: int, files: bool = 
         return "files finished or held by another worker"
     with jobs.beating(*held):
         if StaleMark.objects.filter(fund=fund).exists():
-            from budgets.figures.recompute import recompute_fund_now
-
             recompute_fund_now(fund)
             if StaleMark.objects.filter(fund=fund).exists() and not self.request.is_eager:
                 jobs.release(*held)  # the retry takes them again

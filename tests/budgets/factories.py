@@ -430,15 +430,14 @@ def fake_line_variance(line: Any, period_number: int, **values: Any) -> Any:
 
 
 def install_fake_engine(monkeypatch: Any, rows: list[Any]) -> None:
-    from budgets import selectors
+    from budgets.figures import selectors as figure_selectors
 
     monkeypatch.setattr(
-        selectors,
+        figure_selectors,
         "variance_rows",
-        lambda fund, n: FakeVarianceRows(
+        lambda fund, n, year=None: FakeVarianceRows(
             r for r in rows if r.fund_id == fund.pk and r.period_number == n
         ),
-        raising=False,
     )
 
 
