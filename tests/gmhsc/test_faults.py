@@ -265,3 +265,29 @@ def test_api_docs_load_their_scripts_from_the_app_itself(client):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in script.content
+
+
+# ---- the worker rides out a broker outage --------------------------------------------------------
+
+
+def test_every_worker_we_start_runs_without_gossip_mingle_and_events(settings):
+    """Celery's Gossip step tore down its channel after a lost Redis connection had gone
+    (AttributeError: 'NoneType' object has no attribute 'hostname' / 'connection_errors') and
+    could stop the worker for good; nothing here uses gossip, mingle or worker events."""
+    root = settings.BASE_DIR
+    places = {
+        "Makefile": (root / "Makefile").read_text(),
+        "scripts/run.sh": (root / "scripts" / "run.sh").read_text(),
+        "docker-compose.yml": (root / "docker-compose.yml").read_text(),
+        "bench/run.py": (root / "bench" / "run.py").read_text(),
+        "tests/system/processes.py": (root / "tests" / "system" / "processes.py").read_text(),
+    }
+    for where, text in places.items():
+        assert "worker" in text, where
+        for flag in ("--without-gossip", "--without-mingle", "--without-heartbeat"):
+            assert flag in text, f"{where} starts a worker without {flag}"
+    # No result backend (a Redis one made every send wait on its reconnection), and a worker
+    # that loses the broker retries for ever instead of giving up after 100 tries.
+    assert settings.CELERY_RESULT_BACKEND is None
+    assert settings.CELERY_TASK_IGNORE_RESULT is True
+    assert settings.CELERY_BROKER_CONNECTION_MAX_RETRIES is None
