@@ -78,6 +78,11 @@ def celery_worker_proc(transactional_db) -> Iterator[subprocess.Popen]:
     """A real Celery worker process against the test database and the Redis `make test` started."""
     if not settings.CELERY_BROKER_URL:
         pytest.skip("no broker: in-process tasks only")
+    from gmhsc.celery import app
+
+    # Messages an earlier test left queued (thousands of no-op recomputes after the concurrency
+    # test) would keep this test's worker busy past its waits on a loaded machine.
+    app.control.purge()
     proc = start_worker()
     yield proc
     stop_worker(proc)
