@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from budgets.figures import selectors as figure_selectors
+from budgets.models import StaleMark
 from gmhsc import jobs
 
 HEARTBEAT_KEY = "gmhsc:worker-heartbeat"
@@ -74,9 +76,6 @@ def _worker() -> dict[str, Any]:
 
 
 def _stale_marks() -> dict[str, Any]:
-    from budgets.figures import selectors as figure_selectors
-    from budgets.models import StaleMark
-
     try:
         age = figure_selectors.oldest_stale_mark_age()
         pending = StaleMark.objects.count()

@@ -11,6 +11,7 @@ from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
 from gmhsc.jobs import JobFields
+from gmhsc.money import format_money
 from localities.models import Organisation
 
 
@@ -183,7 +184,7 @@ class SpendPosting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {self.amount}"
+        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {format_money(self.amount, pence=True)}"
 
     @property
     def reversed_by(self) -> SpendPosting | None:
