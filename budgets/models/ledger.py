@@ -11,6 +11,7 @@ from budgets.models.fields import MoneyField, money_default
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
+from gmhsc.jobs import JobFields
 from gmhsc.money import format_money
 from localities.models import Organisation
 
@@ -117,7 +118,7 @@ class ImportProfile(models.Model):
         return self.organisation_id is None
 
 
-class LedgerImport(models.Model):
+class LedgerImport(JobFields):
     """One uploaded ledger file: its progress, its errors and its summary."""
 
     class Status(models.TextChoices):

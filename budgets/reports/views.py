@@ -183,7 +183,8 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             jobs = [
                 j
                 for j in jobs_by_period.get(period.pk, [])
-                if snapshot is None or j.snapshot_id == snapshot.pk
+                # this close's files, and those still being made (no snapshot frozen yet)
+                if snapshot is None or j.snapshot_id in (snapshot.pk, None)
             ]
             if entry["status"] != "closed" and next_to_close is None:
                 next_to_close = period
