@@ -30,13 +30,8 @@ def _finance_officer(fund: PooledFund) -> User | None:
 
 
 def seed() -> Iterator[str]:
-    from budgets import selectors
     from budgets.planning.services.periods import period_close
     from budgets.reports.tasks import period_close_reports
-
-    if not hasattr(selectors, "variance_rows"):
-        yield "month-end close: skipped (the recompute engine's snapshots are not installed)"
-        return
 
     funds = PooledFund.objects.filter(
         budgets__year__code=YEAR, budgets__status=FundBudget.Status.APPROVED

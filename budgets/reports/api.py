@@ -45,7 +45,9 @@ def variance_payload(report: VarianceReport) -> dict[str, Any]:
         "fund": report.fund_code,
         "fund_name": report.fund_name,
         "host": report.host,
+        "year": report.year_code,
         "period": report.period_code,
+        "started": report.started,
         "grouping": report.grouping,
         "as_at": report.as_at.isoformat() if report.as_at else None,
         "pending_changes": report.pending,
@@ -75,6 +77,7 @@ def variance_payload(report: VarianceReport) -> dict[str, Any]:
             "partners": [{k: _money(v) for k, v in asdict(e).items()} for e in report.risk_share],
         },
         "fair_share": {
+            "method": report.fair_share_method or None,
             "note": report.fair_share_note,
             "localities": [{k: _money(v) for k, v in asdict(e).items()} for e in report.fair_share],
         },

@@ -47,14 +47,10 @@ def period_close_reports(self: Any, fund_id: int, period_id: int, files: bool = 
     Figures must be current before they are frozen: pending recompute marks for the fund are
     worked off first; if another worker holds them, the task retries shortly.
     """
-    from budgets import selectors
     from budgets.models import ExportJob, Period, PooledFund, StaleMark
     from budgets.reports.exports import run_variance_export
     from budgets.reports.snapshots import freeze_variance_snapshot
 
-    if not hasattr(selectors, "variance_rows"):
-        logger.warning("recompute engine's snapshots not installed; month %s not frozen", period_id)
-        return "no variance snapshots to freeze"
     fund = PooledFund.objects.select_related("host").filter(pk=fund_id).first()
     period = Period.objects.select_related("year").filter(pk=period_id).first()
     if fund is None or period is None:

@@ -430,15 +430,19 @@ def fake_line_variance(line: Any, period_number: int, **values: Any) -> Any:
 
 
 def install_fake_engine(monkeypatch: Any, rows: list[Any]) -> None:
-    from budgets import selectors
+    """The report reads `rows` as the engine's LineVariance rows (budgets.figures.selectors)."""
+    from budgets.figures import selectors as figure_selectors
 
     monkeypatch.setattr(
-        selectors,
+        figure_selectors,
         "variance_rows",
-        lambda fund, n: FakeVarianceRows(
-            r for r in rows if r.fund_id == fund.pk and r.period_number == n
+        lambda fund, n, year=None: FakeVarianceRows(
+            r
+            for r in rows
+            if r.fund_id == fund.pk
+            and r.period_number == n
+            and (year is None or r.year_id == year.pk)
         ),
-        raising=False,
     )
 
 

@@ -22,6 +22,7 @@ from tests.budgets.factories import (
     budget_world,
     fake_line_variance,
     install_fake_engine,
+    make_posting,
 )
 from tests.factories import LocalityFactory
 
@@ -108,6 +109,10 @@ def world(monkeypatch):
         fake_variance(w.host_line, 5),  # another month: never in the M6 report
     ]
     install_fake_engine(monkeypatch, rows)
+    # Spend in April: the year has started (budgets.context), so lines are rated.
+    make_posting(
+        organisation=w.host, line=w.host_line, document="INV-1", amount="100.00", period_number=1
+    )
     from budgets.models import Forecast
 
     m5, m6 = (Period.objects.get(year=w.year, number=n) for n in (5, 6))

@@ -15,7 +15,7 @@ from budgets import rules, selectors
 from budgets.models import Virement
 from budgets.planning.forms import DecisionForm, VirementForm
 from budgets.planning.services import virements as virement_services
-from budgets.planning.views.funds import get_fund, get_year
+from budgets.planning.views.funds import get_context, get_fund
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
 
@@ -23,7 +23,8 @@ from localities.actors import actor_of
 @login_required
 def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    ctx = get_context(request, fund)
+    year = ctx.year
     lines = list(selectors.lines_visible_to(request.user, fund).filter(year=year).order_by("code"))
     initial = {
         "from_line": request.GET.get("from_line", ""),
@@ -55,7 +56,18 @@ def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"Virement {virement.pk} was requested from the finance officer."
                 )
             return redirect("budgets:my-requests")
-    return render(request, "budgets/virement_form.html", {"fund": fund, "year": year, "form": form})
+    return render(
+        request,
+        "budgets/virement_form.html",
+        {
+            "fund": fund,
+            "year": year,
+            "ctx": ctx,
+            "form": form,
+            "approved": not ctx.is_draft,
+            "from_month": next(iter(selectors.open_periods(fund, year)), None),
+        },
+    )
 
 
 @login_required
