@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from budgets.models import (
+    Forecast,
     FundBudget,
     FundPeriod,
     FundPosition,
@@ -22,7 +23,6 @@ from budgets.models import (
     Period,
     RiskShareAllocation,
 )
-from budgets.models import Forecast as ForecastModel
 from budgets.rag import Rag
 
 D = Decimal
@@ -135,7 +135,7 @@ def seed_snapshots(
         )
     for period in Period.objects.filter(year=year, number__lte=closed):
         FundPeriod.objects.create(fund=fund, period=period, status=FundPeriod.Status.CLOSED)
-    ForecastModel.objects.create(
+    Forecast.objects.create(
         line=red,
         period=Period.objects.get(year=year, number=closed or 1),
         amount=red.current_budget + D("15000.00") * (closed or 1),
