@@ -27,6 +27,7 @@ from budgets.context import CONTEXT_PARAMS, ReportingContext, reporting_context
 from budgets.freshness import fund_freshness
 from budgets.models import BudgetLine, FundBudget, LineVariance, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
+from budgets.planning import phasing
 from budgets.planning import selectors as planning_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
@@ -35,7 +36,7 @@ from budgets.planning.services.funds import budget_status
 from budgets.planning.views.funds import get_context, get_fund
 from budgets.rag import Rag
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
-from gmhsc.money import format_money, typed_amount
+from gmhsc.money import ZERO, format_money, typed_amount
 from localities import roles
 from localities.actors import actor_of
 
@@ -349,6 +350,10 @@ def _money_context(
     if editable:
         context.setdefault("phasing_form", PhasingForm(initial=PhasingForm.initial_for(line)))
         context.setdefault("rephase_form", RephaseForm(initial={"version": line.version}))
+        grid = context["phasing_form"]
+        context["phasing_total"] = _phasing_total(
+            line, grid.data if grid.is_bound else PhasingForm.initial_for(line)
+        )
     return context
 
 
@@ -431,14 +436,14 @@ def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
         return _money_response(request, line, phasing_form=form)
     months = form.months()
     try:
-        line = line_services.line_update(
+        line = line_services.line_rephase(
             actor=actor_of(request),
             line=line,
             expected_version=form.cleaned_data["version"],
             reason=form.cleaned_data["reason"] or "Monthly phasing edited",
-            annual_budget=sum(months),
-            phasing_method="custom",
+            method=phasing.CUSTOM,
             custom=months,
+            set_annual_budget=form.cleaned_data["set_annual_budget"],
         )
     except StaleVersion as exc:
         line = get_line(request, pk)
@@ -447,6 +452,35 @@ def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_service_error(exc)
         return _money_response(request, line, phasing_form=form)
     return _money_response(request, line, saved=f"The phasing of {line.code} was saved.")
+
+
+def _phasing_total(line: BudgetLine, data: Any) -> dict[str, Any]:
+    """The months typed so far against the annual budget, for the line beside the grid."""
+    budget = line.current_budget
+    try:
+        parts = phasing.parse_months([typed_amount(str(data.get(f, ""))) for f in MONTH_FIELDS])
+    except ApplicationError:
+        return {"complete": False, "budget": budget}
+    total = sum(parts, ZERO)
+    return {
+        "complete": True,
+        "budget": budget,
+        "total": total,
+        "adds_up": total == budget,
+        "difference_text": phasing.months_difference_text(total, budget),
+    }
+
+
+@login_required
+@require_safe
+def line_phasing_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The months' total and its difference from the annual budget, as typed (HTMX, live)."""
+    line = get_line(request, pk)
+    return render(
+        request,
+        "budgets/partials/phasing_total.html",
+        {"phasing_total": _phasing_total(line, request.GET)},
+    )
 
 
 @login_required
