@@ -24,57 +24,22 @@ from budgets.context import (
     year_started,
 )
 from budgets.figures.recompute import recompute_fund_now
-from budgets.models import FundBudget, FundPeriod, LineVariance, Period
+from budgets.models import FundBudget, FundPeriod, LineVariance
 from budgets.rag import Rag
 from tests.budgets.factories import (
     BudgetLineFactory,
-    FundBudgetFactory,
     PooledFundFactory,
-    budget_world,
-    make_posting,
-    make_year,
+    close_months,
+    context_world,
 )
 
 pytestmark = pytest.mark.django_db
 D = Decimal
 
 
-def close(fund, year, through):
-    for period in Period.objects.filter(year=year, number__lte=through):
-        FundPeriod.objects.update_or_create(
-            fund=fund, period=period, defaults={"status": FundPeriod.Status.CLOSED}
-        )
-
-
 @pytest.fixture
 def world():
-    """2016/17 approved, spend M1..M6, M1..M5 closed; 2017/18 draft with lines, no spend."""
-    w = budget_world(status=FundBudget.Status.APPROVED)
-    w.next_year = make_year("2017/18")
-    FundBudgetFactory(fund=w.fund, year=w.next_year, status=FundBudget.Status.DRAFT)
-    w.next_lines = [
-        BudgetLineFactory(
-            fund=w.fund,
-            year=w.next_year,
-            code=f"N{n:02d}",
-            name=f"Next year line {n}",
-            service_area=w.area,
-            lead_commissioner=w.host,
-            original_budget=D("200000.00"),
-        )
-        for n in range(3)
-    ]
-    for month in range(1, 7):
-        make_posting(
-            organisation=w.host,
-            line=w.host_line,
-            document=f"INV-{month}",
-            amount="10000.00",
-            period_number=month,
-        )
-    close(w.fund, w.year, 5)
-    recompute_fund_now(w.fund, full=True)
-    return w
+    return context_world()
 
 
 # ---- the rule -------------------------------------------------------------------------------
@@ -116,7 +81,7 @@ def test_a_draft_year_only_when_asked_for_and_then_not_started(world):
 
 
 def test_a_board_uses_the_rule_at_the_meetings_date(world):
-    close(world.fund, world.year, 6)
+    close_months(world.fund, world.year, 6)
     assert reporting_context(world.fund, on=dt.date(2016, 9, 14)).period_code == "2016/17-M05"
     assert reporting_context(world.fund, on=dt.date(2016, 10, 12)).period_code == "2016/17-M06"
     assert reporting_context(world.fund).period_code == "2016/17-M06"
