@@ -89,6 +89,7 @@ def fund_virements(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "fund": fund,
+        "ctx": get_context(request, fund),  # carried back to the fund's pages
         "virements": page,
         "status": status,
         "statuses": Virement.Status.choices,
