@@ -9,7 +9,9 @@ loopback; XLSX of 10,000 lines <= 10 s; PDF of a 500-line report <= 10 s.
 With the recompute engine installed, the data is 10,000 budget lines and six months of postings
 recomputed by budgets.figures.recompute.recompute_fund_now, and the page reads LineVariance snapshots.
 Without it, M6 is a closed month whose frozen ReportSnapshot the page reads (see seed_fund).
-gunicorn is started on a free loopback port and stopped by its pid.
+gunicorn is started on a free loopback port and stopped by its pid. In the same run the signed-in
+home page is loaded by the same users and the variance page's server time is reported beside it
+(bench/pagetime.py; target: at most 2x).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 2) + 1)
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 PERIOD = "2016/17-M06"
 RESULTS = ROOT / "bench" / "results" / "reports.json"
+ACCESS_LOG = Path(os.environ.get("BENCH_ACCESS_LOG", "/tmp/bench_reports_access.log"))
+TRIVIAL_ROUNDS = 20  # home page loads per user, after one warm-up each
 
 
 def engine_installed() -> bool:
@@ -370,6 +374,7 @@ def main() -> None:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     # Seeding enqueues recomputes for the worker: let it finish before anything is timed.
     sys.path.insert(0, str(ROOT / "bench"))
+    from pagetime import TRIVIAL_PATH, access_log_args, compare, server_ms, trivial_load
     from quiet import django_count, wait_quiet
 
     wait_quiet(django_count)
@@ -399,6 +404,7 @@ def main() -> None:
     cookie = session_cookie()
     port = free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="gmhsc.settings.local", DEBUG="False")
+    ACCESS_LOG.unlink(missing_ok=True)
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -410,6 +416,7 @@ def main() -> None:
             *(["-k", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
             "--log-level",
             "warning",
+            *access_log_args(ACCESS_LOG),
         ],
         cwd=ROOT,
         env=env,
@@ -440,6 +447,7 @@ def main() -> None:
         cpu0 = time.process_time()
         page_stats = load_test(port, cookie, pages, big.code)
         page_stats["load_generator_cpu_share"] = round((time.process_time() - cpu0) / DURATION, 2)
+        trivial_errors = trivial_load(port, [cookie] * USERS, TRIVIAL_ROUNDS)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -448,6 +456,12 @@ def main() -> None:
             server.kill()
             server.wait()
 
+    page_server = server_ms(ACCESS_LOG, "/budgets/reports/variance/")[-page_stats["requests"] :]
+    trivial_server = server_ms(ACCESS_LOG, TRIVIAL_PATH)[-TRIVIAL_ROUNDS * USERS :]
+    page_stats["server_time_vs_trivial_page"] = {
+        **compare(page_server, trivial_server),
+        "errors": trivial_errors,
+    }
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, loopback, PostgreSQL, gunicorn {WORKERS} workers x {THREADS} thread(s)",
