@@ -269,18 +269,7 @@ def build_dashboard(
             as_at.append(freshness.computed_at)
         if not ctx.started or ctx.period is None:
             budget = planning_selectors.fund_line_totals(fund, ctx.year)["current"]
-            dash.funds.append(
-                FundSummary(
-                    fund.pk,
-                    fund.code,
-                    fund.name,
-                    ctx.year.code,
-                    0,
-                    Headline(current_budget=budget),
-                    ctx.period_code,
-                    "not started",
-                )
-            )
+            dash.funds.append(_summary(ctx, Headline(current_budget=budget)))
             continue
         number = ctx.period.number
         position = FundPosition.objects.filter(
@@ -289,18 +278,7 @@ def build_dashboard(
         if position is None:  # not computed yet: the pending count says so
             continue
         head = Headline.of(position)
-        dash.funds.append(
-            FundSummary(
-                fund.pk,
-                fund.code,
-                fund.name,
-                ctx.year.code,
-                number,
-                head,
-                ctx.period_code,
-                ctx.state,
-            )
-        )
+        dash.funds.append(_summary(ctx, head))
         dash.total.add(head)
         for p in figure_selectors.fund_positions(fund, ctx.year).filter(period_number__lte=number):
             trend[p.period_number][0] += p.forecast_outturn
@@ -333,6 +311,14 @@ def build_dashboard(
     dash.movements_since = _movements_label(since, {f.previous_period for f in figures})
     dash.red_lines, dash.red_lines_more = _red_lines(rows_all)
     return dash
+
+
+def _summary(ctx: ReportingContext, head: Headline) -> FundSummary:
+    fund = ctx.fund
+    number = ctx.period.number if ctx.started and ctx.period is not None else 0
+    return FundSummary(
+        fund.pk, fund.code, fund.name, ctx.year.code, number, head, ctx.period_code, ctx.state
+    )
 
 
 def _period_label(funds: list[FundSummary]) -> str:
