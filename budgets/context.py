@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +64,11 @@ class ReportingContext:
     started: bool
     budget_status: str
     on: dt.date
+    #: What choosing the context read, kept for the switcher: the fund's budget years, the
+    #: year's twelve months, and which of them are closed for the fund.
+    years: tuple[YearChoice, ...] = field(default=(), compare=False, repr=False)
+    months: tuple[Period, ...] = field(default=(), compare=False, repr=False)
+    closed_months: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def period_number(self) -> int | None:
@@ -165,15 +170,15 @@ def fund_years(fund: PooledFund) -> list[YearChoice]:
     return [YearChoice(y, FundBudget.Status.DRAFT) for y in years]
 
 
-def _latest_closed(fund: PooledFund, on: dt.date) -> dict[int, int]:
-    """{year id: latest closed month number} over months that ended before `on`."""
-    latest: dict[int, int] = {}
+def _closes(fund: PooledFund) -> dict[int, list[tuple[int, dt.date]]]:
+    """{year id: [(month number, month end)]} of the fund's closed months (M1..M12)."""
+    closes: dict[int, list[tuple[int, dt.date]]] = {}
     rows = FundPeriod.objects.filter(
-        fund=fund, status=FundPeriod.Status.CLOSED, period__number__lte=12, period__end_date__lt=on
-    ).values_list("period__year_id", "period__number")
-    for year_id, number in rows:
-        latest[year_id] = max(number, latest.get(year_id, 0))
-    return latest
+        fund=fund, status=FundPeriod.Status.CLOSED, period__number__lte=12
+    ).values_list("period__year_id", "period__number", "period__end_date")
+    for year_id, number, end in rows:
+        closes.setdefault(year_id, []).append((number, end))
+    return closes
 
 
 def _latest_posted(fund: PooledFund, year: FinancialYear, on: dt.date) -> int | None:
@@ -189,33 +194,35 @@ def _latest_posted(fund: PooledFund, year: FinancialYear, on: dt.date) -> int | 
 
 
 def _reporting_month(
-    fund: PooledFund, year: FinancialYear, closed: dict[int, int], on: dt.date
+    fund: PooledFund,
+    year: FinancialYear,
+    closes: dict[int, list[tuple[int, dt.date]]],
+    on: dt.date,
 ) -> tuple[int | None, bool]:
-    """(month number, closed) the year reports by default, or (None, False) if not started."""
-    if year.pk in closed:
-        return closed[year.pk], True
+    """(month number, closed) the year reports by default, or (None, False) if not started: the
+    latest closed month that ended before `on`, else the latest ended month with postings."""
+    ended = [number for number, end in closes.get(year.pk, []) if end < on]
+    if ended:
+        return max(ended), True
     return _latest_posted(fund, year, on), False
 
 
 def _default_year(
-    fund: PooledFund, years: list[YearChoice], closed: dict[int, int], on: dt.date
+    fund: PooledFund,
+    years: list[YearChoice],
+    closes: dict[int, list[tuple[int, dt.date]]],
+    on: dt.date,
 ) -> tuple[YearChoice, int | None, bool]:
     approved = [c for c in years if c.budget_status == FundBudget.Status.APPROVED]
     begun = [c for c in approved if c.year.start_date <= on]
     for choice in reversed(begun):
-        number, is_closed = _reporting_month(fund, choice.year, closed, on)
+        number, is_closed = _reporting_month(fund, choice.year, closes, on)
         if number is not None:
             return choice, number, is_closed
     # Nothing approved has started: the latest approved year, else (a new fund) its latest year.
     choice = (begun or approved or years)[-1]
-    number, is_closed = _reporting_month(fund, choice.year, closed, on)
+    number, is_closed = _reporting_month(fund, choice.year, closes, on)
     return choice, number, is_closed
-
-
-def _period(year: FinancialYear, number: int) -> Period:
-    period = Period.objects.get(year=year, number=number)
-    period.year = year  # already loaded: no second query for period.code
-    return period
 
 
 def reporting_context(
@@ -232,6 +239,9 @@ def reporting_context(
     '2016/17-M05' or a Period (M1..M12) of that year; asked for without a year, it chooses its
     year too; a period of another year than the one asked for is ignored (a year switcher that
     still carries the old month). `on`: the day judged (default today; a meeting's date).
+
+    Three or four small queries (budget years, closes, the year's months, and postings only
+    before a year's first close); the switcher reuses what they read.
     """
     on = on or timezone.localdate()
     years = fund_years(fund)
@@ -248,30 +258,32 @@ def reporting_context(
     if not 1 <= period_number <= 12 or (year_code and period_year != year_code):
         period_year, period_number = "", 0
     year_code = year_code or period_year
-    closed = _latest_closed(fund, on)
+    closes = _closes(fund)
     chosen = by_code.get(year_code)
     if chosen is None:
-        chosen, number, is_closed = _default_year(fund, years, closed, on)
+        chosen, number, is_closed = _default_year(fund, years, closes, on)
         period_number = 0
     else:
-        number, is_closed = _reporting_month(fund, chosen.year, closed, on)
+        number, is_closed = _reporting_month(fund, chosen.year, closes, on)
     started = number is not None
+    closed_months = frozenset(n for n, _ in closes.get(chosen.year.pk, []))
     if period_number and period_year == chosen.year.code:
         number = period_number
-        is_closed = FundPeriod.objects.filter(
-            fund=fund,
-            period__year=chosen.year,
-            period__number=number,
-            status=FundPeriod.Status.CLOSED,
-        ).exists()
+        is_closed = number in closed_months
+    months = tuple(Period.objects.filter(year=chosen.year, number__lte=12).order_by("number"))
+    for month in months:
+        month.year = chosen.year  # already loaded: no query for month.code
     return ReportingContext(
         fund=fund,
         year=chosen.year,
-        period=_period(chosen.year, number) if number is not None else None,
+        period=next((m for m in months if m.number == number), None),
         closed=is_closed,
         started=started,
         budget_status=chosen.budget_status,
         on=on,
+        years=tuple(years),
+        months=months,
+        closed_months=closed_months,
     )
 
 
@@ -287,41 +299,27 @@ def context_from_query(
 def year_started(fund: PooledFund, year: FinancialYear, *, on: dt.date | None = None) -> bool:
     """Whether `year` has a month to report for the fund (see the module docstring)."""
     on = on or timezone.localdate()
-    return _reporting_month(fund, year, _latest_closed(fund, on), on)[0] is not None
+    return _reporting_month(fund, year, _closes(fund), on)[0] is not None
 
 
 def month_choices(context: ReportingContext) -> list[MonthChoice]:
     """M1..M12 of the context's year with each month's state, for the month switcher."""
-    closed = set(
-        FundPeriod.objects.filter(
-            fund=context.fund, period__year=context.year, status=FundPeriod.Status.CLOSED
-        ).values_list("period__number", flat=True)
-    )
-    periods = Period.objects.filter(year=context.year, number__lte=12).order_by("number")
-    choices = []
-    for period in periods:
-        period.year = context.year
-        choices.append(MonthChoice(period, period.number in closed, period.end_date < context.on))
-    return choices
+    return [
+        MonthChoice(m, m.number in context.closed_months, m.end_date < context.on)
+        for m in context.months
+    ]
 
 
 def year_due_for_close(fund: PooledFund, *, on: dt.date | None = None) -> FinancialYear | None:
     """The year whose next month is due to close: the earliest approved year with a month that
     has ended and is still open (the month-end close page opens on it)."""
     on = on or timezone.localdate()
+    closes = _closes(fund)
     for choice in fund_years(fund):
         if choice.budget_status != FundBudget.Status.APPROVED:
             continue
-        ended = set(
-            Period.objects.filter(year=choice.year, number__lte=12, end_date__lt=on).values_list(
-                "number", flat=True
-            )
-        )
-        closed = set(
-            FundPeriod.objects.filter(
-                fund=fund, period__year=choice.year, status=FundPeriod.Status.CLOSED
-            ).values_list("period__number", flat=True)
-        )
-        if ended - closed:
+        ended = Period.objects.filter(year=choice.year, number__lte=12, end_date__lt=on)
+        closed = {n for n, _ in closes.get(choice.year.pk, [])}
+        if set(ended.values_list("number", flat=True)) - closed:
             return choice.year
     return None

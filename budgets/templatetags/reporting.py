@@ -14,7 +14,7 @@ from typing import Any
 
 from django import template
 
-from budgets.context import ReportingContext, fund_years, month_choices
+from budgets.context import ReportingContext, month_choices
 from budgets.freshness import Freshness
 
 register = template.Library()
@@ -45,7 +45,7 @@ def context_switcher(
         "ctx": ctx,
         "action": action,
         "keep": [(name, value) for name, value in keep if value not in ("", None)],
-        "years": fund_years(ctx.fund) if years else [],
+        "years": list(ctx.years) if years else [],
         "months": month_choices(ctx) if months else [],
         "show_months": months,
     }
@@ -54,4 +54,4 @@ def context_switcher(
 @register.inclusion_tag("budgets/includes/context_fields.html")
 def context_fields(ctx: ReportingContext) -> dict[str, Any]:
     """The year and month selects alone, for a page whose own form carries more choices."""
-    return {"ctx": ctx, "years": fund_years(ctx.fund), "months": month_choices(ctx)}
+    return {"ctx": ctx, "years": list(ctx.years), "months": month_choices(ctx)}
