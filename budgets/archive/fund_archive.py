@@ -1064,16 +1064,11 @@ def fingerprint(fund: PooledFund, year: FinancialYear) -> dict[str, Any]:
     return result
 
 
-def variance_reports(fund: PooledFund, year: FinancialYear) -> dict[str, Any] | None:
-    """Each period's variance report as plain data (None until the recompute engine exists)."""
-    try:
-        from budgets import selectors
-        from budgets.figures.recompute import recompute_fund_now
-        from budgets.reports.variance import compute_variance_report
-    except ImportError:
-        return None
-    if not hasattr(selectors, "variance_rows"):  # the engine's read side is not there yet
-        return None
+def variance_reports(fund: PooledFund, year: FinancialYear) -> dict[str, Any]:
+    """Each period's variance report as plain data."""
+    from budgets.figures.recompute import recompute_fund_now
+    from budgets.reports.variance import compute_variance_report
+
     recompute_fund_now(fund, full=True)  # every line, whatever marks are (or are not) waiting
     reports = {}
     for period in Period.objects.filter(year=year, number__lte=12).order_by("number"):

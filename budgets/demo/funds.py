@@ -361,7 +361,7 @@ def _seed_locality_pool(
                 )
         previous_lines = last.save()
         _contributions(fund, previous, _contribution_amounts(previous_lines))
-        _approve(fund, previous, _user(_finance_user(council)))
+        _approve(fund, previous, _finance_officer(_finance_user(council)))
         patterns = _last_year_actuals(rng, fund, previous, previous_lines)
     builder = _Builder(rng, fund, year)
     for area in _areas():
