@@ -125,11 +125,12 @@ def start_server(port: int) -> subprocess.Popen:
     )
     import requests
 
-    deadline = time.monotonic() + 30
+    # A worker's first request imports the project and compiles templates: seconds on a busy VM.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if (
-                requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1).status_code
+                requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=30).status_code
                 == 200
             ):
                 return proc

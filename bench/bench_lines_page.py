@@ -109,7 +109,8 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
 
 def login(port: int) -> str:
     """Sign in through the login form; returns the Cookie header for the session."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    # A worker's first request imports the project and compiles templates: seconds on a busy VM.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     conn.request("GET", "/accounts/login/")
     resp = conn.getresponse()
     body = resp.read().decode()
