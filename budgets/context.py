@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.utils import timezone
 
 from budgets.models import (
@@ -157,71 +157,108 @@ class MonthChoice:
 # ---- reads ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Month:
+    period: Period
+    closed: bool  # closed for the fund
+    posted: bool  # the fund has postings in it
+
+
+@dataclass(frozen=True)
+class _FundCalendar:
+    """Everything the rule reads about a fund, from one statement: its budget years with their
+    status and, for each, the twelve months with whether each is closed and has postings."""
+
+    years: list[YearChoice]
+    months: dict[int, list[_Month]]  # by year id, M1..M12 in order
+
+    def reporting_month(self, year: FinancialYear, on: dt.date) -> tuple[int | None, bool]:
+        """(month number, closed) the year reports by default on `on`, or (None, False) when it
+        has not started: its latest closed month that ended before `on`, else its latest ended
+        month with postings."""
+        ended = [m for m in self.months.get(year.pk, []) if m.period.end_date < on]
+        closed = [m.period.number for m in ended if m.closed]
+        if closed:
+            return max(closed), True
+        posted = [m.period.number for m in ended if m.posted]
+        return (max(posted) if posted else None), False
+
+    def closed_months(self, year: FinancialYear) -> frozenset[int]:
+        return frozenset(m.period.number for m in self.months.get(year.pk, []) if m.closed)
+
+
+def _calendar(fund: PooledFund) -> _FundCalendar:
+    """One plain SQL statement (the pages ask on every request; built through the ORM, the four
+    queries it replaces cost more to compile than to run). The years are those the fund has a
+    budget for or, before any budget row, those it has lines in (as draft)."""
+    budget, line = FundBudget._meta.db_table, BudgetLine._meta.db_table
+    year, month = FinancialYear._meta.db_table, Period._meta.db_table
+    status, posting = FundPeriod._meta.db_table, SpendPosting._meta.db_table
+    sql = f"""
+        WITH fund_years AS (
+          SELECT year_id, status FROM {budget} WHERE fund_id = %(fund)s
+          UNION ALL
+          SELECT DISTINCT year_id, %(draft)s FROM {line}
+          WHERE fund_id = %(fund)s
+            AND NOT EXISTS (SELECT 1 FROM {budget} WHERE fund_id = %(fund)s)
+        )
+        SELECT y.id, y.code, y.start_date, y.end_date, fy.status,
+          p.id, p.number, p.start_date, p.end_date,
+          COALESCE(s.status = %(closed)s, FALSE),
+          EXISTS (SELECT 1 FROM {posting} sp WHERE sp.fund_id = %(fund)s AND sp.period_id = p.id)
+        FROM fund_years fy
+        JOIN {year} y ON y.id = fy.year_id
+        JOIN {month} p ON p.year_id = y.id AND p.number <= 12
+        LEFT JOIN {status} s ON s.fund_id = %(fund)s AND s.period_id = p.id
+        ORDER BY y.start_date, p.number
+    """  # noqa: S608 (table names from the models; values are parameters)
+    params: dict[str, int | str] = {
+        "fund": fund.pk,
+        "draft": FundBudget.Status.DRAFT.value,
+        "closed": FundPeriod.Status.CLOSED.value,
+    }
+    years: dict[int, YearChoice] = {}
+    months: dict[int, list[_Month]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for (
+            y_id,
+            code,
+            y_start,
+            y_end,
+            budget_status,
+            p_id,
+            number,
+            start,
+            end,
+            closed,
+            posted,
+        ) in cursor.fetchall():
+            if y_id not in years:
+                fy = FinancialYear(id=y_id, code=code, start_date=y_start, end_date=y_end)
+                years[y_id] = YearChoice(fy, budget_status)
+            period = Period(id=p_id, year_id=y_id, number=number, start_date=start, end_date=end)
+            period.year = years[y_id].year  # no query for period.code
+            months.setdefault(y_id, []).append(_Month(period, bool(closed), bool(posted)))
+    return _FundCalendar(list(years.values()), months)
+
+
 def fund_years(fund: PooledFund) -> list[YearChoice]:
     """The years the fund has a budget for (or, before any budget row, lines in), oldest first."""
-    budgets = list(
-        FundBudget.objects.filter(fund=fund).select_related("year").order_by("year__start_date")
-    )
-    if budgets:
-        return [YearChoice(b.year, b.status) for b in budgets]
-    years = FinancialYear.objects.filter(
-        pk__in=BudgetLine.objects.filter(fund=fund).values("year_id")
-    ).order_by("start_date")
-    return [YearChoice(y, FundBudget.Status.DRAFT) for y in years]
+    return _calendar(fund).years
 
 
-def _closes(fund: PooledFund) -> dict[int, list[tuple[int, dt.date]]]:
-    """{year id: [(month number, month end)]} of the fund's closed months (M1..M12)."""
-    closes: dict[int, list[tuple[int, dt.date]]] = {}
-    rows = FundPeriod.objects.filter(
-        fund=fund, status=FundPeriod.Status.CLOSED, period__number__lte=12
-    ).values_list("period__year_id", "period__number", "period__end_date")
-    for year_id, number, end in rows:
-        closes.setdefault(year_id, []).append((number, end))
-    return closes
-
-
-def _latest_posted(fund: PooledFund, year: FinancialYear, on: dt.date) -> int | None:
-    """The latest month of `year` that ended before `on` and has postings in the fund."""
-    posted = SpendPosting.objects.filter(fund=fund, period=OuterRef("pk"))
-    return (
-        Period.objects.filter(year=year, number__lte=12, end_date__lt=on)
-        .filter(Exists(posted))
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-
-
-def _reporting_month(
-    fund: PooledFund,
-    year: FinancialYear,
-    closes: dict[int, list[tuple[int, dt.date]]],
-    on: dt.date,
-) -> tuple[int | None, bool]:
-    """(month number, closed) the year reports by default, or (None, False) if not started: the
-    latest closed month that ended before `on`, else the latest ended month with postings."""
-    ended = [number for number, end in closes.get(year.pk, []) if end < on]
-    if ended:
-        return max(ended), True
-    return _latest_posted(fund, year, on), False
-
-
-def _default_year(
-    fund: PooledFund,
-    years: list[YearChoice],
-    closes: dict[int, list[tuple[int, dt.date]]],
-    on: dt.date,
-) -> tuple[YearChoice, int | None, bool]:
+def _default_year(calendar: _FundCalendar, on: dt.date) -> tuple[YearChoice, int | None, bool]:
+    years = calendar.years
     approved = [c for c in years if c.budget_status == FundBudget.Status.APPROVED]
     begun = [c for c in approved if c.year.start_date <= on]
     for choice in reversed(begun):
-        number, is_closed = _reporting_month(fund, choice.year, closes, on)
+        number, is_closed = calendar.reporting_month(choice.year, on)
         if number is not None:
             return choice, number, is_closed
     # Nothing approved has started: the latest approved year, else (a new fund) its latest year.
     choice = (begun or approved or years)[-1]
-    number, is_closed = _reporting_month(fund, choice.year, closes, on)
+    number, is_closed = calendar.reporting_month(choice.year, on)
     return choice, number, is_closed
 
 
@@ -240,14 +277,13 @@ def reporting_context(
     year too; a period of another year than the one asked for is ignored (a year switcher that
     still carries the old month). `on`: the day judged (default today; a meeting's date).
 
-    Three or four small queries (budget years, closes, the year's months, and postings only
-    before a year's first close); the switcher reuses what they read.
+    One query; the switcher reuses what it read.
     """
     on = on or timezone.localdate()
-    years = fund_years(fund)
-    if not years:
+    calendar = _calendar(fund)
+    if not calendar.years:
         raise NoBudgetYear(f"{fund.code} has no budget yet.")
-    by_code = {c.year.code: c for c in years}
+    by_code = {c.year.code: c for c in calendar.years}
     year_code = year.code if isinstance(year, FinancialYear) else (year or "").strip()
     if isinstance(period, Period):
         period_year, period_number = period.year.code, period.number
@@ -258,21 +294,18 @@ def reporting_context(
     if not 1 <= period_number <= 12 or (year_code and period_year != year_code):
         period_year, period_number = "", 0
     year_code = year_code or period_year
-    closes = _closes(fund)
     chosen = by_code.get(year_code)
     if chosen is None:
-        chosen, number, is_closed = _default_year(fund, years, closes, on)
+        chosen, number, is_closed = _default_year(calendar, on)
         period_number = 0
     else:
-        number, is_closed = _reporting_month(fund, chosen.year, closes, on)
+        number, is_closed = calendar.reporting_month(chosen.year, on)
     started = number is not None
-    closed_months = frozenset(n for n, _ in closes.get(chosen.year.pk, []))
+    closed_months = calendar.closed_months(chosen.year)
     if period_number and period_year == chosen.year.code:
         number = period_number
         is_closed = number in closed_months
-    months = tuple(Period.objects.filter(year=chosen.year, number__lte=12).order_by("number"))
-    for month in months:
-        month.year = chosen.year  # already loaded: no query for month.code
+    months = tuple(m.period for m in calendar.months.get(chosen.year.pk, []))
     return ReportingContext(
         fund=fund,
         year=chosen.year,
@@ -281,7 +314,7 @@ def reporting_context(
         started=started,
         budget_status=chosen.budget_status,
         on=on,
-        years=tuple(years),
+        years=tuple(calendar.years),
         months=months,
         closed_months=closed_months,
     )
@@ -299,7 +332,7 @@ def context_from_query(
 def year_started(fund: PooledFund, year: FinancialYear, *, on: dt.date | None = None) -> bool:
     """Whether `year` has a month to report for the fund (see the module docstring)."""
     on = on or timezone.localdate()
-    return _reporting_month(fund, year, _closes(fund), on)[0] is not None
+    return _calendar(fund).reporting_month(year, on)[0] is not None
 
 
 def month_choices(context: ReportingContext) -> list[MonthChoice]:
@@ -314,12 +347,11 @@ def year_due_for_close(fund: PooledFund, *, on: dt.date | None = None) -> Financ
     """The year whose next month is due to close: the earliest approved year with a month that
     has ended and is still open (the month-end close page opens on it)."""
     on = on or timezone.localdate()
-    closes = _closes(fund)
-    for choice in fund_years(fund):
+    calendar = _calendar(fund)
+    for choice in calendar.years:
         if choice.budget_status != FundBudget.Status.APPROVED:
             continue
-        ended = Period.objects.filter(year=choice.year, number__lte=12, end_date__lt=on)
-        closed = {n for n, _ in closes.get(choice.year.pk, [])}
-        if set(ended.values_list("number", flat=True)) - closed:
+        months = calendar.months.get(choice.year.pk, [])
+        if any(m.period.end_date < on and not m.closed for m in months):
             return choice.year
     return None
