@@ -177,7 +177,6 @@ def main() -> None:
             f"/budgets/funds/{fund_id}/lines/?{urlencode({'year': year_code, 'sort': '-current'})}"
         )
         load_test(port, path, cookie)  # warm-up: each worker connects and compiles templates
-        warm_up = len(server_ms(ACCESS_LOG, path.split("?")[0]))
         started = time.perf_counter()
         timings, errors = load_test(port, path, cookie)
         wall = time.perf_counter() - started
@@ -185,16 +184,29 @@ def main() -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
-    timings.sort()
-    server = sorted(server_ms(ACCESS_LOG, path.split("?")[0])[warm_up:])
-    trivial = server_ms(ACCESS_LOG, TRIVIAL_PATH)[-(REQUESTS // USERS) * USERS :]  # not warm-ups
-    p95 = timings[int(0.95 * (len(timings) - 1))]
     result = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "database": django.db.connection.vendor,
         "fund": fund_code,
         "year": year_code,
         "lines": n_lines,
+        **figures(path, timings, errors, wall),
+    }
+    server = server_ms(ACCESS_LOG, path.split("?")[0])[-len(timings) :]
+    trivial = server_ms(ACCESS_LOG, TRIVIAL_PATH)[-(REQUESTS // USERS) * USERS :]  # not warm-ups
+    result["server_time_vs_trivial_page"] = {**compare(server, trivial), "errors": trivial_errors}
+    out = ROOT / "bench" / "results" / "lines_page.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+def figures(path: str, timings: list[float], errors: int, wall: float) -> dict[str, object]:
+    """A page load's figures: client and server (gunicorn access log) percentiles, against the
+    p95 target. Shared by the page benchmarks."""
+    timings = sorted(timings)
+    server = sorted(server_ms(ACCESS_LOG, path.split("?")[0])[-len(timings) :])
+    p95 = timings[int(0.95 * (len(timings) - 1))]
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": django.db.connection.vendor,
         "page": path,
         "concurrent_users": USERS,
         "requests": len(timings),
@@ -209,11 +221,7 @@ def main() -> None:
         "throughput_rps": round(len(timings) / wall, 1),
         "target_p95_ms": TARGET_P95_MS,
         "meets_target": p95 <= TARGET_P95_MS and errors == 0,
-        "server_time_vs_trivial_page": {**compare(server, trivial), "errors": trivial_errors},
     }
-    out = ROOT / "bench" / "results" / "lines_page.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

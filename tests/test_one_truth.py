@@ -30,7 +30,8 @@ from pypdf import PdfReader
 from boards import services as board_services
 from boards.models import Membership
 from budgets.models import FundBudget, Period, PooledFund
-from budgets.reports.variance import MONEY_KEYS, compute_variance_report
+from budgets.models.figures import MONEY_COLUMNS
+from budgets.reports.variance import compute_variance_report
 from gmhsc.money import format_money, split_largest_remainder
 from gmhsc.templatetags.money import gbp, gbp_pence
 from localities import roles
@@ -285,7 +286,7 @@ def _check_month(truth, client, fund, period, meeting_pack):
     truth.same(f"{where} variance page period", _caption_period(html), code)
     row = re.search(r'<tr[^>]*id="fund-total"[^>]*>(.*?)</tr>', html, re.S)
     cells = _cells(row.group(1)) if row else []
-    money = [format_money(getattr(t, k), pence=True) for k in MONEY_KEYS]
+    money = [format_money(getattr(t, k)) for k in MONEY_COLUMNS]  # the page: whole pounds
     shown = [c for c in cells if c.startswith(("£", "(£"))]
     truth.same(f"{where} variance page totals", shown, money)
 
@@ -303,12 +304,12 @@ def _check_month(truth, client, fund, period, meeting_pack):
         {"year": period.year.code, "period": period.number},
     ).json()
     truth.same(f"{where} figures API period", body["period"], code)
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         summed = sum((D(r[key]) for r in body["results"]), D("0.00"))
         truth.same(f"{where} figures API {key}", summed, getattr(t, key))
     body = client.get(f"/api/v1/figures/{fund.code}/positions/", {"year": period.year.code}).json()
     position = next(p for p in body["results"] if p["period_number"] == period.number)
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         truth.same(f"{where} position {key}", D(position[key]), getattr(t, key))
     truth.same(
         f"{where} position RAG",
@@ -319,7 +320,7 @@ def _check_month(truth, client, fund, period, meeting_pack):
     # Variance API.
     body = client.get(f"/api/v1/funds/{fund.code}/variance/", {"period": code}).json()
     truth.same(f"{where} variance API period", body["period"], code)
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         truth.same(f"{where} variance API {key}", body["totals"][key], f"{getattr(t, key):.2f}")
 
     # Downloads.
@@ -329,7 +330,7 @@ def _check_month(truth, client, fund, period, meeting_pack):
         ).content
 
     rows = list(csv.DictReader(io.StringIO(download("csv").decode("utf-8-sig"))))
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         truth.same(f"{where} CSV {key}", sum((D(r[key]) for r in rows), D("0.00")), getattr(t, key))
     sheet = load_workbook(io.BytesIO(download("xlsx")), data_only=True).worksheets[0]
     header = [c.value for c in next(sheet.iter_rows(min_row=1, max_row=1))]

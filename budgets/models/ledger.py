@@ -10,6 +10,8 @@ from budgets.models.fields import MoneyField
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
+from gmhsc.jobs import JobFields
+from gmhsc.money import format_money
 from localities.models import Organisation
 
 
@@ -41,7 +43,7 @@ class LedgerMapping(models.Model):
         return f"{self.organisation.code} {self.cost_centre}/{self.expense_code} -> {self.budget_line.code}"
 
 
-class LedgerImport(models.Model):
+class LedgerImport(JobFields):
     """One uploaded ledger file: its progress, its errors and its summary."""
 
     class Status(models.TextChoices):
@@ -182,7 +184,7 @@ class SpendPosting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {self.amount}"
+        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {format_money(self.amount, pence=True)}"
 
     @property
     def reversed_by(self) -> SpendPosting | None:

@@ -21,7 +21,9 @@ from budgets.context import (
     reporting_context,
     year_due_for_close,
 )
-from budgets.models import ExportJob, FinancialYear, Period, PooledFund
+from budgets.models import ExportJob, FinancialYear, FundPeriod, Period, PooledFund
+from budgets.planning.services.periods import period_close
+from budgets.planning.services.periods import period_reopen as reopen
 from budgets.reports import exports, transparency
 from budgets.reports.html_renderer import report_tables
 from budgets.reports.variance import GROUPINGS, cached_variance_report, latest_snapshot
@@ -122,8 +124,6 @@ def variance_export(request: HttpRequest) -> HttpResponse:
 def month_close(request: HttpRequest, code: str) -> HttpResponse:
     """A fund's months: close the next one (host finance officer) and download each closed month's
     frozen reports."""
-    from budgets.planning.services.periods import period_close
-
     fund = _visible_fund(request.user, code)
     can_close = rules.is_host_finance_officer(request.user, fund)
     if request.method == "POST":
@@ -161,7 +161,8 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             jobs = [
                 j
                 for j in jobs_by_period.get(period.pk, [])
-                if snapshot is None or j.snapshot_id == snapshot.pk
+                # this close's files, and those still being made (no snapshot frozen yet)
+                if snapshot is None or j.snapshot_id in (snapshot.pk, None)
             ]
             if entry["status"] != "closed" and next_to_close is None:
                 next_to_close = period
@@ -200,8 +201,6 @@ def _close_context(fund: PooledFund, request: HttpRequest) -> ReportingContext |
 
 def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Period | None:
     """The month to reopen next: the latest closed one (of `year`, if given)."""
-    from budgets.models import FundPeriod
-
     closed = FundPeriod.objects.filter(fund=fund, status=FundPeriod.Status.CLOSED)
     if year is not None:
         closed = closed.filter(period__year=year)
@@ -218,9 +217,6 @@ def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Perio
 def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
     """An administrator reopens a closed month (latest first), saying why; the reason is audited
     and shown on the month-end close page."""
-    from budgets.models import FundPeriod
-    from budgets.planning.services.periods import period_reopen as reopen
-
     fund = _visible_fund(request.user, code)
     if not roles.is_administrator(request.user):
         raise PermissionDenied("Only an administrator can reopen a month.")

@@ -19,6 +19,7 @@ from boards.dashboard import (
     build_dashboard,
 )
 from budgets.freshness import as_at_text
+from tests.boards.snapshots import seed_snapshots
 
 D = Decimal
 
@@ -151,8 +152,6 @@ def test_chart_view_is_svg_with_its_own_csp(client, jcb_setup):
 
 
 def test_dashboard_from_snapshots(jcb_setup):
-    from tests.boards.snapshots import seed_snapshots
-
     s = jcb_setup
     fund, expected = seed_snapshots(s["board"])
     dash = build_dashboard(s["board"])

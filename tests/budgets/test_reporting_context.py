@@ -222,8 +222,12 @@ def test_the_overview_names_the_context_offers_a_switcher_and_links_keep_it(worl
     virement = hrefs(page, "Request a virement")[0]
     form = client.get(virement).content.decode()
     assert caption(form)[0] == "2016/17"
-    assert f'value="{world.host_line.pk}"' in form
-    assert f'value="{world.next_lines[0].pk}"' not in form
+    # The form's line chooser searches the context's year: this year's line, not next year's.
+    found = client.post(
+        virement, {"from_line_q": world.fund.code, "find_lines": "from_line", "reason": "x"}
+    ).content.decode()
+    assert f'value="{world.host_line.pk}"' in found
+    assert f'value="{world.next_lines[0].pk}"' not in found
     links = page[page.index('id="fund-links"') :]
     for label in ("Budget lines", "Variance report", "Month-end close", "Virements in"):
         assert "period=2016%2F17-M05" in hrefs(links, label)[0], label
