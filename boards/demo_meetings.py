@@ -19,11 +19,14 @@ from boards.models import (
     ActionItem,
     AgendaItem,
     Board,
+    BoardPack,
     Decision,
     GiftHospitality,
     Interest,
     Meeting,
 )
+from boards.pack import build
+from boards.selectors import possible_conflicts
 from localities.actors import Actor
 from localities.models import Organisation, User
 
@@ -264,9 +267,6 @@ def seed() -> Iterator[str]:
 
 def _seed_pack(board: Board | None, admin: Any) -> str:
     """Build version 1 of the pack for the JCB's next (still planned) meeting, once."""
-    from boards.models import BoardPack
-    from boards.pack import build
-
     meeting = (
         Meeting.objects.filter(board=board, status=Meeting.Status.PLANNED)
         .order_by("starts_at")
@@ -467,6 +467,4 @@ def _seed_meeting(
 
 
 def _conflicts(meeting: Meeting) -> list[Any]:
-    from boards.selectors import possible_conflicts
-
     return possible_conflicts(meeting)

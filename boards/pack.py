@@ -24,7 +24,7 @@ from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
 from boards import charts, selectors
-from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.dashboard import Dashboard, build_dashboard
 from boards.models import AgendaItem, BoardPack, Meeting
 from gmhsc.memory import fewer_collections
 
@@ -40,25 +40,6 @@ class PaperEntry:
     item: AgendaItem
     start_page: int
     pages: int
-
-
-def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
-    """Virements and contract awards awaiting a decision of this board."""
-    from budgets.models import Virement
-
-    fund_ids = list(meeting.board.funds.values_list("id", flat=True))
-    virements = list(
-        Virement.objects.filter(fund_id__in=fund_ids, status=Virement.Status.AWAITING_BOARD)
-        .select_related("fund", "from_line", "to_line", "requested_by")
-        .order_by("requested_at")
-    )
-    from boards.services import _contract_value
-    from commissioning.selectors import awaiting_board
-
-    contracts = [
-        {"obj": award, "value": _contract_value(award, None)} for award in awaiting_board(fund_ids)
-    ]
-    return {"virements": virements, "contracts": contracts}
 
 
 def chart_data_uris(dash: Dashboard) -> dict[str, str]:
@@ -145,9 +126,8 @@ def render_pack(
         "items": items,
         "include_private": include_private,
         "dash": dash,
-        "figures_as_at": figures_as_at_text(dash),
         "charts": chart_data_uris(dash),
-        "sought": decisions_sought(meeting),
+        "sought": selectors.decisions_sought(meeting),
         "conflicts": selectors.possible_conflicts(meeting, item_qs),
         "register": list(
             selectors.interest_register(None, meeting.board, day=meeting.date).filter(
@@ -194,7 +174,10 @@ def build(pack_id: int) -> BoardPack:
     )
     meeting = pack.meeting
     try:
-        dash = build_dashboard(meeting.board, since=selectors.previous_meeting(meeting))
+        # The figures as the board sees them on the meeting's day (its reporting context).
+        dash = build_dashboard(
+            meeting.board, since=selectors.previous_meeting(meeting), on=meeting.date
+        )
         pack.snapshot = dash.to_json()
         pack.figures_as_at = dash.as_at
         progress(20, "Rendering the agenda, finance dashboard and registers")

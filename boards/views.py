@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from boards import charts, rules, selectors, services
-from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.dashboard import Dashboard, build_dashboard
 from boards.forms import (
     ActionForm,
     ActionUpdateForm,
@@ -30,8 +35,8 @@ from boards.forms import (
     MinutesForm,
     PackForm,
 )
-from boards.models import ActionItem, BoardPack, Meeting
-from boards.pack import decisions_sought
+from boards.models import ActionItem, Board, BoardPack, Meeting
+from budgets.models import FundPosition, StaleMark
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -65,19 +70,20 @@ def board_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def board_detail(request: HttpRequest, pk: int) -> HttpResponse:
     board = selectors.get_board(request.user, pk)
-    meetings = selectors.meetings_visible_to(request.user, board).order_by("-starts_at")
     return render(
-        request,
-        "boards/board_detail.html",
-        {
-            "board": board,
-            "meetings": meetings,
-            "funds": board.funds.order_by("code"),
-            "can_manage": rules.can_manage_board(request.user, board),
-            "form": MeetingForm(),
-            "members": board.memberships.select_related("person", "organisation"),
-        },
+        request, "boards/board_detail.html", _board_context(request, board, MeetingForm())
     )
+
+
+def _board_context(request: HttpRequest, board: Any, form: MeetingForm) -> dict[str, Any]:
+    return {
+        "board": board,
+        "meetings": selectors.meetings_visible_to(request.user, board).order_by("-starts_at"),
+        "funds": board.funds.order_by("code"),
+        "can_manage": rules.can_manage_board(request.user, board),
+        "form": form,
+        "members": board.memberships.select_related("person", "organisation"),
+    }
 
 
 @login_required
@@ -86,11 +92,17 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     board = selectors.get_board(request.user, pk)
     form = MeetingForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("boards:board-detail", pk=board.pk)
+        return render(request, "boards/board_detail.html", _board_context(request, board, form))
+    data = form.cleaned_data
     meeting = _attempt(
         request,
-        lambda: services.meeting_create(actor=actor_of(request), board=board, **form.cleaned_data),
+        lambda: services.meeting_create(
+            actor=actor_of(request),
+            board=board,
+            title=data["title"],
+            starts_at=data["starts_at"],
+            location=data["location"],
+        ),
         "Meeting planned.",
     )
     if meeting is None:
@@ -98,7 +110,7 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
-def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+def _meeting_context(request: HttpRequest, meeting: Meeting, **forms: Any) -> dict[str, Any]:
     user = request.user
     board = meeting.board
     can_manage = rules.can_manage_board(user, board)
@@ -134,8 +146,16 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
         "declaration_form": DeclarationForm(meeting=meeting),
         "pack_form": PackForm(),
         "previous": selectors.previous_meeting(meeting),
-        "sought": decisions_sought(meeting) if can_manage else None,
+        "sought": selectors.decisions_sought(meeting) if can_manage else None,
+        **forms,
     }
+
+
+def _meeting_form_invalid(request: HttpRequest, meeting: Meeting, name: str, form: Any) -> Any:
+    """The meeting page again with the form's problems beside its fields and in its summary."""
+    return render(
+        request, "boards/meeting_detail.html", _meeting_context(request, meeting, **{name: form})
+    )
 
 
 @login_required
@@ -181,23 +201,22 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = AgendaItemForm(request.POST, request.FILES)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        data = form.cleaned_data
-        _attempt(
-            request,
-            lambda: services.agenda_item_add(
-                actor=actor_of(request),
-                meeting=meeting,
-                title=data["title"],
-                purpose=data["purpose"],
-                presenter=data["presenter"],
-                is_private=data["is_private"],
-                paper=data["paper"],
-                organisations=data["organisations"],
-            ),
-            "Agenda item added.",
-        )
+        return _meeting_form_invalid(request, meeting, "item_form", form)
+    data = form.cleaned_data
+    _attempt(
+        request,
+        lambda: services.agenda_item_add(
+            actor=actor_of(request),
+            meeting=meeting,
+            title=data["title"],
+            purpose=data["purpose"],
+            presenter=data["presenter"],
+            is_private=data["is_private"],
+            paper=data["paper"],
+            organisations=data["organisations"],
+        ),
+        "Agenda item added.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -221,28 +240,27 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = DecisionForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        data = form.cleaned_data
-        _attempt(
-            request,
-            lambda: services.decision_record(
-                actor=actor_of(request),
-                meeting=meeting,
-                text=data["text"],
-                outcome=data["outcome"],
-                item=data["item"],
-                amount=data["amount"],
-                virement=data["virement"],
-                contract_decision=form.awards.get(data["contract_decision"])
-                if data["contract_decision"]
-                else None,
-                funds=list(meeting.board.funds.all()) if data["amount"] else [],
-                conflicts_declared=data["conflicts_declared"],
-                conflicts_handling=data["conflicts_handling"],
-            ),
-            "Decision recorded.",
-        )
+        return _meeting_form_invalid(request, meeting, "decision_form", form)
+    data = form.cleaned_data
+    _attempt(
+        request,
+        lambda: services.decision_record(
+            actor=actor_of(request),
+            meeting=meeting,
+            text=data["text"],
+            outcome=data["outcome"],
+            item=data["item"],
+            amount=data["amount"],
+            virement=data["virement"],
+            contract_decision=form.awards.get(data["contract_decision"])
+            if data["contract_decision"]
+            else None,
+            funds=list(meeting.board.funds.all()) if data["amount"] else [],
+            conflicts_declared=data["conflicts_declared"],
+            conflicts_handling=data["conflicts_handling"],
+        ),
+        "Decision recorded.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -252,15 +270,14 @@ def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = DeclarationForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        _attempt(
-            request,
-            lambda: services.declaration_record(
-                actor=actor_of(request), meeting=meeting, **form.cleaned_data
-            ),
-            "Declaration recorded.",
-        )
+        return _meeting_form_invalid(request, meeting, "declaration_form", form)
+    _attempt(
+        request,
+        lambda: services.declaration_record(
+            actor=actor_of(request), meeting=meeting, **form.cleaned_data
+        ),
+        "Declaration recorded.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -270,15 +287,14 @@ def action_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = ActionForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        _attempt(
-            request,
-            lambda: services.action_create(
-                actor=actor_of(request), meeting=meeting, **form.cleaned_data
-            ),
-            "Action added.",
-        )
+        return _meeting_form_invalid(request, meeting, "action_form", form)
+    _attempt(
+        request,
+        lambda: services.action_create(
+            actor=actor_of(request), meeting=meeting, **form.cleaned_data
+        ),
+        "Action added.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -378,13 +394,42 @@ def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_CACHE_SECONDS = 600
 
 
-def dashboard_for(board: Any, since: Any = None, key: str | None = None) -> Dashboard:
-    """The live dashboard, cached per board and snapshot time (figures only change when the
-    recompute engine writes new snapshots). `since`: the previous meeting (looked up if None);
-    `key`: the caller's _dash_key for it, so the stamp is not queried again."""
+@dataclass(frozen=True)
+class DashboardChoice:
+    """The year and month a dashboard request asks for (`year`, `period` codes; empty: each fund's
+    default reporting context) and the day it is judged on."""
+
+    on: dt.date
+    year: str = ""
+    period: str = ""
+
+    @classmethod
+    def of(cls, query: Any) -> DashboardChoice:
+        return cls(
+            on=timezone.localdate(),
+            year=(query.get("year") or "").strip()[:7],
+            period=(query.get("period") or "").strip()[:11],
+        )
+
+    @property
+    def query(self) -> str:
+        return urlencode({k: v for k, v in (("year", self.year), ("period", self.period)) if v})
+
+
+def dashboard_for(
+    board: Any,
+    since: Any = None,
+    key: str | None = None,
+    choice: DashboardChoice | None = None,
+) -> Dashboard:
+    """The live dashboard, cached per board, snapshot time and reporting choice (figures only
+    change when the recompute engine writes new snapshots, or the day moves the context on).
+    `since`: the previous meeting (looked up if None); `key`: the caller's _dash_key for it, so
+    the stamp is not queried again."""
     if since is None:
         since = selectors.previous_meeting_before(board, timezone.now())
-    key = key or _dash_key(board, since)
+    choice = choice or DashboardChoice(on=timezone.localdate())
+    key = key or _dash_key(board, since, choice)
     cached = cache.get(key)
     if cached is not None:
         return Dashboard.from_json(cached)
@@ -398,30 +443,31 @@ def dashboard_for(board: Any, since: Any = None, key: str | None = None) -> Dash
             if cached is not None:
                 return Dashboard.from_json(cached)
     try:
-        dash = build_dashboard(board, since=since)
+        dash = build_dashboard(
+            board,
+            since=since,
+            on=choice.on,
+            year=choice.year or None,
+            period=choice.period or None,
+        )
         cache.set(key, dash.to_json(), DASHBOARD_CACHE_SECONDS)
     finally:
         cache.delete(lock)
     return dash
 
 
-def _dash_key(board: Any, since: Any) -> str:
-    return f"boards:dash:{board.pk}:{since.pk if since else 0}:{_snapshot_stamp(board)}"
+def _dash_key(board: Any, since: Any, choice: DashboardChoice) -> str:
+    chosen = hashlib.sha256(f"{choice.year}|{choice.period}".encode()).hexdigest()[:16]
+    return (
+        f"boards:dash:{board.pk}:{since.pk if since else 0}:{choice.on.isoformat()}:{chosen}:"
+        f"{_snapshot_stamp(board)}"
+    )
 
 
 def _snapshot_stamp(board: Any) -> str:
     """When the board's funds' figures were last computed, which funds have figures, and how many
     changes wait for the recompute: one plain SQL statement, asked on every dashboard request."""
-    from django.apps import apps
-    from django.db import connection
-
-    from boards.models import Board
-
-    try:
-        position = apps.get_model("budgets", "FundPosition")._meta.db_table
-        stale = apps.get_model("budgets", "StaleMark")._meta.db_table
-    except LookupError:
-        return "none"
+    position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table
     link = Board.funds.field
     sql = f"""
         WITH board_funds AS (
@@ -445,7 +491,7 @@ def _snapshot_stamp(board: Any) -> str:
 
 
 def _chart_svgs(
-    board: Any, since: Any, base: str, dash: Dashboard | None = None
+    board: Any, since: Any, base: str, choice: DashboardChoice, dash: Dashboard | None = None
 ) -> dict[str, bytes]:
     """The four chart SVGs, from the cache under the dashboard's key `base` (one round trip); any
     missing one is drawn from `dash` (built if not given)."""
@@ -455,7 +501,7 @@ def _chart_svgs(
     for name, key in keys.items():
         svg = found.get(key)
         if svg is None:
-            dash = dash or dashboard_for(board, since, base)
+            dash = dash or dashboard_for(board, since, base, choice)
             svg = charts.chart_svg(name, dash)
             cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
         svgs[name] = svg
@@ -473,15 +519,16 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """
     board = selectors.get_board(request.user, pk)
     since = selectors.previous_meeting_before(board, timezone.now())
-    key = _dash_key(board, since)
+    choice = DashboardChoice.of(request.GET)
+    key = _dash_key(board, since, choice)
 
     def dash() -> Dashboard:
-        return dashboard_for(board, since, key)
+        return dashboard_for(board, since, key, choice)
 
     def srcs() -> dict[str, str]:
         return {
             name: charts.data_uri(svg)
-            for name, svg in _chart_svgs(board, since, key, lazy_dash).items()
+            for name, svg in _chart_svgs(board, since, key, choice, lazy_dash).items()
         }
 
     lazy_dash: Any = SimpleLazyObject(dash)
@@ -494,7 +541,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             "dash_key": key,
             "dash_seconds": DASHBOARD_CACHE_SECONDS,
             "dash": lazy_dash,
-            "figures_as_at": SimpleLazyObject(lambda: figures_as_at_text(lazy_dash)),
+            "choice": choice,
+            "switcher": SimpleLazyObject(lambda: selectors.board_context_choices(board, choice)),
             "chart_names": SimpleLazyObject(
                 lambda: [
                     (
@@ -532,7 +580,8 @@ def chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if name not in charts.CHART_NAMES:
         raise Http404("No such chart.")
     since = selectors.previous_meeting_before(board, timezone.now())
-    svg = _chart_svgs(board, since, _dash_key(board, since))[name]
+    choice = DashboardChoice.of(request.GET)
+    svg = _chart_svgs(board, since, _dash_key(board, since, choice), choice)[name]
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response
@@ -566,7 +615,7 @@ def interest_register(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def interest_declare(request: HttpRequest) -> HttpResponse:
-    form = InterestForm(request.POST or None)
+    form = InterestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         result = _attempt(
             request,
@@ -583,7 +632,7 @@ def interest_declare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def gift_declare(request: HttpRequest) -> HttpResponse:
-    form = GiftForm(request.POST or None)
+    form = GiftForm(request.POST if request.method == "POST" else None)
     classification = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -60,6 +60,14 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+def kind_of(value: object) -> str | None:
+    """What a value that is not text is ("an object", "a number"...), as `clean_text` names it
+    when it refuses it; None for text and None (a field left out)."""
+    if value is None or isinstance(value, str):
+        return None
+    return _kind(value)
+
+
 def control_character(text: str, *, multiline: bool = False) -> str | None:
     """The first character `clean_text` would refuse in `text`, or None."""
     found = (_NEVER if multiline else _NOT_ONE_LINE).search(text)

@@ -36,7 +36,9 @@ from budgets.models import (
 )
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing
+from budgets.planning.services.adjustments import adjustment_create
 from budgets.planning.services.funds import quarter_dates
+from budgets.planning.services.virements import virement_approve, virement_request
 from budgets.seed import seed_service_areas, seed_years
 from gmhsc.money import ZERO, split_largest_remainder
 from localities import roles
@@ -496,9 +498,6 @@ def _pick(fund: PooledFund, year: FinancialYear, **filters: Any) -> list[BudgetL
 
 def _changes(year: FinancialYear) -> Iterator[str]:
     """A few virements (one awaiting the board) and adjustments, through the real services."""
-    from budgets.planning.services.adjustments import adjustment_create
-    from budgets.planning.services.virements import virement_approve, virement_request
-
     comm_mcr, fin_gm = _user("comm.manchester"), _user("finance.gm")
     comm_central, fin_mcr = _user("comm.centralmcr"), _user("finance.manchester")
     comm_bolton = _user("comm.bolton")

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from django.db import transaction
 
 from budgets.models import ExportJob, FundBudget, FundPeriod, Period, PooledFund, ReportSnapshot
+from budgets.planning.services.periods import period_close
+from budgets.reports.month_close import close_month_reports
 from localities import roles
 from localities.models import User
 
@@ -30,9 +32,6 @@ def _finance_officer(fund: PooledFund) -> User | None:
 
 
 def seed() -> Iterator[str]:
-    from budgets.planning.services.periods import period_close
-    from budgets.reports.tasks import period_close_reports
-
     funds = PooledFund.objects.filter(
         budgets__year__code=YEAR, budgets__status=FundBudget.Status.APPROVED
     ).order_by("code")
@@ -61,8 +60,11 @@ def seed() -> Iterator[str]:
                 closed += 1
             else:
                 # An earlier run closed it; make sure its snapshot (and M5's files) exist.
-                period_close_reports.apply(
-                    args=[fund.pk, period.pk], kwargs={"files": period.number == CLOSE_THROUGH}
+                close_month_reports(
+                    fund_id=fund.pk,
+                    period_id=period.pk,
+                    files=period.number == CLOSE_THROUGH,
+                    wait_for_figures=False,
                 )
     snapshots = ReportSnapshot.objects.filter(period__year__code=YEAR).count()
     files = ExportJob.objects.filter(

@@ -10,10 +10,12 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from budgets.figures.recompute import FundBusy, recompute_fund_now, reconcile
+from budgets.models import PooledFund, StaleMark
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,6 @@ SWEEP_MIN_AGE = timedelta(seconds=5)
 )
 def recompute_fund(fund_id: int) -> dict[str, int]:
     """Take the fund's stale marks and rewrite its snapshots; no marks -> nothing to do."""
-    from budgets.models import PooledFund, StaleMark
-
     if not PooledFund.objects.filter(pk=fund_id).exists():
         return {"marks": 0, "lines": 0}
     if not StaleMark.objects.filter(fund_id=fund_id).exists():
@@ -52,8 +52,6 @@ def recompute_fund(fund_id: int) -> dict[str, int]:
 )
 def sweep_stale_marks() -> list[int]:
     """Re-send the recompute for every fund with marks no task has taken (broker lost, worker died)."""
-    from budgets.models import StaleMark
-
     cutoff = timezone.now() - SWEEP_MIN_AGE
     fund_ids = sorted(
         set(StaleMark.objects.filter(created_at__lte=cutoff).values_list("fund_id", flat=True))
@@ -69,13 +67,11 @@ def sweep_stale_marks() -> list[int]:
     name="budgets.tasks.reconcile_all",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=50 * 60,
-    time_limit=55 * 60,
+    soft_time_limit=settings.GMHSC_LONGEST_TASK_SECONDS - 5 * 60,
+    time_limit=settings.GMHSC_LONGEST_TASK_SECONDS,  # the longest; the visibility timeout follows it
 )
 def reconcile_all() -> int:
     """Nightly: recompute every fund from postings in memory and log every difference."""
-    from budgets.models import PooledFund
-
     differences = reconcile(PooledFund.objects.order_by("code"))
     for line in differences:
         logger.error("reconcile: %s", line)

@@ -233,6 +233,12 @@ class RephaseInput(serializers.Serializer):
         child=MoneyField(), required=False, allow_null=True, default=None
     )
     reason = TextField(multiline=True, required=False, allow_blank=True, default="")
+    set_annual_budget = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With custom months that do not add up to the annual budget: make the annual "
+        "budget their total (draft budgets only). Without it such months are refused.",
+    )
 
 
 class VirementInput(serializers.Serializer):

@@ -243,7 +243,7 @@ def test_ledger_import_upload_status_and_errors_csv(w):
 
 def test_a_file_that_cannot_be_read_to_its_end_answers_400_not_201(w, monkeypatch):
     """Issue 21 item 7: a file checked at once that ended `failed` was answered 201 ("done")."""
-    from budgets.ledger import imports as ledger_imports
+    from budgets.ledger.imports import service as ledger_imports
     from budgets.models import LedgerImport
 
     real = ledger_imports.run_import

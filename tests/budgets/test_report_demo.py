@@ -6,20 +6,14 @@ import pytest
 
 from budgets.demo import reports as demo_reports
 from budgets.models import ExportJob, FundBudget, FundPeriod, ReportSnapshot
-from tests.budgets.factories import budget_world, fake_line_variance, install_fake_engine
+from tests.budgets.factories import budget_world
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_closes_m1_to_m5_once(
-    monkeypatch, django_capture_on_commit_callbacks, settings, tmp_path
-):
+def test_demo_closes_m1_to_m5_once(django_capture_on_commit_callbacks, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     w = budget_world(status=FundBudget.Status.APPROVED)
-    install_fake_engine(
-        monkeypatch,
-        [fake_line_variance(line, n) for line in (w.host_line, w.ccg_line) for n in range(1, 13)],
-    )
     with django_capture_on_commit_callbacks(execute=True):
         lines = list(demo_reports.seed())
     # (in a test the close's on_commit work runs when the capture block ends, after the summary)

@@ -12,7 +12,8 @@ from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 LINES_TABLE_QUERIES = 16  # includes the two freshness queries ("as at", changes pending)
-LINE_DETAIL_QUERIES = 14
+# + the reporting context (one statement), the line's figures at its month and their freshness
+LINE_DETAIL_QUERIES = 15
 
 
 def grow(world, n):

@@ -228,7 +228,7 @@ def test_no_export_carries_a_live_formula(
 ):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from budgets.archive.fund_archive import export_archive
+    from budgets.archive.export import export_archive
     from budgets.ledger.imports import error_file, start_import
     from budgets.models import ExportJob, Period
     from budgets.planning.services.periods import period_close
@@ -325,7 +325,8 @@ def test_no_export_carries_a_live_formula(
 def test_the_fund_archive_reads_hostile_text_back_exactly(world, tmp_path):
     """The archive's neutralising is reversible: what the restore reads is the text as it was
     (the full restore round trip is tests/budgets/test_archive.py)."""
-    from budgets.archive.fund_archive import _rows, export_archive
+    from budgets.archive.export import export_archive
+    from budgets.archive.restore import _rows
     from budgets.models import BudgetLine, SpendPosting
 
     w = world

@@ -435,7 +435,7 @@ def test_every_form_declares_its_text_and_money_with_the_one_cleaner_and_parser(
 
     from django import forms
 
-    from budgets.planning.forms import MoneyField
+    from gmhsc.forms import MoneyField
     from gmhsc.text import TextFormField
 
     for package in ("gmhsc", "localities", "budgets", "commissioning", "boards"):

@@ -4,12 +4,13 @@ administrator with a reason. Both audited through FundPeriod's history."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from budgets import rules
+from budgets.jobs import owe_month_close_files
 from budgets.models import FundPeriod, Period, PooledFund
 from budgets.outbox import mark_stale
 from budgets.planning.services.funds import require_view
@@ -40,8 +41,12 @@ def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
 
 
 def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
-    """Once the close commits, freeze the month's report (and write its files unless told not to)."""
+    """Once the close commits, freeze the month's report (and write its files unless told not to).
+
+    The files are owed as pending export jobs in the close's own transaction, so a lost message
+    or a killed worker is caught by the job sweep (gmhsc/jobs.py)."""
     if files:
+        owe_month_close_files(fund_id, period_id)
         enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id)
     else:
         enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id, files=False)
@@ -96,8 +101,6 @@ def period_close(
 
 
 def _day_after(day: date) -> date:
-    from datetime import timedelta
-
     return day + timedelta(days=1)
 
 

@@ -9,13 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from budgets import rules, selectors
+from budgets import choosers, rules, selectors
 from budgets.models import Virement
 from budgets.planning.forms import DecisionForm, VirementForm
 from budgets.planning.services import virements as virement_services
-from budgets.planning.views.funds import get_fund, get_year
+from budgets.planning.views.funds import get_context, get_fund
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
 
@@ -23,21 +24,30 @@ from localities.actors import actor_of
 @login_required
 def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
-    lines = list(selectors.lines_visible_to(request.user, fund).filter(year=year).order_by("code"))
+    ctx = get_context(request, fund)
+    year = ctx.year
+    lines = choosers.line_scope(request.user, fund=fund, year=year)
     initial = {
         "from_line": request.GET.get("from_line", ""),
         "to_line": request.GET.get("to_line", ""),
     }
-    form = VirementForm(request.POST or None, lines=lines, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    finding = request.method == "POST" and "find_lines" in request.POST
+    if finding:  # "Find lines" without JavaScript: the form again, its list narrowed, unsaved
+        form = VirementForm(lines=lines, initial=request.POST.dict())
+    else:
+        form = VirementForm(request.POST or None, lines=lines, initial=initial)
+    choosers.offer_lines(
+        form,
+        request.POST if request.method == "POST" else initial,
+        f"{reverse('budgets:line-search')}?fund={fund.pk}&year={year.code}",
+    )
+    if request.method == "POST" and not finding and form.is_valid():
         data = form.cleaned_data
-        by_id = {str(line.pk): line for line in lines}
         try:
             virement = virement_services.virement_request(
                 actor=actor_of(request),
-                from_line=by_id[data["from_line"]],
-                to_line=by_id[data["to_line"]],
+                from_line=data["from_line"],
+                to_line=data["to_line"],
                 amount=data["amount"],
                 recurrent=data["recurrent"],
                 reason=data["reason"],
@@ -55,7 +65,18 @@ def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"Virement {virement.pk} was requested from the finance officer."
                 )
             return redirect("budgets:my-requests")
-    return render(request, "budgets/virement_form.html", {"fund": fund, "year": year, "form": form})
+    return render(
+        request,
+        "budgets/virement_form.html",
+        {
+            "fund": fund,
+            "year": year,
+            "ctx": ctx,
+            "form": form,
+            "approved": not ctx.is_draft,
+            "from_month": next(iter(selectors.open_periods(fund, year)), None),
+        },
+    )
 
 
 @login_required
@@ -77,6 +98,7 @@ def fund_virements(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "fund": fund,
+        "ctx": get_context(request, fund),  # carried back to the fund's pages
         "virements": page,
         "status": status,
         "statuses": Virement.Status.choices,
