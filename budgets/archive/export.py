@@ -32,7 +32,10 @@ def export_archive(*, fund: PooledFund, year: FinancialYear, out_dir: Path) -> d
             path = out_dir / f"{table.name}.csv"
             count = 0
             with path.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
+                # RFC 4180 line ends: a text's carriage return is then quoted like its line feed
+                # (with "\n" alone as the terminator, csv leaves a bare CR unquoted, and readers
+                # that take CR as a line end split the row there).
+                writer = csv.writer(handle, lineterminator="\r\n")
                 writer.writerow(table.columns)
                 for row in table.rows(fund, year):
                     writer.writerow([cell(v) for v in row])

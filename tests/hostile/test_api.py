@@ -985,6 +985,8 @@ def test_every_request_body_declares_its_text_and_money_with_the_one_cleaner_and
         if isinstance(request, dict):
             request = next(iter(request.values()))
         serializer = request() if isinstance(request, type) else request
+        if serializer is None:  # an action without a body (post a preview, check again)
+            continue
         walk(type(serializer).__name__, serializer.fields)
     assert checked > 150
     assert not problems, "\n".join(sorted(set(problems)))

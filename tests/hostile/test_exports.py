@@ -209,7 +209,9 @@ def world(django_capture_on_commit_callbacks):
                     "document_number": attack[:36] + f" {n}",
                     "line_number": 1,
                     "posting_date": "2016-09-20",
-                    "amount": "-612.50" if n % 2 else "750.00",  # over the £500 published
+                    # Over the £500 published; the first over £25,000, so the HM Treasury file
+                    # has rows too (the small fund's own postings are all below it).
+                    "amount": "-612.50" if n % 2 else "26000.00" if n == 0 else "750.00",
                     "budget_line": w.host_line,
                     "supplier": attack,
                     "description": MULTI_LINE[n % len(MULTI_LINE)],
