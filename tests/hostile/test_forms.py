@@ -62,6 +62,14 @@ NO_FORM = {
 FILL = [
     (r"(^|_)(amount|annual_budget|value|planned_spend|plan|actual)($|_)", "1200.00"),
     (r"^m\d\d$|^month_\d+$", "100.00"),
+    # GOV.UK dates are three boxes (gmhsc.forms.GovukDateField): day, month, year.
+    (r"^(start_date|valid_from)_day$", "15"),
+    (r"^(start_date|valid_from)_month$", "6"),
+    (r"^(start_date|valid_from)_year$", "2016"),
+    (r"(date|_on|^valid_to)_day$", "31"),
+    (r"(date|_on|^valid_to)_month$", "3"),
+    (r"(date|_on|^valid_to)_year$", "2017"),
+    (r"^time$", "14:00"),
     (r"^start_date$|^valid_from$", "2016-06-15"),
     (r"date|_on$|^day$|^valid_to$", "2017-03-31"),
     (r"^year$", "2016/17"),
