@@ -4,7 +4,7 @@ budgets/reports/views.py (included from budgets/reports/urls.py)."""
 from django.urls import include, path
 
 from budgets.ledger import views as ledger
-from budgets.planning.views import funds, lines, virements
+from budgets.planning.views import cycle, funds, lines, virements
 
 app_name = "budgets"
 
@@ -18,6 +18,12 @@ urlpatterns = [
     path("funds/<int:pk>/lines/", lines.line_table, name="line-table"),
     path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
     path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),
+    # The financial year cycle
+    path("funds/<int:pk>/budget-setting/", cycle.budget_setting, name="budget-setting"),
+    path("funds/<int:pk>/contributions/", cycle.fund_contributions, name="fund-contributions"),
+    path("funds/<int:pk>/savings/", cycle.fund_savings, name="fund-savings"),
+    path("funds/<int:pk>/years/", cycle.fund_years, name="fund-years"),
+    path("savings/<int:pk>/", cycle.savings_scheme, name="savings-scheme"),
     path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
     path("lines/<int:pk>/", lines.line_detail, name="line-detail"),
     path("lines/<int:pk>/row/", lines.line_row, name="line-row"),

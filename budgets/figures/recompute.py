@@ -219,6 +219,12 @@ def _commitments(line_ids: list[int] | None, fund_id: int, year_id: int):
     return out
 
 
+def line_actuals(fund: PooledFund, year_id: int) -> dict[int, dict[int, Decimal]]:
+    """{line id: {period 1..12: posted spend}} for the fund's year, M13 counted in M12 (the same
+    aggregation the recompute writes snapshots from)."""
+    return _actuals_sql(fund.pk, year_id, None, _period_numbers(year_id))
+
+
 def iter_variance_rows(
     fund: PooledFund, year_id: int, line_ids: list[int] | None, *, in_python: bool = False
 ) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
@@ -400,7 +406,8 @@ def _write_positions(
     )
 
 
-def _partners(fund: PooledFund, year_id: int) -> list[risk_share.Partner]:
+def partners_for(fund: PooledFund, year_id: int) -> list[risk_share.Partner]:
+    """The year's contributing partners for the risk-share rules, the host always among them."""
     partners = [
         risk_share.Partner(
             id=c.partner_id,
@@ -430,7 +437,7 @@ def risk_share_rows(
     agreement = RiskShareAgreement.objects.filter(fund=fund, year_id=year_id).first()
     if agreement is None:
         return []
-    partners = _partners(fund, year_id)
+    partners = partners_for(fund, year_id)
     out = []
     for n, pos in sorted(positions.items()):
         bases = [("forecast", pos["forecast_variance"], leads_forecast.get(n, {}))]

@@ -47,25 +47,17 @@ def period_close_reports(self: Any, fund_id: int, period_id: int, files: bool = 
     Figures must be current before they are frozen: pending recompute marks for the fund are
     worked off first; if another worker holds them, the task retries shortly.
     """
-    from budgets import selectors
+    from budgets.figures.recompute import recompute_fund_now
     from budgets.models import ExportJob, Period, PooledFund, StaleMark
     from budgets.reports.exports import run_variance_export
     from budgets.reports.snapshots import freeze_variance_snapshot
 
-    if not hasattr(selectors, "variance_rows"):
-        logger.warning("recompute engine's snapshots not installed; month %s not frozen", period_id)
-        return "no variance snapshots to freeze"
     fund = PooledFund.objects.select_related("host").filter(pk=fund_id).first()
     period = Period.objects.select_related("year").filter(pk=period_id).first()
     if fund is None or period is None:
         return "nothing to do"
     if StaleMark.objects.filter(fund=fund).exists():
-        try:
-            from budgets.figures.recompute import recompute_fund_now
-        except ImportError:  # no recompute engine installed: freeze what the snapshots hold
-            logger.warning("recompute engine missing; freezing %s as it stands", fund.code)
-        else:
-            recompute_fund_now(fund)
+        recompute_fund_now(fund)
         if StaleMark.objects.filter(fund=fund).exists() and not self.request.is_eager:
             raise self.retry(countdown=2)
     snapshot = freeze_variance_snapshot(fund=fund, period=period)

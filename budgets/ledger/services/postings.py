@@ -35,6 +35,7 @@ from budgets.models import (
     PooledFund,
     SpendPosting,
 )
+from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
 from gmhsc.money import MoneyError, to_money
@@ -60,6 +61,8 @@ MESSAGES: dict[str, str] = {
     "outside_year": "{value} is outside {year} ({start} to {end})",
     "period_unknown": "'{value}' is not a known period (like 2016/17-M06)",
     "period_closed": "period {period} is closed for fund {fund}",
+    "year_end_early": "period {period} takes year-end adjustments once {previous} is closed for fund {fund}",
+    "year_end_host": "period {period} takes year-end adjustments for fund {fund} from its host only",
     "line_unknown": "unknown budget line '{value}'",
     "line_ambiguous": "budget line '{value}' is in more than one fund; ask for a ledger mapping",
     "line_not_partner": "budget line {value} is in fund {fund}, which {organisation} is not a partner of",
@@ -231,6 +234,19 @@ class Calendar:
                 "fund_id", "period_id"
             )
         )
+
+    def year_end_problem(
+        self, fund: PooledFund, period: Period, organisation: Organisation
+    ) -> str | None:
+        """Why a posting into M13 is refused, or None: M13 takes year-end adjustments once M12 is
+        closed for the fund, and from the fund's host only."""
+        m12 = self.periods.get((period.year_id, 12))
+        if m12 is None or (fund.pk, m12.pk) not in self.closed:
+            previous = m12.code if m12 is not None else f"{period.year.code}-M12"
+            return message("year_end_early", period=period.code, previous=previous, fund=fund.code)
+        if organisation.pk != fund.host_id:
+            return message("year_end_host", period=period.code, fund=fund.code)
+        return None
 
     def year_of(self, day: date) -> FinancialYear | None:
         for year in self.years:
@@ -437,13 +453,19 @@ class RowChecker:
             )
         for r in self.rows:
             r.already_posted = (r.document_number, r.line_number) in existing
-            if not r.already_posted and (r.line.fund_id, r.period.pk) in self.calendar.closed:
-                field_name = "period" if r.period_given else "posting_date"
+            if r.already_posted:
+                continue
+            field_name = "period" if r.period_given else "posting_date"
+            if (r.line.fund_id, r.period.pk) in self.calendar.closed:
                 self.error(
                     r.row,
                     field_name,
                     message("period_closed", period=r.period.code, fund=r.line.fund.code),
                 )
+            elif r.period.number == YEAR_END_PERIOD:
+                problem = self.calendar.year_end_problem(r.line.fund, r.period, self.organisation)
+                if problem:
+                    self.error(r.row, field_name, problem)
         self.errors.sort(key=lambda e: (e["row"], e["field"]))
 
 
@@ -659,10 +681,15 @@ def reversal_document(document_number: str) -> str:
 def _default_reversal_period(posting: SpendPosting, calendar: Calendar) -> Period:
     """The original's month if still open, else the first open month after it in that year."""
     original = calendar.periods_by_id.get(posting.period_id, posting.period)
-    for number in range(original.number, 14):
+    for number in range(original.number, YEAR_END_PERIOD + 1):
         candidate = calendar.periods.get((original.year_id, number))
-        if candidate is not None and (posting.fund_id, candidate.pk) not in calendar.closed:
-            return candidate
+        if candidate is None or (posting.fund_id, candidate.pk) in calendar.closed:
+            continue
+        if number == YEAR_END_PERIOD and calendar.year_end_problem(
+            posting.fund, candidate, posting.organisation
+        ):
+            continue
+        return candidate
     raise PeriodClosed(
         f"Every period from {original.code} is closed for fund {posting.fund.code}; "
         "ask an administrator to reopen one."
@@ -706,6 +733,12 @@ def spend_reverse(
             if (original.fund_id, target.pk) in calendar.closed:
                 text = message("period_closed", period=target.code, fund=original.fund.code)
                 raise PeriodClosed(f"{text[0].upper()}{text[1:]}.", extra={"field": "period"})
+            if target.number == YEAR_END_PERIOD:
+                problem = calendar.year_end_problem(original.fund, target, original.organisation)
+                if problem:
+                    raise PeriodClosed(
+                        f"{problem[0].upper()}{problem[1:]}.", extra={"field": "period"}
+                    )
         day = original.posting_date
         if not (target.start_date <= day <= target.end_date):
             day = target.start_date

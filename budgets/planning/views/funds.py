@@ -14,6 +14,7 @@ from budgets import rules, selectors
 from budgets.freshness import fund_freshness
 from budgets.models import PooledFund, Virement
 from budgets.planning import selectors as planning_selectors
+from budgets.planning import year_selectors
 from budgets.planning.services import funds as fund_services
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
@@ -63,6 +64,9 @@ def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "awaiting_board_count": selectors.virements_visible_to(
             user, fund, Virement.Status.AWAITING_BOARD
         ).count(),
+        "overdue": year_selectors.overdue_instalments([(fund, year)]),
+        "savings": year_selectors.savings_summary(fund, year),
+        "next_year_code": year.next_code,
     }
     return render(request, "budgets/fund_overview.html", context)
 
