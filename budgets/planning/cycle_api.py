@@ -43,7 +43,8 @@ from budgets.planning.serializers import (
     SavingsSchemeUpdateInput,
 )
 from budgets.planning.services import receipts, savings, years
-from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
 
@@ -60,6 +61,8 @@ class FinancialYearViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=FinancialYearInput, responses={201: FinancialYearSerializer})
     def create(self, request: Request) -> Response:
+        if not roles.is_administrator(request.user):
+            raise NotAllowed("Only an administrator can open a financial year.")
         data = _valid(FinancialYearInput, request.data)
         year, created = years.financial_year_open(
             actor=actor_of(request), code=data["code"], reason=data["reason"]
@@ -205,6 +208,7 @@ class SavingsSchemeViewSet(
     @extend_schema(request=SavingsSchemeUpdateInput, responses=SavingsSchemeSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
         scheme = self._scheme()
+        savings.require_scheme_keeper(actor_of(request), scheme)
         data = _valid(SavingsSchemeUpdateInput, request.data)
         updated = savings.savings_scheme_update(
             actor=actor_of(request),
@@ -223,6 +227,7 @@ class SavingsSchemeViewSet(
     @action(detail=True, methods=["post"])
     def deliveries(self, request: Request, pk: str) -> Response:
         scheme = self._scheme()
+        savings.require_scheme_keeper(actor_of(request), scheme)
         data = _valid(SavingsDeliveryInput, request.data)
         savings.savings_delivery_record(
             actor=actor_of(request),

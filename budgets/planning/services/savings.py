@@ -38,6 +38,11 @@ def may_keep_scheme(actor: Actor, fund: PooledFund, lead: Organisation) -> bool:
     )
 
 
+def require_scheme_keeper(actor: Actor, scheme: SavingsScheme) -> None:
+    """Refuse, before anything is read from the request, someone who may not change the scheme."""
+    _require_keeper(actor, scheme.fund, scheme.lead_commissioner)
+
+
 def _require_keeper(actor: Actor, fund: PooledFund, lead: Organisation) -> None:
     require_view(actor, fund)
     if not may_keep_scheme(actor, fund, lead):
