@@ -19,6 +19,8 @@ from django.apps import apps
 from django.utils import timezone
 
 from boards.models import Board, Meeting
+from budgets.models import FinancialYear
+from budgets.planning.year_selectors import overdue_instalments, savings_summary
 from gmhsc.money import ZERO
 
 MONTHS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "M13"]
@@ -91,6 +93,30 @@ class RedLine:
 
 
 @dataclass
+class FundSavings:
+    """A fund's savings schemes as at the dashboard's month: planned, delivered and at risk."""
+
+    fund_code: str
+    schemes: int
+    planned_year: Decimal
+    planned_to_date: Decimal
+    delivered_to_date: Decimal
+    at_risk: Decimal
+    red: int
+    amber: int
+
+
+@dataclass
+class Overdue:
+    """A partner's contribution instalment past its due date and not fully paid."""
+
+    fund_code: str
+    partner: str
+    due_date: dt.date
+    outstanding: Decimal
+
+
+@dataclass
 class Dashboard:
     board_code: str
     board_name: str
@@ -107,6 +133,8 @@ class Dashboard:
     red_lines_more: int = 0
     as_at: dt.datetime | None = None
     pending: int = 0
+    savings: list[FundSavings] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)
 
     @property
     def has_figures(self) -> bool:
@@ -116,7 +144,7 @@ class Dashboard:
         def enc(value: Any) -> Any:
             if isinstance(value, Decimal):
                 return str(value)
-            if isinstance(value, dt.datetime):
+            if isinstance(value, dt.date):  # datetimes too
                 return value.isoformat()
             if isinstance(value, dict):
                 return {k: enc(v) for k, v in value.items()}
@@ -189,6 +217,29 @@ class Dashboard:
             red_lines_more=data.get("red_lines_more", 0),
             as_at=dt.datetime.fromisoformat(data["as_at"]) if data["as_at"] else None,
             pending=data["pending"],
+            # Packs frozen before savings plans and receipts existed carry neither.
+            savings=[
+                FundSavings(
+                    fund_code=s["fund_code"],
+                    schemes=s["schemes"],
+                    planned_year=dec(s["planned_year"]),
+                    planned_to_date=dec(s["planned_to_date"]),
+                    delivered_to_date=dec(s["delivered_to_date"]),
+                    at_risk=dec(s["at_risk"]),
+                    red=s["red"],
+                    amber=s["amber"],
+                )
+                for s in data.get("savings", [])
+            ],
+            overdue=[
+                Overdue(
+                    fund_code=o["fund_code"],
+                    partner=o["partner"],
+                    due_date=dt.date.fromisoformat(o["due_date"]),
+                    outstanding=dec(o["outstanding"]),
+                )
+                for o in data.get("overdue", [])
+            ],
         )
 
 
@@ -281,7 +332,34 @@ def build_dashboard(board: Board, *, since: Meeting | None = None) -> Dashboard:
     dash.risk_share = sorted(risk.items(), key=lambda kv: kv[0])
     dash.movements, dash.movements_since = _movements(rows_all, before_by_line, since, prev_period)
     dash.red_lines, dash.red_lines_more = _red_lines(rows_all)
+    _cycle(dash, funds)
     return dash
+
+
+def _cycle(dash: Dashboard, funds: list[Any]) -> None:
+    """Savings delivery and overdue contribution instalments for the year each fund shows."""
+    shown = {s.fund_id: s for s in dash.funds}
+    years = {y.code: y for y in FinancialYear.objects.filter(code__in={s.year for s in dash.funds})}
+    pairs = [(f, years[shown[f.pk].year]) for f in funds if f.pk in shown]
+    for fund, year in pairs:
+        summary = savings_summary(fund, year, month=shown[fund.pk].period_number)
+        if summary.schemes:
+            dash.savings.append(
+                FundSavings(
+                    fund_code=fund.code,
+                    schemes=len(summary.schemes),
+                    planned_year=summary.planned_year,
+                    planned_to_date=summary.planned_to_date,
+                    delivered_to_date=summary.delivered_to_date,
+                    at_risk=summary.at_risk,
+                    red=summary.red,
+                    amber=summary.amber,
+                )
+            )
+    dash.overdue = [
+        Overdue(o.fund_code, o.partner, o.due_date, o.outstanding)
+        for o in overdue_instalments(pairs)
+    ]
 
 
 def _apply_freshness(dash: Dashboard, funds: list[Any]) -> None:

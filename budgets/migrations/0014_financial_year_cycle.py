@@ -273,6 +273,7 @@ class Migration(migrations.Migration):
                 ('forecast_delivery', models.DecimalField(blank=True, decimal_places=2, max_digits=18, null=True)),
                 ('commentary', models.TextField(blank=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
                 'ordering': ['fund__code', 'year__start_date', 'code'],

@@ -49,8 +49,9 @@ class SavingsScheme(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[lines])
+    history = HistoricalRecords(m2m_fields=[lines], excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["fund__code", "year__start_date", "code"]

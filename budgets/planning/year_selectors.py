@@ -433,28 +433,51 @@ def _year_states(fund: PooledFund) -> dict[int, str]:
 
 
 def line_years(line: BudgetLine) -> list[YearFigures]:
-    """The line (same code, same fund) in every year it exists: budget, outturn, variance."""
-    states = _year_states(line.fund)
-    out = []
-    for same in (
-        BudgetLine.objects.filter(fund=line.fund, code=line.code)
+    """The line (same code, same fund) in every year it exists: budget, outturn, variance.
+    Five queries however many years there are."""
+    fund = line.fund
+    same = list(
+        BudgetLine.objects.filter(fund=fund, code=line.code)
         .select_related("year")
         .order_by("year__start_date")
-    ):
-        state = states.get(same.year_id, "draft")
-        month = 12 if state == "closed" else reporting_month(line.fund, same.year)
-        row = (
-            LineVariance.objects.filter(line=same, period_number=max(month, 1))
-            .values("ytd_actual", "forecast_outturn")
-            .first()
-        )
+    )
+    years = [s.year_id for s in same]
+    closed = set(
+        YearEnd.objects.filter(
+            fund=fund, year_id__in=years, status=YearEnd.Status.CLOSED
+        ).values_list("year_id", flat=True)
+    )
+    approved = set(
+        FundBudget.objects.filter(
+            fund=fund, year_id__in=years, status=FundBudget.Status.APPROVED
+        ).values_list("year_id", flat=True)
+    )
+    months: dict[int, int] = defaultdict(int)
+    for year_id, number in FundPeriod.objects.filter(
+        fund=fund,
+        period__year_id__in=years,
+        period__number__lte=12,
+        status=FundPeriod.Status.CLOSED,
+    ).values_list("period__year_id", "period__number"):
+        months[year_id] = max(months[year_id], number)
+    figures = {
+        (line_id, n): (actual, outturn)
+        for line_id, n, actual, outturn in LineVariance.objects.filter(
+            line_id__in=[s.pk for s in same]
+        ).values_list("line_id", "period_number", "ytd_actual", "forecast_outturn")
+    }
+    out = []
+    for s in same:
+        state = "closed" if s.year_id in closed else "open" if s.year_id in approved else "draft"
+        month = 12 if state == "closed" else months[s.year_id]
+        row = figures.get((s.pk, max(month, 1)))
         if state == "closed":
-            outturn = row["ytd_actual"] if row else ZERO
+            outturn = row[0] if row else ZERO
         elif row is not None and month:
-            outturn = row["forecast_outturn"]
+            outturn = row[1]
         else:
-            outturn = same.current_budget
-        out.append(YearFigures(same.year, state, same.current_budget, outturn, month, same.pk))
+            outturn = s.current_budget
+        out.append(YearFigures(s.year, state, s.current_budget, outturn, month, s.pk))
     return out
 
 

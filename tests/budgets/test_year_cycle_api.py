@@ -416,3 +416,43 @@ def test_year_end_pages(world, client):
         client.get(f"/budgets/funds/{w.fund.pk}/year-end/statements/TCCG/?year=2016/17").status_code
         == 404
     )
+
+
+def test_variance_report_dashboard_and_pack_show_savings_and_overdue_instalments(world):
+    from boards.dashboard import Dashboard, build_dashboard
+    from budgets.planning.services.savings import savings_delivery_record, savings_scheme_create
+    from budgets.reports.variance import compute_variance_report
+    from tests.boards.factories import BoardFactory
+
+    w = world
+    scheme = savings_scheme_create(
+        actor=w.comm_host, fund=w.fund, year=w.year, code="CIP-1", name="Home care rates",
+        lead_commissioner=w.host, lines=[w.host_line], planned=["1000.00"] * 12,
+    )
+    savings_delivery_record(actor=w.comm_host, scheme=scheme, month=1, amount="600.00")
+    for n in (1, 2, 3, 4):
+        period_close(actor=w.fin_host, fund=w.fund, period=Period.objects.get(year=w.year, number=n), files=False)
+    recompute_fund_now(w.fund, full=True)
+    report = compute_variance_report(fund=w.fund, period=Period.objects.get(year=w.year, number=1))
+    # Planned 1,000 to M1, delivered 600: shortfall 400 = 40% -> red; at risk 400.
+    assert [(e.code, e.planned_to_date, e.delivered_to_date, e.at_risk, e.rag) for e in report.savings] == [
+        ("CIP-1", D("1000.00"), D("600.00"), D("400.00"), "red"),
+    ]
+    board = BoardFactory(code="T-JCB")
+    board.funds.add(w.fund)
+    dash = build_dashboard(board)
+    # The dashboard shows M4 (the latest position is M12 of 2016/17 before the context selector;
+    # savings are rated at the dashboard's month): planned 12,000, delivered 600.
+    assert [(s.fund_code, s.planned_year, s.delivered_to_date) for s in dash.savings] == [
+        ("LP-TEST", D("12000.00"), D("600.00")),
+    ]
+    # No receipts: as at the end of M4 (31 July 2016) the April and July instalments are overdue.
+    assert [(o.partner, o.due_date.isoformat(), o.outstanding) for o in dash.overdue] == [
+        ("Test CCG", "2016-04-01", D("100000.00")),
+        ("Test Council", "2016-04-01", D("150000.00")),
+        ("Test CCG", "2016-07-01", D("100000.00")),
+        ("Test Council", "2016-07-01", D("150000.00")),
+    ]
+    frozen = Dashboard.from_json(dash.to_json())
+    assert frozen.overdue == dash.overdue
+    assert frozen.savings == dash.savings
