@@ -27,7 +27,11 @@ from budgets.models import (
     YearEnd,
 )
 from budgets.models.reference import YEAR_END_PERIOD
-from budgets.planning.services.funds import contributions_carry_forward, require_view
+from budgets.planning.services.funds import (
+    carried_forward_by_partner,
+    contributions_carry_forward,
+    require_view,
+)
 from budgets.reports.memorandum import year_end_account
 from budgets.selectors import closed_period_numbers
 from gmhsc.audit import audit
@@ -60,6 +64,14 @@ def financial_year_close(
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
         raise NotAllowed("Only the host's finance officer can close the year.")
+    return close_and_settle(actor=actor, fund=fund, year=year, reason=reason)
+
+
+def close_and_settle(
+    *, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str = ""
+) -> YearEnd:
+    """The close itself, for a caller that has already decided who acts: the service above, and
+    the demo loader acting for hosts that have no demo finance officer."""
     with transaction.atomic():
         # One close at a time per fund: the status rows of the year's periods are the lock.
         list(FundPeriod.objects.select_for_update().filter(fund=fund, period__year=year))
@@ -135,14 +147,12 @@ def financial_year_close(
 
 
 def _carry_forward(actor: Actor, fund: PooledFund, year: FinancialYear, close: YearEnd) -> None:
+    """Credit each partner's carried underspend to next year's contribution (a partner that
+    ended passes its share to its successor)."""
     following = FinancialYear.objects.filter(code=year.next_code).first()
     if following is None:
         return
-    amounts = {
-        s.partner_id: s.underspend_carried_forward
-        for s in close.settlements.all()
-        if s.underspend_carried_forward
-    }
+    amounts = carried_forward_by_partner(fund, following)
     if amounts:
         contributions_carry_forward(
             actor=actor,

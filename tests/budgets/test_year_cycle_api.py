@@ -426,16 +426,29 @@ def test_variance_report_dashboard_and_pack_show_savings_and_overdue_instalments
 
     w = world
     scheme = savings_scheme_create(
-        actor=w.comm_host, fund=w.fund, year=w.year, code="CIP-1", name="Home care rates",
-        lead_commissioner=w.host, lines=[w.host_line], planned=["1000.00"] * 12,
+        actor=w.comm_host,
+        fund=w.fund,
+        year=w.year,
+        code="CIP-1",
+        name="Home care rates",
+        lead_commissioner=w.host,
+        lines=[w.host_line],
+        planned=["1000.00"] * 12,
     )
     savings_delivery_record(actor=w.comm_host, scheme=scheme, month=1, amount="600.00")
     for n in (1, 2, 3, 4):
-        period_close(actor=w.fin_host, fund=w.fund, period=Period.objects.get(year=w.year, number=n), files=False)
+        period_close(
+            actor=w.fin_host,
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            files=False,
+        )
     recompute_fund_now(w.fund, full=True)
     report = compute_variance_report(fund=w.fund, period=Period.objects.get(year=w.year, number=1))
     # Planned 1,000 to M1, delivered 600: shortfall 400 = 40% -> red; at risk 400.
-    assert [(e.code, e.planned_to_date, e.delivered_to_date, e.at_risk, e.rag) for e in report.savings] == [
+    assert [
+        (e.code, e.planned_to_date, e.delivered_to_date, e.at_risk, e.rag) for e in report.savings
+    ] == [
         ("CIP-1", D("1000.00"), D("600.00"), D("400.00"), "red"),
     ]
     board = BoardFactory(code="T-JCB")

@@ -24,6 +24,7 @@ from budgets.models import (
 )
 from budgets.outbox import mark_stale
 from budgets.planning import instalments
+from budgets.planning.succession import successor_in
 from budgets.selectors import open_months
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
@@ -94,18 +95,24 @@ def require_year_open(fund: PooledFund, year: FinancialYear) -> None:
 
 def carried_forward_for(fund: PooledFund, year: FinancialYear, partner: Organisation) -> Decimal:
     """The partner's share of last year's underspend carried into this year's contribution
-    (UNDERSPEND_CARRY_FORWARD), from last year's current close; 0.00 when there is none."""
-    amount = (
-        Settlement.objects.filter(
-            year_end__fund=fund,
-            year_end__year__code=year.previous_code,
-            year_end__status=YearEnd.Status.CLOSED,
-            partner=partner,
-        )
-        .values_list("underspend_carried_forward", flat=True)
-        .first()
-    )
-    return amount if amount is not None else ZERO
+    (UNDERSPEND_CARRY_FORWARD), from last year's current close, with the shares of partners it
+    succeeded; 0.00 when there is none."""
+    return carried_forward_by_partner(fund, year).get(partner.pk, ZERO)
+
+
+def carried_forward_by_partner(fund: PooledFund, year: FinancialYear) -> dict[int, Decimal]:
+    """{partner id: underspend carried into `year`} from last year's current close; an ended
+    partner's share goes to its successor in `year`."""
+    amounts: dict[int, Decimal] = {}
+    for settlement in Settlement.objects.filter(
+        year_end__fund=fund,
+        year_end__year__code=year.previous_code,
+        year_end__status=YearEnd.Status.CLOSED,
+        underspend_carried_forward__gt=0,
+    ).select_related("partner"):
+        heir = successor_in(settlement.partner, year) or settlement.partner
+        amounts[heir.pk] = amounts.get(heir.pk, ZERO) + settlement.underspend_carried_forward
+    return amounts
 
 
 def require_approved(fund: PooledFund, year: FinancialYear) -> None:

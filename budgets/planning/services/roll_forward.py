@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from budgets.models import (
@@ -62,6 +62,7 @@ from budgets.planning.services.funds import (
     write_instalments,
 )
 from budgets.planning.services.lines import year_patterns
+from budgets.planning.succession import successor_in
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, Conflict
 from gmhsc.money import PENNY, ZERO, MoneyError, round_money, split_largest_remainder, to_money
@@ -120,24 +121,6 @@ def columns(prior: Decimal, rates: Rates) -> Columns:
     new = round_money(prior * factor / 100)
     uplift = round_money(prior * rates.uplift_pct / 100)
     return Columns(prior=prior, uplift=uplift, efficiency=prior + uplift - new, new=new)
-
-
-def successor_in(org: Organisation, year: FinancialYear) -> Organisation | None:
-    """The organisation that takes `org`'s place in `year`: itself while it exists; after it
-    ends, the one organisation of its kind serving its localities from the year's start."""
-    if org.valid_to is None or org.valid_to >= year.start_date:
-        return org
-    candidates = list(
-        Organisation.objects.filter(
-            kind=org.kind,
-            localities__in=org.localities.all(),
-            valid_from__lte=year.start_date,
-        )
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=year.start_date))
-        .exclude(pk=org.pk)
-        .distinct()
-    )
-    return candidates[0] if len(candidates) == 1 else None
 
 
 @dataclass
