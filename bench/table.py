@@ -20,7 +20,7 @@ def met(flag: Any) -> str:
 
 def rows() -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
-    for module in ("ledger_import", "recompute"):
+    for module in ("ledger_import", "recompute", "years"):
         for f in load(module).get("figures", []):
             value = f"{f['value']:,} {f['unit']}"
             out.append((f["name"], value, str(f.get("target", "")), met(f.get("met"))))

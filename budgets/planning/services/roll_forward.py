@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 
 from budgets.models import (
@@ -52,6 +52,7 @@ from budgets.models import (
     ServiceArea,
     Virement,
 )
+from budgets.models.bulk import columns_of, history_rows, insert_rows
 from budgets.models.lines import MONTH_FIELDS
 from budgets.outbox import mark_stale
 from budgets.planning import phasing
@@ -331,8 +332,10 @@ def fund_roll_forward(
             now=now,
         )
         RolledLine.objects.filter(line__fund=fund, line__year=year).delete()
-        RolledLine.objects.bulk_create(
-            [RolledLine(setting=setting, **row) for row in result.pop("rolled")], batch_size=2000
+        insert_rows(
+            RolledLine,
+            columns_of(RolledLine),
+            ({"setting_id": setting.pk, **row} for row in result.pop("rolled")),
         )
         contributions = _roll_contributions(
             actor, fund, year, source_year, contribution_pct, partner_pcts, successors
@@ -406,6 +409,9 @@ def _refuse_negative(base: Rates, area_rates: Mapping[str, Rates]) -> None:
             )
 
 
+LINE_COLUMNS = columns_of(BudgetLine)
+
+
 def _write_lines(
     *,
     actor: Actor,
@@ -419,13 +425,14 @@ def _write_lines(
     successors: _Successors,
     now: Any,
 ) -> dict[str, Any]:
+    """Next year's lines: new codes inserted in bulk with their history (budgets.models.bulk),
+    codes the draft already has rewritten in place (replace the draft)."""
     recurrent = _recurrent_changes(fund, source_year)
     actuals = year_patterns(fund, source_year)
     dropped: list[dict[str, Any]] = []
     rolled: list[dict[str, Any]] = []
-    new_lines: list[BudgetLine] = []
+    new_rows: list[dict[str, Any]] = []
     rewritten: list[BudgetLine] = []
-    pairs: list[tuple[BudgetLine, BudgetLine]] = []
     prior_total = new_total = ZERO
     for source in sources:
         if not source.recurrent:
@@ -450,30 +457,40 @@ def _write_lines(
         rates = area_rates.get(source.service_area.code, base)
         cols = columns(prior, rates)
         phased = _phasing_for(source, cols.new, actuals)
+        values: dict[str, Any] = {
+            "name": source.name,
+            "service_area_id": source.service_area_id,
+            "locality_id": source.locality_id,
+            "lead_commissioner_id": successors(source.lead_commissioner).pk,
+            "recurrent": True,
+            "original_budget": cols.new,
+            "changes": ZERO,
+            "current_budget": cols.new,
+            "phasing_method": phased.method,
+            "updated_by_id": actor.pk,
+            "updated_at": now,
+            **dict(zip(MONTH_FIELDS, phased.parts, strict=True)),
+        }
         line = existing.pop(source.code, None)
         if line is None:
-            line = BudgetLine(fund=fund, year=year, code=source.code, version=1)
-            new_lines.append(line)
+            new_rows.append(
+                {
+                    "fund_id": fund.pk,
+                    "year_id": year.pk,
+                    "code": source.code,
+                    "version": 1,
+                    **values,
+                }
+            )
         else:
+            for name, value in values.items():
+                setattr(line, name, value)
             line.version += 1
             rewritten.append(line)
-        line.name = source.name
-        line.service_area_id = source.service_area_id
-        line.locality_id = source.locality_id
-        line.lead_commissioner = successors(source.lead_commissioner)
-        line.recurrent = True
-        line.original_budget = cols.new
-        line.changes = ZERO
-        line.current_budget = cols.new
-        line.phasing_method = phased.method
-        line.updated_by = actor
-        line.updated_at = now
-        for name, part in zip(MONTH_FIELDS, phased.parts, strict=True):
-            setattr(line, name, part)
-        pairs.append((source, line))
         rolled.append(
             {
-                "source_line": source,
+                "code": source.code,
+                "source_line_id": source.pk,
                 "prior_recurrent": prior,
                 "one_off_dropped": one_off,
                 "uplift_pct": rates.uplift_pct,
@@ -487,10 +504,11 @@ def _write_lines(
         new_total += cols.new
     removed = _remove_draft_lines(actor, list(existing.values()))
     reason = f"Rolled forward from {source_year.code}"
-    created = BudgetLine.objects.bulk_create(new_lines, batch_size=2000)
-    BudgetLine.history.bulk_history_create(  # type: ignore[attr-defined]
-        created, batch_size=2000, default_user=actor, default_change_reason=reason
-    )
+    insert_rows(BudgetLine, LINE_COLUMNS, new_rows)
+    ids = dict(BudgetLine.objects.filter(fund=fund, year=year).values_list("code", "id"))
+    for row in new_rows:
+        row["id"] = ids[row["code"]]
+    history_rows(BudgetLine, new_rows, user_id=actor.pk, reason=reason, when=now)
     if rewritten:
         fields = [
             "name",
@@ -515,13 +533,13 @@ def _write_lines(
             default_user=actor,
             default_change_reason=f"{reason} again (draft replaced)",
         )
-    for row, (_, line) in zip(rolled, pairs, strict=True):
-        row["line"] = line
+    for row in rolled:
+        row["line_id"] = ids[row.pop("code")]
     return {
         "rolled": rolled,
         "dropped": dropped,
-        "line_map": {source.pk: line.pk for source, line in pairs},
-        "created": len(created),
+        "line_map": {row["source_line_id"]: row["line_id"] for row in rolled},
+        "created": len(new_rows),
         "rewritten": len(rewritten),
         "removed": removed,
         "prior_total": prior_total,
@@ -711,39 +729,49 @@ def copy_ledger_mappings(
     line_map: Mapping[int, int],
 ) -> int:
     """Each organisation's (cost centre, expense code) mappings to a carried line, copied to the
-    line's successor in the new year. A mapping the new year already has is left as it is;
-    organisations that ended before the new year are not copied."""
-    sources = list(
+    line's successor in the new year, with their history. A mapping the new year already has is
+    left as it is; organisations that ended before the new year are not copied."""
+    start = to_year.start_date
+    sources = (
         LedgerMapping.objects.filter(year=from_year, budget_line_id__in=list(line_map))
-        .select_related("organisation")
+        .filter(Q(organisation__valid_to__isnull=True) | Q(organisation__valid_to__gte=start))
         .order_by("pk")
+        .values("organisation_id", "cost_centre", "expense_code", "budget_line_id")
     )
     taken = set(
-        LedgerMapping.objects.filter(
-            year=to_year, organisation_id__in={m.organisation_id for m in sources}
-        ).values_list("organisation_id", "cost_centre", "expense_code")
-    )
-    start = to_year.start_date
-    new = [
-        LedgerMapping(
-            organisation_id=m.organisation_id,
-            year=to_year,
-            cost_centre=m.cost_centre,
-            expense_code=m.expense_code,
-            budget_line_id=line_map[m.budget_line_id],
+        LedgerMapping.objects.filter(year=to_year).values_list(
+            "organisation_id", "cost_centre", "expense_code"
         )
-        for m in sources
-        if (m.organisation_id, m.cost_centre, m.expense_code) not in taken
-        and (m.organisation.valid_to is None or m.organisation.valid_to >= start)
-    ]
-    created = LedgerMapping.objects.bulk_create(new, batch_size=2000)
-    LedgerMapping.history.bulk_history_create(  # type: ignore[attr-defined]
-        created,
-        batch_size=2000,
-        default_user=actor,
-        default_change_reason=f"Copied from {from_year.code} when {fund.code} rolled forward",
     )
-    return len(created)
+    rows = [
+        {
+            "organisation_id": m["organisation_id"],
+            "year_id": to_year.pk,
+            "cost_centre": m["cost_centre"],
+            "expense_code": m["expense_code"],
+            "budget_line_id": line_map[m["budget_line_id"]],
+        }
+        for m in sources
+        if (m["organisation_id"], m["cost_centre"], m["expense_code"]) not in taken
+    ]
+    columns = columns_of(LedgerMapping)
+    insert_rows(LedgerMapping, columns, rows)
+    ids = {
+        (o, cc, ec): pk
+        for pk, o, cc, ec in LedgerMapping.objects.filter(
+            year=to_year, budget_line_id__in=list(line_map.values())
+        ).values_list("pk", "organisation_id", "cost_centre", "expense_code")
+    }
+    for row in rows:
+        row["id"] = ids[(row["organisation_id"], row["cost_centre"], row["expense_code"])]
+    history_rows(
+        LedgerMapping,
+        rows,
+        user_id=actor.pk,
+        reason=f"Copied from {from_year.code} when {fund.code} rolled forward",
+        when=timezone.now(),
+    )
+    return len(rows)
 
 
 def copy_ledger_rules(
