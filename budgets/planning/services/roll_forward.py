@@ -198,7 +198,14 @@ class _Successors:
     def __init__(self, year: FinancialYear) -> None:
         self.year = year
         self.cache: dict[int, Organisation | None] = {}
+        self.orgs: dict[int, Organisation] = {}
         self.notes: dict[int, str] = {}
+
+    def of_id(self, org_id: int) -> Organisation:
+        org = self.orgs.get(org_id)
+        if org is None:
+            org = self.orgs[org_id] = Organisation.objects.get(pk=org_id)
+        return self(org)
 
     def __call__(self, org: Organisation) -> Organisation:
         if org.pk not in self.cache:
@@ -289,17 +296,18 @@ def fund_roll_forward(
                 "'replace the draft' to set them again from last year's budget.",
                 extra={"field": "replace_draft"},
             )
-        sources = list(
-            BudgetLine.objects.filter(fund=fund, year=source_year)
-            .select_related("service_area", "lead_commissioner")
-            .order_by("code")
-        )
+        sources = list(BudgetLine.objects.filter(fund=fund, year=source_year).order_by("code"))
         if not sources:
             raise ApplicationError(
                 f"{fund.code} has no budget lines in {source_year.code} to roll forward.",
                 extra={"field": "year"},
             )
-        unknown = set(area_rates) - {line.service_area.code for line in sources}
+        area_codes = dict(
+            ServiceArea.objects.filter(
+                pk__in={line.service_area_id for line in sources}
+            ).values_list("pk", "code")
+        )
+        unknown = set(area_rates) - set(area_codes.values())
         if unknown:
             raise ApplicationError(
                 f"{fund.code} has no {source_year.code} lines in service area "
@@ -316,6 +324,7 @@ def fund_roll_forward(
             existing=existing,
             base=base,
             area_rates=area_rates,
+            area_codes=area_codes,
             successors=successors,
             now=now,
         )
@@ -422,13 +431,14 @@ def _write_lines(
     existing: dict[str, BudgetLine],
     base: Rates,
     area_rates: Mapping[str, Rates],
+    area_codes: Mapping[int, str],
     successors: _Successors,
     now: Any,
 ) -> dict[str, Any]:
     """Next year's lines: new codes inserted in bulk with their history (budgets.models.bulk),
     codes the draft already has rewritten in place (replace the draft)."""
     recurrent = _recurrent_changes(fund, source_year)
-    actuals = year_patterns(fund, source_year)
+    actuals = year_patterns(fund, source_year, method=phasing.LAST_YEAR)
     dropped: list[dict[str, Any]] = []
     rolled: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
@@ -454,14 +464,14 @@ def _write_lines(
             continue
         if one_off != 0:
             dropped.append(_drop(source, "one_off", one_off, "one-off changes drop out"))
-        rates = area_rates.get(source.service_area.code, base)
+        rates = area_rates.get(area_codes[source.service_area_id], base)
         cols = columns(prior, rates)
         phased = _phasing_for(source, cols.new, actuals)
         values: dict[str, Any] = {
             "name": source.name,
             "service_area_id": source.service_area_id,
             "locality_id": source.locality_id,
-            "lead_commissioner_id": successors(source.lead_commissioner).pk,
+            "lead_commissioner_id": successors.of_id(source.lead_commissioner_id).pk,
             "recurrent": True,
             "original_budget": cols.new,
             "changes": ZERO,
@@ -733,7 +743,7 @@ def copy_ledger_mappings(
     left as it is; organisations that ended before the new year are not copied."""
     start = to_year.start_date
     sources = (
-        LedgerMapping.objects.filter(year=from_year, budget_line_id__in=list(line_map))
+        LedgerMapping.objects.filter(year=from_year, budget_line__fund=fund)
         .filter(Q(organisation__valid_to__isnull=True) | Q(organisation__valid_to__gte=start))
         .order_by("pk")
         .values("organisation_id", "cost_centre", "expense_code", "budget_line_id")
@@ -752,14 +762,15 @@ def copy_ledger_mappings(
             "budget_line_id": line_map[m["budget_line_id"]],
         }
         for m in sources
-        if (m["organisation_id"], m["cost_centre"], m["expense_code"]) not in taken
+        if m["budget_line_id"] in line_map
+        and (m["organisation_id"], m["cost_centre"], m["expense_code"]) not in taken
     ]
     columns = columns_of(LedgerMapping)
     insert_rows(LedgerMapping, columns, rows)
     ids = {
         (o, cc, ec): pk
         for pk, o, cc, ec in LedgerMapping.objects.filter(
-            year=to_year, budget_line_id__in=list(line_map.values())
+            year=to_year, budget_line__fund=fund
         ).values_list("pk", "organisation_id", "cost_centre", "expense_code")
     }
     for row in rows:
