@@ -213,7 +213,6 @@ def time_roll_forward(data: dict[str, Any]) -> dict[str, Any]:
 
     from budgets.models import FinancialYear, RolledLine
     from budgets.planning.services.roll_forward import fund_roll_forward
-
     from gmhsc.background import task_named
 
     fund, officer = data["fund"], data["officer"]

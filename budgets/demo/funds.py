@@ -201,9 +201,8 @@ def _approve(fund: PooledFund, year: FinancialYear, approver: User | None) -> No
     )
 
 
-def _user(username: str) -> User | None:
-    """The demo user, or None where the demo has no such person (a council without a finance officer)."""
-    return User.objects.filter(username=username).first()
+def _user(username: str) -> User:
+    return User.objects.get(username=username)
 
 
 def _risk_share(
@@ -356,7 +355,7 @@ def _seed_locality_pool(
                 )
         previous_lines = last.save()
         _contributions(fund, previous, _contribution_amounts(previous_lines))
-        _approve(fund, previous, _user(_finance_user(council)))
+        _approve(fund, previous, _finance_officer(council))
         patterns = _last_year_actuals(rng, fund, previous, previous_lines)
     builder = _Builder(rng, fund, year)
     for area in _areas():
@@ -384,8 +383,13 @@ def _seed_locality_pool(
     ]
     rule, params = rules[rule_index % len(rules)]
     _risk_share(fund, year, rule, params)
-    _approve(fund, year, _user(_finance_user(council)))
+    _approve(fund, year, _finance_officer(council))
     return fund
+
+
+def _finance_officer(council: Organisation) -> User | None:
+    """The council's demo finance officer; None for councils the demo gives none."""
+    return User.objects.filter(username=_finance_user(council)).first()
 
 
 def _finance_user(council: Organisation) -> str:

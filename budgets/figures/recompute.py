@@ -316,12 +316,12 @@ def _write_variances(
         f"INSERT INTO {table} ({', '.join(VARIANCE_COLUMNS)}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(VARIANCE_COLUMNS))})"
     )
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    adapted: Any = connection.ops.adapt_datetimefield_value(now)
     chunk_rows: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for line_id, line_tuples in rows:
             written += 1
-            chunk_rows.extend((fund_id, year_id, line_id, *row, stamp) for row in line_tuples)
+            chunk_rows.extend((fund_id, year_id, line_id, *row, adapted) for row in line_tuples)
             if len(chunk_rows) >= 12 * COPY_FLUSH_LINES:
                 cursor.executemany(sql, chunk_rows)
                 chunk_rows.clear()

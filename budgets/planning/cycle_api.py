@@ -74,6 +74,11 @@ class FinancialYearViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
 
+def _number(value: str) -> int:
+    """A fund id from a filter; anything else matches no fund."""
+    return int(value) if value.isdigit() else 0
+
+
 def _lines(fund: Any, year: FinancialYear, codes: list[str]) -> list[BudgetLine]:
     found = {
         line.code: line
@@ -109,7 +114,7 @@ class ContributionReceiptViewSet(
         )
         params = self.request.query_params
         if params.get("fund"):
-            qs = qs.filter(contribution__fund_id=params["fund"])
+            qs = qs.filter(contribution__fund_id=_number(params["fund"]))
         if params.get("year"):
             qs = qs.filter(contribution__year__code=params["year"])
         return qs
@@ -165,7 +170,7 @@ class SavingsSchemeViewSet(
         )
         params = self.request.query_params
         if params.get("fund"):
-            qs = qs.filter(fund_id=params["fund"])
+            qs = qs.filter(fund_id=_number(params["fund"]))
         if params.get("year"):
             qs = qs.filter(year__code=params["year"])
         return qs

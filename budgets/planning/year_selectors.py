@@ -323,16 +323,16 @@ def budget_setting_comparison(fund: PooledFund, year: FinancialYear) -> Comparis
         for row in BudgetLine.objects.filter(fund=fund, year=from_year).values(
             "id", "code", "name", "service_area__code", "current_budget"
         ):
-            this[row["code"]] = row
+            this[row["code"]] = dict(row)
         forecasts = dict(
             LineVariance.objects.filter(
                 fund=fund, year=from_year, period_number=max(month, 1)
             ).values_list("line_id", "forecast_outturn")
         )
-        for row in this.values():
-            row["forecast"] = forecasts.get(row["id"])
-    rolled = {
-        r["line_id"]: r
+        for entry in this.values():
+            entry["forecast"] = forecasts.get(entry["id"])
+    rolled: dict[int, dict[str, Any]] = {
+        r["line_id"]: dict(r)
         for r in RolledLine.objects.filter(line__fund=fund, line__year=year).values(
             "line_id",
             "prior_recurrent",
@@ -350,7 +350,7 @@ def budget_setting_comparison(fund: PooledFund, year: FinancialYear) -> Comparis
         .order_by("code")
     ):
         before = this.pop(line["code"], None)
-        r = rolled.get(line["id"], {})
+        r: dict[str, Any] = rolled.get(line["id"], {})
         rows.append(
             ComparisonRow(
                 code=line["code"],

@@ -84,7 +84,7 @@ def _sheet(
 
 def account_xlsx(account: MemorandumAccount) -> bytes:
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])
     t = account.income_total
     _sheet(
         wb,

@@ -27,8 +27,16 @@ def world(transactional_db, settings, tmp_path):
     make_year("2017/18")
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
     for n in range(1, 13):
-        make_posting(organisation=w.host, line=w.host_line, document=f"H{n}", amount="10500.00", period_number=n)
-        make_posting(organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount="5000.00", period_number=n)
+        make_posting(
+            organisation=w.host,
+            line=w.host_line,
+            document=f"H{n}",
+            amount="10500.00",
+            period_number=n,
+        )
+        make_posting(
+            organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount="5000.00", period_number=n
+        )
     FundPeriod.objects.bulk_create(
         FundPeriod(
             fund=w.fund,
@@ -53,7 +61,10 @@ def test_roll_forward_adjust_submit_approve_then_close_and_settle(world, live_se
     page.fill("#id_contribution_uplift_pct", "1")
     with page.expect_navigation():
         page.click("#roll-forward")
-    assert "2017/18 draft budget is set from 2016/17" in page.locator(".govuk-notification-banner").inner_text()
+    assert (
+        "2017/18 draft budget is set from 2016/17"
+        in page.locator(".govuk-notification-banner").inner_text()
+    )
     hc01 = page.locator('#comparison tr[data-code="HC01"]')
     assert hc01.locator('td[data-col="new"]').inner_text() == "£120,720.00"
 

@@ -671,9 +671,10 @@ def _roll_contributions(
         )
     current = {c.partner_id: c for c in Contribution.objects.filter(fund=fund, year=year)}
     for partner_id, amount in sorted(totals.items()):
-        contribution = current.pop(partner_id, None) or Contribution(
-            fund=fund, year=year, partner=partners[partner_id]
-        )
+        if partner_id in current:
+            contribution = current.pop(partner_id)
+        else:
+            contribution = Contribution(fund=fund, year=year, partner=partners[partner_id])
         contribution.amount = amount.quantize(PENNY)
         contribution.carried_forward = carried_forward_for(fund, year, partners[partner_id])
         audit(contribution, actor=actor, reason=f"Rolled forward from {source_year.code}: {amount}")
@@ -767,7 +768,7 @@ def copy_ledger_mappings(
     ]
     columns = columns_of(LedgerMapping)
     insert_rows(LedgerMapping, columns, rows)
-    ids = {
+    ids: dict[tuple[Any, Any, Any], int] = {
         (o, cc, ec): pk
         for pk, o, cc, ec in LedgerMapping.objects.filter(
             year=to_year, budget_line__fund=fund

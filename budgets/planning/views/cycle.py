@@ -413,14 +413,14 @@ def savings_scheme(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 done = "Forecast and commentary saved."
             else:
-                row = savings_services.savings_delivery_record(
+                recorded = savings_services.savings_delivery_record(
                     actor=actor_of(request),
                     scheme=scheme,
                     month=data.get("month", ""),
                     amount=typed_amount(data.get("amount", "")),
                     commentary=data.get("delivery_commentary", ""),
                 )
-                done = f"Saving delivered in M{row.month:02d} recorded."
+                done = f"Saving delivered in M{recorded.month:02d} recorded."
         except NotAllowed as exc:
             raise PermissionDenied(exc.message) from None
         except ApplicationError as exc:
@@ -429,8 +429,8 @@ def savings_scheme(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, done)
             return redirect("budgets:savings-scheme", pk=scheme.pk)
     summary = year_selectors.savings_summary(fund, year)
-    row = next(r for r in summary.schemes if r.scheme.pk == scheme.pk)
-    delivered = row.deliveries
+    shown = next(r for r in summary.schemes if r.scheme.pk == scheme.pk)
+    delivered = shown.deliveries
     months = [
         {
             "number": n,
@@ -447,7 +447,7 @@ def savings_scheme(request: HttpRequest, pk: int) -> HttpResponse:
             "fund": fund,
             "year": year,
             "scheme": scheme,
-            "row": row,
+            "row": shown,
             "months": months,
             "can_keep": can_keep and not year_closed(fund, year),
             "history": history.object_history(scheme),
