@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from budgets.admin_base import ReadOnlyAdmin
+from budgets.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
@@ -243,16 +243,8 @@ class ContributionReceiptAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     search_fields = ["reference", "contribution__partner__code", "contribution__fund__code"]
 
 
-class BudgetSettingRateInline(admin.TabularInline):
+class BudgetSettingRateInline(ReadOnlyInline):
     model = BudgetSettingRate
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(BudgetSetting)
@@ -274,16 +266,8 @@ class BudgetSettingAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     inlines = [BudgetSettingRateInline]
 
 
-class SavingsDeliveryInline(admin.TabularInline):
+class SavingsDeliveryInline(ReadOnlyInline):
     model = SavingsDelivery
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(SavingsScheme)

@@ -74,9 +74,14 @@ class FinancialYearViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
 
-def _number(value: str) -> int:
-    """A fund id from a filter; anything else matches no fund."""
-    return int(value) if value.isdigit() else 0
+def _fund_year_filters(qs: QuerySet[Any], params: Any, prefix: str = "") -> QuerySet[Any]:
+    """?fund= (a fund id; anything else matches nothing) and ?year= (a year code)."""
+    if params.get("fund"):
+        fund = params["fund"]
+        qs = qs.filter(**{f"{prefix}fund_id": int(fund) if fund.isdigit() else 0})
+    if params.get("year"):
+        qs = qs.filter(**{f"{prefix}year__code": params["year"]})
+    return qs
 
 
 def _lines(fund: Any, year: FinancialYear, codes: list[str]) -> list[BudgetLine]:
@@ -112,12 +117,7 @@ class ContributionReceiptViewSet(
             .select_related("contribution__year", "contribution__partner")
             .order_by("contribution__fund_id", "received_on", "id")
         )
-        params = self.request.query_params
-        if params.get("fund"):
-            qs = qs.filter(contribution__fund_id=_number(params["fund"]))
-        if params.get("year"):
-            qs = qs.filter(contribution__year__code=params["year"])
-        return qs
+        return _fund_year_filters(qs, self.request.query_params, "contribution__")
 
     @extend_schema(request=ReceiptInput, responses={201: ReceiptSerializer})
     def create(self, request: Request) -> Response:
@@ -168,12 +168,7 @@ class SavingsSchemeViewSet(
             .prefetch_related("lines", "deliveries")
             .order_by("fund_id", "year__start_date", "code")
         )
-        params = self.request.query_params
-        if params.get("fund"):
-            qs = qs.filter(fund_id=_number(params["fund"]))
-        if params.get("year"):
-            qs = qs.filter(year__code=params["year"])
-        return qs
+        return _fund_year_filters(qs, self.request.query_params)
 
     def _scheme(self) -> SavingsScheme:
         scheme = self.get_queryset().filter(pk=self.kwargs["pk"]).first()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
-from budgets.admin_base import ReadOnlyAdmin
+from budgets.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from budgets.models import ExportJob, ReportSnapshot, Settlement, YearEnd
 
 
@@ -27,10 +25,8 @@ class ExportJobAdmin(ReadOnlyAdmin):
     search_fields = ["filename", "owner__username", "fund__code"]
 
 
-class SettlementInline(admin.TabularInline):
+class SettlementInline(ReadOnlyInline):
     model = Settlement
-    extra = 0
-    can_delete = False
     readonly_fields = [
         "partner",
         "is_host",
@@ -43,9 +39,6 @@ class SettlementInline(admin.TabularInline):
         "underspend_carried_forward",
         "net_due",
     ]
-
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(YearEnd)

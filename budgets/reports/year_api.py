@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from budgets import selectors
 from budgets.models import FinancialYear, PooledFund, YearEnd
+from budgets.planning.api import visible_fund, year_by_code
 from budgets.reports import memorandum
 from budgets.reports.year_end import current_close, financial_year_close, financial_year_reopen
 from gmhsc.errors import ApplicationError, NotFound
@@ -31,19 +31,11 @@ class YearReasonInput(serializers.Serializer):
 
 
 def _fund(request: Request, pk: int) -> PooledFund:
-    fund = selectors.funds_visible_to(request.user).filter(pk=pk).first()
-    if fund is None:
-        raise NotFound("Fund not found.")
-    return fund
+    return visible_fund(request.user, pk)
 
 
 def _year(code: Any) -> FinancialYear:
-    year = FinancialYear.objects.filter(code=str(code or "")).first()
-    if year is None:
-        raise ApplicationError(
-            f"Unknown financial year '{code}'; use the form 2016/17.", extra={"field": "year"}
-        )
-    return year
+    return year_by_code(code)
 
 
 def _body(data: Any) -> dict[str, Any]:

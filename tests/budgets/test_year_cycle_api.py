@@ -22,7 +22,7 @@ from budgets.planning.services.funds import write_instalments
 from budgets.planning.services.periods import period_close
 from budgets.planning.services.years import financial_year_open
 from gmhsc.errors import ApplicationError
-from tests.budgets.factories import budget_world, make_posting, make_year
+from tests.budgets.factories import budget_world, make_year, spend_every_month
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -44,17 +44,8 @@ def world():
 
 
 def closed_year(w):
+    spend_every_month(w, "10500.00", "5000.00")
     for n in range(1, 13):
-        make_posting(
-            organisation=w.host,
-            line=w.host_line,
-            document=f"H{n}",
-            amount="10500.00",
-            period_number=n,
-        )
-        make_posting(
-            organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount="5000.00", period_number=n
-        )
         period_close(
             actor=w.fin_host,
             fund=w.fund,

@@ -38,7 +38,12 @@ from budgets.planning.year_selectors import contribution_statuses, overdue_insta
 from budgets.reports.memorandum import frozen_year_account
 from budgets.reports.year_end import YearNotReady, financial_year_close, financial_year_reopen
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, RowErrors
-from tests.budgets.factories import ContributionFactory, budget_world, make_posting, make_year
+from tests.budgets.factories import (
+    ContributionFactory,
+    budget_world,
+    make_year,
+    spend_every_month,
+)
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -55,17 +60,7 @@ def close_months(w, through=12):
 
 
 def spend(w, host_month, ccg_month):
-    for n in range(1, 13):
-        make_posting(
-            organisation=w.host,
-            line=w.host_line,
-            document=f"H{n}",
-            amount=host_month,
-            period_number=n,
-        )
-        make_posting(
-            organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount=ccg_month, period_number=n
-        )
+    spend_every_month(w, host_month, ccg_month)
 
 
 def receive(w, partner, *payments):

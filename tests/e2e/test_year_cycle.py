@@ -20,23 +20,13 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def world(transactional_db, settings, tmp_path):
     from budgets.models import FundBudget, FundPeriod, Period, RiskShareAgreement
-    from tests.budgets.factories import budget_world, make_posting, make_year
+    from tests.budgets.factories import budget_world, make_year, spend_every_month
 
     settings.MEDIA_ROOT = tmp_path
     w = budget_world(status=FundBudget.Status.APPROVED)
     make_year("2017/18")
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
-    for n in range(1, 13):
-        make_posting(
-            organisation=w.host,
-            line=w.host_line,
-            document=f"H{n}",
-            amount="10500.00",
-            period_number=n,
-        )
-        make_posting(
-            organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount="5000.00", period_number=n
-        )
+    spend_every_month(w, "10500.00", "5000.00")
     FundPeriod.objects.bulk_create(
         FundPeriod(
             fund=w.fund,

@@ -520,21 +520,7 @@ def _write_lines(
         row["id"] = ids[row["code"]]
     history_rows(BudgetLine, new_rows, user_id=actor.pk, reason=reason, when=now)
     if rewritten:
-        fields = [
-            "name",
-            "service_area",
-            "locality",
-            "lead_commissioner",
-            "recurrent",
-            "original_budget",
-            "changes",
-            "current_budget",
-            "phasing_method",
-            "version",
-            "updated_by",
-            "updated_at",
-            *MONTH_FIELDS,
-        ]
+        fields = [*values, "version"]  # the same columns every carried line was given
         BudgetLine.objects.bulk_update(rewritten, fields, batch_size=500)
         BudgetLine.history.bulk_history_create(  # type: ignore[attr-defined]
             rewritten,
