@@ -6,9 +6,8 @@ Usage (PostgreSQL; the database is created and seeded on first use, then reused)
 Targets (issue 6): variance page for a 10,000-line fund p95 <= 300 ms at 20 concurrent users on
 loopback; XLSX of 10,000 lines <= 10 s; PDF of a 500-line report <= 10 s.
 
-With the recompute engine installed, the data is 10,000 budget lines and six months of postings
-recomputed by budgets.figures.recompute.recompute_fund_now, and the page reads LineVariance snapshots.
-Without it, M6 is a closed month whose frozen ReportSnapshot the page reads (see seed_fund).
+The data is 10,000 budget lines and six months of postings recomputed by
+budgets.figures.recompute.recompute_fund_now; the page reads the open month's LineVariance snapshots.
 gunicorn is started on a free loopback port and stopped by its pid.
 """
 
@@ -52,37 +51,17 @@ PERIOD = "2016/17-M06"
 RESULTS = ROOT / "bench" / "results" / "reports.json"
 
 
-def engine_installed() -> bool:
-    try:
-        import budgets.figures.recompute  # noqa: F401
-    except ImportError:
-        return False
-    from budgets import selectors
-
-    return hasattr(selectors, "variance_rows")
-
-
-def fund_code(base: str) -> str:
-    """Separate funds for the two modes, so installing the engine later reseeds cleanly."""
-    return f"{base}-{'L' if engine_installed() else 'S'}"
-
-
-def seed_fund(code: str, lines: int) -> str:
-    """A fund with `lines` flat-phased lines and six months of spend. Idempotent.
-
-    With the recompute engine installed, M6 is open and the page reads the engine's LineVariance
-    snapshots (recomputed here). Without it, M1..M6 are closed and M6's report is frozen in a
-    ReportSnapshot, which is what the page reads for a closed month. Returns "live" or "snapshot".
-    """
-    from budgets.models import BudgetLine, FundBudget, Period, PooledFund, ServiceArea
+def seed_fund(code: str, lines: int) -> None:
+    """A fund with `lines` flat-phased lines and six months of spend, recomputed. Idempotent."""
+    from budgets.figures.recompute import recompute_fund_now
+    from budgets.models import BudgetLine, FundBudget, Period, PooledFund, ServiceArea, SpendPosting
+    from budgets.outbox import mark_stale
     from budgets.seed import seed_years
     from gmhsc.money import split_largest_remainder
     from localities.models import Locality, Organisation
 
-    source = "live" if engine_installed() else "snapshot"
-    code = fund_code(code)
     if BudgetLine.objects.filter(fund__code=code).count() == lines:
-        return source
+        return
     seed_years(["2016/17"])
     rng = random.Random(20160930 + lines)
     host = Organisation.objects.get(code="E08000001")  # Bolton Council
@@ -133,122 +112,30 @@ def seed_fund(code: str, lines: int) -> str:
         ]
         for line in created
     }
-    if source == "live":
-        from budgets.figures.recompute import recompute_fund_now
-        from budgets.models import SpendPosting
-
-        SpendPosting.objects.bulk_create(
-            [
-                SpendPosting(
-                    organisation=host,
-                    document_number=f"{code}-{line.code}-{n:02d}",
-                    line_number=1,
-                    posting_date=periods[n].end_date,
-                    period=periods[n],
-                    fund=fund,
-                    budget_line=line,
-                    amount=actuals[line.pk][n - 1],
-                    supplier="Benchmark supplier",
-                    description="Benchmark spend",
-                )
-                for line in created
-                for n in range(1, 7)
-            ],
-            batch_size=5000,
-        )
-        from budgets.outbox import mark_stale
-
-        # The rows were bulk-created past the services: mark the whole fund stale by hand.
-        mark_stale(fund_id=fund.pk, year_id=year.pk, reason="benchmark seed")
-        t0 = time.perf_counter()
-        recompute_fund_now(fund)
-        print(f"seeded {code}: {lines} lines, recompute {time.perf_counter() - t0:.1f}s")
-    else:
-        freeze_bench_month(fund, periods, created, actuals)
-        print(f"seeded {code}: {lines} lines, M6 frozen (no recompute engine installed)")
-    return source
-
-
-def freeze_bench_month(fund, periods, lines, actuals) -> None:
-    """Close M1..M6 and freeze M6's report, computed here from the lines and actuals."""
-    from django.utils import timezone
-
-    from budgets.models import FundPeriod, ReportSnapshot
-    from budgets.reports.variance import ReportRow, VarianceReport, adverse_or_favourable
-    from gmhsc.money import ZERO, percentage
-
-    now = timezone.now()
-    for n in range(1, 7):
-        FundPeriod.objects.update_or_create(
-            fund=fund,
-            period=periods[n],
-            defaults={"status": FundPeriod.Status.CLOSED, "changed_at": now, "reason": "bench"},
-        )
-    rows = []
-    for line in lines:
-        ytd_budget = sum(line.phasing[:6], ZERO)
-        ytd_actual = sum(actuals[line.pk], ZERO)
-        fot = ytd_actual + sum(line.phasing[6:], ZERO)
-        fv = fot - line.current_budget
-        pct = percentage(fv, line.current_budget)
-        rag = "red" if pct and abs(pct) > 5 else "amber" if pct and abs(pct) >= 2 else "green"
-        parent = line.service_area.parent
-        rows.append(
-            ReportRow(
-                line_id=line.pk,
-                line_code=line.code,
-                line_name=line.name,
-                service_area_code=line.service_area.code,
-                service_area=line.service_area.name,
-                service_area_parent_code=parent.code if parent else "",
-                service_area_parent=parent.name if parent else "",
-                locality=line.locality.name if line.locality else "",
-                lead_commissioner_code=line.lead_commissioner.code,
-                lead_commissioner=line.lead_commissioner.name,
-                original_budget=line.original_budget,
-                changes=line.changes,
-                current_budget=line.current_budget,
-                ytd_budget=ytd_budget,
-                ytd_actual=ytd_actual,
-                ytd_variance=ytd_actual - ytd_budget,
-                ytd_variance_pct=percentage(ytd_actual - ytd_budget, ytd_budget),
-                commitments=ZERO,
-                forecast_outturn=fot,
-                forecast_variance=fv,
-                forecast_variance_pct=pct,
-                movement=ZERO,
-                rag=rag,
-                adverse_favourable=adverse_or_favourable(fv),
-                commentary="",
+    SpendPosting.objects.bulk_create(
+        [
+            SpendPosting(
+                organisation=host,
+                document_number=f"{code}-{line.code}-{n:02d}",
+                line_number=1,
+                posting_date=periods[n].end_date,
+                period=periods[n],
+                fund=fund,
+                budget_line=line,
+                amount=actuals[line.pk][n - 1],
+                supplier="Benchmark supplier",
+                description="Benchmark spend",
             )
-        )
-    period = periods[6]
-    report = VarianceReport(
-        fund_id=fund.pk,
-        fund_code=fund.code,
-        fund_name=fund.name,
-        host=fund.host.name,
-        year_code=period.year.code,
-        period_id=period.pk,
-        period_code=period.code,
-        period_number=6,
-        period_end=period.end_date.isoformat(),
-        as_at=now,
-        pending=0,
-        closed=True,
-        source="snapshot",
-        snapshot_run=None,
-        snapshot_checksum="",
-        rag_amber_pct=fund.rag_amber_pct,
-        rag_red_pct=fund.rag_red_pct,
-        rag_floor=fund.rag_floor,
-        rows=rows,
-        risk_share=[],
-        risk_share_rule="Benchmark",
-        fair_share=[],
-        fair_share_note="Benchmark",
+            for line in created
+            for n in range(1, 7)
+        ],
+        batch_size=5000,
     )
-    ReportSnapshot.objects.create(fund=fund, period=period, closed_at=now, data=report.to_data())
+    # The rows were bulk-created past the services: mark the whole fund stale by hand.
+    mark_stale(fund_id=fund.pk, year_id=year.pk, reason="benchmark seed")
+    t0 = time.perf_counter()
+    recompute_fund_now(fund)
+    print(f"seeded {code}: {lines} lines, recompute {time.perf_counter() - t0:.1f}s")
 
 
 def session_cookie() -> str:
@@ -360,7 +247,7 @@ def main() -> None:
     )
     call_command("migrate", verbosity=0)
     call_command("seed_reference", verbosity=0)
-    source = seed_fund(BIG, BIG_LINES)
+    seed_fund(BIG, BIG_LINES)
     seed_fund(SMALL, SMALL_LINES)
     # After a bulk load, as a DBA would: so autovacuum does not start under the measurements.
     from django.db import connection
@@ -380,8 +267,8 @@ def main() -> None:
     from budgets.selectors import get_period
 
     period = get_period(PERIOD)
-    big = PooledFund.objects.get(code=fund_code(BIG))
-    small = PooledFund.objects.get(code=fund_code(SMALL))
+    big = PooledFund.objects.get(code=BIG)
+    small = PooledFund.objects.get(code=SMALL)
 
     t0 = time.perf_counter()
     report = compute_variance_report(fund=big, period=period)
@@ -451,11 +338,7 @@ def main() -> None:
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, loopback, PostgreSQL, gunicorn {WORKERS} workers x {THREADS} thread(s)",
-        "figures_from": (
-            "LineVariance snapshots (recompute engine), open month"
-            if source == "live"
-            else "frozen ReportSnapshot of a closed month (recompute engine not installed)"
-        ),
+        "figures_from": "LineVariance snapshots (recompute engine), open month",
         "variance_page": {
             "fund_lines": len(report.rows),
             "concurrent_users": USERS,

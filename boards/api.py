@@ -22,6 +22,7 @@ from boards.models import (
     Meeting,
     Membership,
 )
+from boards.views import dashboard_for
 from localities import roles
 
 
@@ -188,8 +189,6 @@ class BoardViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def dashboard(self, request: Request, pk: str | None = None) -> Response:
         """Headline figures of the funds the board oversees (money as strings)."""
-        from boards.views import dashboard_for
-
         board = self.get_object()
         data = dashboard_for(board).to_json()
         return Response(data)

@@ -42,6 +42,9 @@ COMMON = {
     "print_values": False,
     "legend_at_bottom": True,
     "explicit_size": True,
+    # Never cut a label: a money axis reads "(£500,000,000)", not "(£500,000...".
+    "truncate_label": -1,
+    "truncate_legend": -1,
 }
 
 SCRIPT_RE = re.compile(rb"<script.*?</script>", re.S | re.I)

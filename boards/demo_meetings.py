@@ -19,11 +19,14 @@ from boards.models import (
     ActionItem,
     AgendaItem,
     Board,
+    BoardPack,
     Decision,
     GiftHospitality,
     Interest,
     Meeting,
 )
+from boards.selectors import possible_conflicts
+from gmhsc.background import enqueue_on_commit
 from localities.actors import Actor
 from localities.models import Organisation, User
 
@@ -265,8 +268,6 @@ def seed() -> Iterator[str]:
 def _seed_pack(board: Board | None, admin: Any) -> str:
     """Ask for version 1 of the pack for the JCB's next (still planned) meeting, once. It is built
     after the server starts (fill_in), like a pack a board officer asks for."""
-    from boards.models import BoardPack
-
     meeting = (
         Meeting.objects.filter(board=board, status=Meeting.Status.PLANNED)
         .order_by("starts_at")
@@ -285,9 +286,6 @@ def _seed_pack(board: Board | None, admin: Any) -> str:
 def fill_in() -> Iterator[str]:
     """Enqueue the build of every demo pack not built yet (by task name, for whatever runs
     background tasks)."""
-    from boards.models import BoardPack
-    from gmhsc.background import enqueue_on_commit
-
     waiting = list(
         BoardPack.objects.filter(status=BoardPack.Status.QUEUED).values_list("pk", flat=True)
     )
@@ -480,6 +478,4 @@ def _seed_meeting(
 
 
 def _conflicts(meeting: Meeting) -> list[Any]:
-    from boards.selectors import possible_conflicts
-
     return possible_conflicts(meeting)

@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from boards.models import ActionItem, AgendaItem, Decision, Declaration, GiftHospitality, Interest
 from budgets.models import Virement
+from commissioning.selectors import awaiting_board
+from gmhsc.forms import GovukDateField, GovukForm
 from localities.models import Organisation, User
 
 
 def awaiting_awards(meeting: Any) -> list[Any]:
-    """Contract decisions awaiting this board (commissioning.selectors.awaiting_board)."""
-    from boards.pack import decisions_sought
-
-    return [entry["obj"] for entry in decisions_sought(meeting)["contracts"]]
+    """Contract decisions awaiting this meeting's board."""
+    return awaiting_board(meeting.board.funds.values_list("id", flat=True))
 
 
-class GovDateInput(forms.DateInput):
-    input_type = "date"
-
-
-class MeetingForm(forms.Form):
+class MeetingForm(GovukForm):
     title = forms.CharField(max_length=200)
-    starts_at = forms.DateTimeField(
-        label="Date and time", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    date = GovukDateField(label="Date of the meeting", help_text="For example, 12 10 2016")
+    time = forms.CharField(
+        label="Start time",
+        max_length=5,
+        help_text="24-hour clock, for example 14:00",
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-5", "inputmode": "numeric"}),
     )
     location = forms.CharField(max_length=200, required=False)
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        when, text = data.get("date"), (data.get("time") or "").strip()
+        if when is not None and text:
+            try:
+                hour, minute = (int(part) for part in text.replace(".", ":").split(":"))
+                data["starts_at"] = timezone.make_aware(
+                    dt.datetime.combine(when, dt.time(hour, minute))
+                )
+            except ValueError:
+                self.add_error("time", "Enter the start time as hours and minutes, like 14:00")
+        return data
 
-class AgendaItemForm(forms.Form):
+
+class AgendaItemForm(GovukForm):
+    id_prefix = "item"
+
     title = forms.CharField(max_length=200)
     purpose = forms.ChoiceField(choices=AgendaItem.Purpose.choices)
     presenter = forms.CharField(max_length=120, required=False)
@@ -44,11 +61,15 @@ class AgendaItemForm(forms.Form):
     )
 
 
-class MinutesForm(forms.Form):
+class MinutesForm(GovukForm):
+    id_prefix = "minutes"
+
     minutes = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), required=False)
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(GovukForm):
+    id_prefix = "decision"
+
     text = forms.CharField(label="Decision", widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.ChoiceField(choices=Decision.Outcome.choices)
     item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
@@ -81,10 +102,12 @@ class DecisionForm(forms.Form):
             ]
 
 
-class ActionForm(forms.Form):
+class ActionForm(GovukForm):
+    id_prefix = "action"
+
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     owner = forms.ModelChoiceField(queryset=User.objects.none())
-    due_date = forms.DateField(widget=GovDateInput())
+    due_date = GovukDateField(label="Due date")
 
     def __init__(self, *args: Any, meeting: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,12 +117,16 @@ class ActionForm(forms.Form):
             ).order_by("last_name")
 
 
-class ActionUpdateForm(forms.Form):
+class ActionUpdateForm(GovukForm):
+    id_prefix = "action_update"
+
     status = forms.ChoiceField(choices=ActionItem.Status.choices)
     update_note = forms.CharField(required=False)
 
 
-class DeclarationForm(forms.Form):
+class DeclarationForm(GovukForm):
+    id_prefix = "declaration"
+
     person = forms.ModelChoiceField(queryset=User.objects.none())
     item = forms.ModelChoiceField(queryset=AgendaItem.objects.none(), required=False)
     description = forms.CharField()
@@ -114,7 +141,7 @@ class DeclarationForm(forms.Form):
             self.fields["item"].queryset = meeting.items.all()  # type: ignore[attr-defined]
 
 
-class InterestForm(forms.Form):
+class InterestForm(GovukForm):
     kind = forms.ChoiceField(label="Type of interest", choices=Interest.Kind.choices)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     relationship = forms.CharField(
@@ -127,27 +154,29 @@ class InterestForm(forms.Form):
         required=False, label="Or the organisation's name, if not listed"
     )
     position = forms.CharField(required=False)
-    valid_from = forms.DateField(label="From", widget=GovDateInput())
-    valid_to = forms.DateField(label="To", widget=GovDateInput(), required=False)
+    valid_from = GovukDateField(label="From")
+    valid_to = GovukDateField(label="To", required=False)
     mitigation = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     consent_to_publish = forms.BooleanField(required=False, initial=True)
     no_consent_reason = forms.CharField(required=False)
 
 
-class GiftForm(forms.Form):
+class GiftForm(GovukForm):
     kind = forms.ChoiceField(choices=GiftHospitality.Kind.choices)
     description = forms.CharField()
     offered_by = forms.CharField()
     from_supplier = forms.BooleanField(required=False, label="From a supplier or contractor")
     value = forms.DecimalField(max_digits=18, decimal_places=2, min_value=0, label="Value (£)")
-    offered_on = forms.DateField(widget=GovDateInput())
+    offered_on = GovukDateField(label="Offered on")
     accepted = forms.BooleanField(required=False)
     senior_approver = forms.ModelChoiceField(
         queryset=User.objects.order_by("last_name"), required=False
     )
 
 
-class PackForm(forms.Form):
+class PackForm(GovukForm):
+    id_prefix = "pack"
+
     change_note = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -42,25 +42,6 @@ class PaperEntry:
     pages: int
 
 
-def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
-    """Virements and contract awards awaiting a decision of this board."""
-    from budgets.models import Virement
-
-    fund_ids = list(meeting.board.funds.values_list("id", flat=True))
-    virements = list(
-        Virement.objects.filter(fund_id__in=fund_ids, status=Virement.Status.AWAITING_BOARD)
-        .select_related("fund", "from_line", "to_line", "requested_by")
-        .order_by("requested_at")
-    )
-    from boards.services import _contract_value
-    from commissioning.selectors import awaiting_board
-
-    contracts = [
-        {"obj": award, "value": _contract_value(award, None)} for award in awaiting_board(fund_ids)
-    ]
-    return {"virements": virements, "contracts": contracts}
-
-
 def chart_data_uris(dash: Dashboard) -> dict[str, str]:
     return {
         name.replace("-", "_"): charts.data_uri(charts.chart_svg(name, dash))
@@ -147,7 +128,7 @@ def render_pack(
         "dash": dash,
         "figures_as_at": figures_as_at_text(dash),
         "charts": chart_data_uris(dash),
-        "sought": decisions_sought(meeting),
+        "sought": selectors.decisions_sought(meeting),
         "conflicts": selectors.possible_conflicts(meeting, item_qs),
         "register": list(
             selectors.interest_register(None, meeting.board, day=meeting.date).filter(

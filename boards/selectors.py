@@ -21,6 +21,8 @@ from boards.models import (
     Meeting,
     Membership,
 )
+from budgets.models import Virement
+from commissioning.selectors import awaiting_board
 from localities import roles
 
 
@@ -203,3 +205,15 @@ def gifts_register(user: Any, board: Board) -> QuerySet[GiftHospitality]:
     if not rules.can_manage_board(user, board):
         qs = qs.filter(Q(must_declare=True) | Q(person=user))
     return qs.select_related("person", "senior_approver").distinct()
+
+
+def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
+    """Virements and contract awards awaiting a decision of this meeting's board."""
+    fund_ids = list(meeting.board.funds.values_list("id", flat=True))
+    virements = list(
+        Virement.objects.filter(fund_id__in=fund_ids, status=Virement.Status.AWAITING_BOARD)
+        .select_related("fund", "from_line", "to_line", "requested_by")
+        .order_by("requested_at")
+    )
+    contracts = [{"obj": award, "value": award.value} for award in awaiting_board(fund_ids)]
+    return {"virements": virements, "contracts": contracts}

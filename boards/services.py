@@ -34,10 +34,20 @@ from boards.models import (
     Membership,
 )
 from budgets.models import PooledFund, Virement
+from budgets.planning.services.virements import (
+    virement_approve_by_board,
+    virement_reject_by_board,
+)
+from commissioning.models import ContractDecision
+from commissioning.services import (
+    contract_decision_approve_by_board,
+    contract_decision_reject_by_board,
+)
 from gmhsc.audit import audit
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
+from localities import roles
 from localities.actors import Actor
 from localities.models import Organisation
 
@@ -256,7 +266,7 @@ def decision_record(
     conflicts_declared: str = "",
     conflicts_handling: str = "",
     virement: Virement | None = None,
-    contract_decision: Any = None,
+    contract_decision: ContractDecision | None = None,
 ) -> Decision:
     """Record a decision with the next reference (e.g. JCB/2016/017).
 
@@ -292,9 +302,9 @@ def decision_record(
         subject_type, subject_id = Decision.Subject.VIREMENT, virement.pk
     if contract_decision is not None:
         board_funds = set(board.funds.values_list("id", flat=True))
-        if getattr(contract_decision, "fund_id", None) not in board_funds:
+        if contract_decision.fund_id not in board_funds:
             raise NotFound("Contract decision not found.")
-        value = _contract_value(contract_decision, value)
+        value = contract_decision.value
         subject_type = contract_decision._meta.label_lower
         subject_id = contract_decision.pk
     if value is not None and value < 0:
@@ -330,36 +340,22 @@ def decision_record(
         decision.funds.set(fund_list)
         if outcome == Decision.Outcome.APPROVED:
             if virement is not None:
-                from budgets.planning.services.virements import virement_approve_by_board
-
                 virement_approve_by_board(
                     actor=actor, virement=virement, decision_reference=reference
                 )
             if contract_decision is not None:
-                from commissioning.services import contract_decision_approve_by_board
-
                 contract_decision_approve_by_board(
                     actor=actor, decision=contract_decision, decision_reference=reference
                 )
         elif outcome == Decision.Outcome.REJECTED and virement is not None:
-            from budgets.planning.services.virements import virement_reject_by_board
-
             virement_reject_by_board(
                 actor=actor, virement=virement, decision_reference=reference, note=text.strip()
             )
         elif outcome == Decision.Outcome.REJECTED and contract_decision is not None:
-            from commissioning.services import contract_decision_reject_by_board
-
             contract_decision_reject_by_board(
                 actor=actor, decision=contract_decision, decision_reference=reference
             )
     return decision
-
-
-def _contract_value(contract_decision: Any, fallback: Decimal | None) -> Decimal | None:
-    """The contract decision's value; else the amount entered."""
-    found = getattr(contract_decision, "value", None)
-    return to_money(found) if found is not None else fallback
 
 
 def _authority_text(board: Board, value: Decimal | None, outcome: str) -> str:
@@ -390,8 +386,6 @@ def interest_declare(
     no_consent_reason: str = "",
 ) -> Interest:
     """A person declares their own interest; an administrator may record one for them."""
-    from localities import roles
-
     if person.pk != actor.pk and not roles.is_administrator(actor):
         raise NotAllowed("You can only declare your own interests.")
     if kind not in Interest.Kind.values:
@@ -544,8 +538,6 @@ def gift_record(
     senior_approver: Any = None,
     notes: str = "",
 ) -> GiftHospitality:
-    from localities import roles
-
     if person.pk != actor.pk and not roles.is_administrator(actor):
         raise NotAllowed("You can only record offers made to you.")
     try:

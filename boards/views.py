@@ -10,6 +10,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -30,9 +31,15 @@ from boards.forms import (
     MinutesForm,
     PackForm,
 )
-from boards.models import ActionItem, BoardPack, Meeting
-from boards.pack import decisions_sought
-from budgets.models import Contribution, ContributionReceipt, SavingsDelivery, SavingsScheme
+from boards.models import ActionItem, Board, BoardPack, Meeting
+from budgets.models import (
+    Contribution,
+    ContributionReceipt,
+    FundPosition,
+    SavingsDelivery,
+    SavingsScheme,
+    StaleMark,
+)
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -66,19 +73,20 @@ def board_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def board_detail(request: HttpRequest, pk: int) -> HttpResponse:
     board = selectors.get_board(request.user, pk)
-    meetings = selectors.meetings_visible_to(request.user, board).order_by("-starts_at")
     return render(
-        request,
-        "boards/board_detail.html",
-        {
-            "board": board,
-            "meetings": meetings,
-            "funds": board.funds.order_by("code"),
-            "can_manage": rules.can_manage_board(request.user, board),
-            "form": MeetingForm(),
-            "members": board.memberships.select_related("person", "organisation"),
-        },
+        request, "boards/board_detail.html", _board_context(request, board, MeetingForm())
     )
+
+
+def _board_context(request: HttpRequest, board: Any, form: MeetingForm) -> dict[str, Any]:
+    return {
+        "board": board,
+        "meetings": selectors.meetings_visible_to(request.user, board).order_by("-starts_at"),
+        "funds": board.funds.order_by("code"),
+        "can_manage": rules.can_manage_board(request.user, board),
+        "form": form,
+        "members": board.memberships.select_related("person", "organisation"),
+    }
 
 
 @login_required
@@ -87,11 +95,17 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     board = selectors.get_board(request.user, pk)
     form = MeetingForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("boards:board-detail", pk=board.pk)
+        return render(request, "boards/board_detail.html", _board_context(request, board, form))
+    data = form.cleaned_data
     meeting = _attempt(
         request,
-        lambda: services.meeting_create(actor=actor_of(request), board=board, **form.cleaned_data),
+        lambda: services.meeting_create(
+            actor=actor_of(request),
+            board=board,
+            title=data["title"],
+            starts_at=data["starts_at"],
+            location=data["location"],
+        ),
         "Meeting planned.",
     )
     if meeting is None:
@@ -99,7 +113,7 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
-def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+def _meeting_context(request: HttpRequest, meeting: Meeting, **forms: Any) -> dict[str, Any]:
     user = request.user
     board = meeting.board
     can_manage = rules.can_manage_board(user, board)
@@ -135,8 +149,16 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
         "declaration_form": DeclarationForm(meeting=meeting),
         "pack_form": PackForm(),
         "previous": selectors.previous_meeting(meeting),
-        "sought": decisions_sought(meeting) if can_manage else None,
+        "sought": selectors.decisions_sought(meeting) if can_manage else None,
+        **forms,
     }
+
+
+def _meeting_form_invalid(request: HttpRequest, meeting: Meeting, name: str, form: Any) -> Any:
+    """The meeting page again with the form's problems beside its fields and in its summary."""
+    return render(
+        request, "boards/meeting_detail.html", _meeting_context(request, meeting, **{name: form})
+    )
 
 
 @login_required
@@ -182,23 +204,22 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = AgendaItemForm(request.POST, request.FILES)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        data = form.cleaned_data
-        _attempt(
-            request,
-            lambda: services.agenda_item_add(
-                actor=actor_of(request),
-                meeting=meeting,
-                title=data["title"],
-                purpose=data["purpose"],
-                presenter=data["presenter"],
-                is_private=data["is_private"],
-                paper=data["paper"],
-                organisations=data["organisations"],
-            ),
-            "Agenda item added.",
-        )
+        return _meeting_form_invalid(request, meeting, "item_form", form)
+    data = form.cleaned_data
+    _attempt(
+        request,
+        lambda: services.agenda_item_add(
+            actor=actor_of(request),
+            meeting=meeting,
+            title=data["title"],
+            purpose=data["purpose"],
+            presenter=data["presenter"],
+            is_private=data["is_private"],
+            paper=data["paper"],
+            organisations=data["organisations"],
+        ),
+        "Agenda item added.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -222,28 +243,27 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = DecisionForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        data = form.cleaned_data
-        _attempt(
-            request,
-            lambda: services.decision_record(
-                actor=actor_of(request),
-                meeting=meeting,
-                text=data["text"],
-                outcome=data["outcome"],
-                item=data["item"],
-                amount=data["amount"],
-                virement=data["virement"],
-                contract_decision=form.awards.get(data["contract_decision"])
-                if data["contract_decision"]
-                else None,
-                funds=list(meeting.board.funds.all()) if data["amount"] else [],
-                conflicts_declared=data["conflicts_declared"],
-                conflicts_handling=data["conflicts_handling"],
-            ),
-            "Decision recorded.",
-        )
+        return _meeting_form_invalid(request, meeting, "decision_form", form)
+    data = form.cleaned_data
+    _attempt(
+        request,
+        lambda: services.decision_record(
+            actor=actor_of(request),
+            meeting=meeting,
+            text=data["text"],
+            outcome=data["outcome"],
+            item=data["item"],
+            amount=data["amount"],
+            virement=data["virement"],
+            contract_decision=form.awards.get(data["contract_decision"])
+            if data["contract_decision"]
+            else None,
+            funds=list(meeting.board.funds.all()) if data["amount"] else [],
+            conflicts_declared=data["conflicts_declared"],
+            conflicts_handling=data["conflicts_handling"],
+        ),
+        "Decision recorded.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -253,15 +273,14 @@ def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = DeclarationForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        _attempt(
-            request,
-            lambda: services.declaration_record(
-                actor=actor_of(request), meeting=meeting, **form.cleaned_data
-            ),
-            "Declaration recorded.",
-        )
+        return _meeting_form_invalid(request, meeting, "declaration_form", form)
+    _attempt(
+        request,
+        lambda: services.declaration_record(
+            actor=actor_of(request), meeting=meeting, **form.cleaned_data
+        ),
+        "Declaration recorded.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -271,15 +290,14 @@ def action_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = ActionForm(request.POST, meeting=meeting)
     if not form.is_valid():
-        _form_errors(request, form)
-    else:
-        _attempt(
-            request,
-            lambda: services.action_create(
-                actor=actor_of(request), meeting=meeting, **form.cleaned_data
-            ),
-            "Action added.",
-        )
+        return _meeting_form_invalid(request, meeting, "action_form", form)
+    _attempt(
+        request,
+        lambda: services.action_create(
+            actor=actor_of(request), meeting=meeting, **form.cleaned_data
+        ),
+        "Action added.",
+    )
     return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
@@ -410,16 +428,7 @@ def _dash_key(board: Any, since: Any) -> str:
 def _snapshot_stamp(board: Any) -> str:
     """When the board's funds' figures were last computed, which funds have figures, and how many
     changes wait for the recompute: one plain SQL statement, asked on every dashboard request."""
-    from django.apps import apps
-    from django.db import connection
-
-    from boards.models import Board
-
-    try:
-        position = apps.get_model("budgets", "FundPosition")._meta.db_table
-        stale = apps.get_model("budgets", "StaleMark")._meta.db_table
-    except LookupError:
-        return "none"
+    position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table
     receipt, contribution = ContributionReceipt._meta.db_table, Contribution._meta.db_table
     scheme, delivery = SavingsScheme._meta.db_table, SavingsDelivery._meta.db_table
     link = Board.funds.field
@@ -573,7 +582,7 @@ def interest_register(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def interest_declare(request: HttpRequest) -> HttpResponse:
-    form = InterestForm(request.POST or None)
+    form = InterestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         result = _attempt(
             request,
@@ -590,7 +599,7 @@ def interest_declare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def gift_declare(request: HttpRequest) -> HttpResponse:
-    form = GiftForm(request.POST or None)
+    form = GiftForm(request.POST if request.method == "POST" else None)
     classification = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

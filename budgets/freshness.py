@@ -12,6 +12,15 @@ from django.utils import timezone
 from budgets.models import FundPosition, StaleMark
 
 
+def figures_as_at(moment: datetime | None) -> str:
+    """ "Figures as at 14:02 on 3 October 2016" (local time), or that none are computed yet: the
+    one wording every page, export and paper uses for when its figures were calculated."""
+    if moment is None:
+        return "Figures not yet calculated"
+    local = timezone.localtime(moment)
+    return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+
+
 @dataclass(frozen=True)
 class Freshness:
     computed_at: datetime | None
@@ -19,11 +28,7 @@ class Freshness:
 
     @property
     def as_at_text(self) -> str:
-        """ "Figures as at 14:02 on 3 October 2016" (local time), or that none are computed yet."""
-        if self.computed_at is None:
-            return "Figures not yet calculated"
-        local = timezone.localtime(self.computed_at)
-        return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+        return figures_as_at(self.computed_at)
 
     @property
     def pending_text(self) -> str:

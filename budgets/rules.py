@@ -71,6 +71,15 @@ def can_edit_line(user: Any, line: Any) -> bool:
 
 
 @rules.predicate
+def may_forecast_line(user: Any, line: Any) -> bool:
+    """Sets the line's forecast outturn and commentary: a commissioner of its lead organisation
+    (as can_edit_line), or the fund's host finance officer."""
+    return line is not None and (
+        bool(can_edit_line(user, line)) or bool(is_host_finance_officer(user, line.fund))
+    )
+
+
+@rules.predicate
 def can_view_line(user: Any, line: Any) -> bool:
     return line is not None and can_view_fund(user, line.fund)
 
@@ -94,8 +103,8 @@ def acts_for_host_finance(user: Any, fund: Any) -> bool:
 
 @rules.predicate
 def may_post_for(user: Any, organisation: Any) -> bool:
-    """Posts, reverses and maps an organisation's ledger: its finance officers, or an
-    administrator."""
+    """Posts, reverses and maps an organisation's ledger and exports its spend transparency file:
+    its finance officers, or an administrator."""
     return bool(can_post_spend(user, organisation)) or roles.is_administrator(user)
 
 
@@ -112,4 +121,5 @@ rules.add_perm("budgets.approve_virement", is_host_finance_officer)
 rules.add_perm("budgets.export_fund", can_view_fund)
 rules.add_perm("budgets.view_line", can_view_line)
 rules.add_perm("budgets.edit_line", can_edit_line)
+rules.add_perm("budgets.forecast_line", may_forecast_line)
 rules.add_perm("budgets.post_spend", can_post_spend)

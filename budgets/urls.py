@@ -3,6 +3,7 @@ budgets/reports/views.py (included from budgets/reports/urls.py)."""
 
 from django.urls import include, path
 
+from budgets import choosers
 from budgets.ledger import views as ledger
 from budgets.planning.views import cycle, funds, lines, virements
 
@@ -10,7 +11,7 @@ app_name = "budgets"
 
 urlpatterns = [
     path("funds/", funds.fund_list, name="fund-list"),
-    # H4 commissioner workspace
+    # planning: funds, lines, virements
     path("funds/<int:pk>/", funds.fund_overview, name="fund-overview"),
     path("funds/<int:pk>/budget/submit/", funds.budget_submit, name="budget-submit"),
     path("funds/<int:pk>/budget/approve/", funds.budget_approve, name="budget-approve"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("funds/<int:pk>/years/", cycle.fund_years, name="fund-years"),
     path("savings/<int:pk>/", cycle.savings_scheme, name="savings-scheme"),
     path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
+    path("lines/search/", choosers.line_search, name="line-search"),
     path("lines/<int:pk>/", lines.line_detail, name="line-detail"),
     path("lines/<int:pk>/row/", lines.line_row, name="line-row"),
     path("lines/<int:pk>/edit/", lines.line_edit, name="line-edit"),
@@ -35,7 +37,7 @@ urlpatterns = [
     path("virements/mine/", virements.my_requests, name="my-requests"),
     path("virements/<int:pk>/", virements.virement_detail, name="virement-detail"),
     path("virements/<int:pk>/decide/", virements.virement_decide, name="virement-decide"),
-    # H1 ledger
+    # ledger: imports, mappings, reversals
     path("ledger/imports/", ledger.import_list, name="ledger-imports"),
     path("ledger/imports/<int:pk>/", ledger.import_detail, name="ledger-import-detail"),
     path(

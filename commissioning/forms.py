@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 
-from budgets.planning.forms import GovukErrorsMixin, MoneyField
 from commissioning.models import (
     BCF_CONDITIONS,
     BCF_METRICS,
@@ -17,11 +16,11 @@ from commissioning.models import (
     Provider,
     Service,
 )
+from gmhsc.forms import GovukDateField, GovukForm, MoneyField
 
 INPUT = {"class": "govuk-input"}
 SELECT = {"class": "govuk-select"}
 TEXTAREA = {"class": "govuk-textarea", "rows": 3}
-DATE = {"class": "govuk-input govuk-input--width-10", "type": "date"}
 LINE_SLOTS = 3
 
 
@@ -57,14 +56,14 @@ class _LineAmountsMixin:
         ]
 
 
-class ContractForm(_LineAmountsMixin, _ChoicesMixin, GovukErrorsMixin, forms.Form):
+class ContractForm(_LineAmountsMixin, _ChoicesMixin, GovukForm):
     reference = forms.CharField(max_length=40, widget=forms.TextInput(attrs=INPUT))
     title = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     service = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     provider = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     value = MoneyField(label="Value for the year", help_text="In pounds, for example 240000")
-    start_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    end_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
+    start_date = GovukDateField()
+    end_date = GovukDateField()
     extension_options = forms.CharField(
         required=False, max_length=200, widget=forms.TextInput(attrs=INPUT)
     )
@@ -88,11 +87,11 @@ class ContractForm(_LineAmountsMixin, _ChoicesMixin, GovukErrorsMixin, forms.For
         _add_line_fields(self, lines)
 
 
-class ContractProfileForm(_LineAmountsMixin, GovukErrorsMixin, forms.Form):
+class ContractProfileForm(_LineAmountsMixin, GovukForm):
     title = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     value = MoneyField(label="Value for the year", help_text="In pounds, for example 240000")
-    start_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    end_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
+    start_date = GovukDateField()
+    end_date = GovukDateField()
     extension_options = forms.CharField(
         required=False, max_length=200, widget=forms.TextInput(attrs=INPUT)
     )
@@ -102,7 +101,7 @@ class ContractProfileForm(_LineAmountsMixin, GovukErrorsMixin, forms.Form):
         _add_line_fields(self, lines)
 
 
-class ProviderForm(GovukErrorsMixin, forms.Form):
+class ProviderForm(GovukForm):
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     kind = forms.ChoiceField(
         choices=[c for c in Provider.Kind.choices if c[0] != Provider.Kind.NHS_TRUST],
@@ -113,7 +112,7 @@ class ProviderForm(GovukErrorsMixin, forms.Form):
     )
 
 
-class ServiceForm(_ChoicesMixin, GovukErrorsMixin, forms.Form):
+class ServiceForm(_ChoicesMixin, GovukForm):
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     service_area = forms.ChoiceField(widget=forms.Select(attrs=SELECT))
     locality = forms.ChoiceField(required=False, widget=forms.Select(attrs=SELECT))
@@ -133,15 +132,13 @@ class ServiceForm(_ChoicesMixin, GovukErrorsMixin, forms.Form):
         )
 
 
-class DecisionForm(GovukErrorsMixin, forms.Form):
+class DecisionForm(GovukForm):
     kind = forms.ChoiceField(
         choices=ContractDecision.Kind.choices, widget=forms.Select(attrs=SELECT)
     )
     value = MoneyField(label="Value of the decision")
-    new_end_date = forms.DateField(
-        required=False,
-        label="New end date (extensions and terminations)",
-        widget=forms.DateInput(attrs=DATE),
+    new_end_date = GovukDateField(
+        required=False, label="New end date (extensions and terminations)"
     )
     procurement_route = forms.ChoiceField(
         choices=ContractDecision.ProcurementRoute.choices, widget=forms.Select(attrs=SELECT)
@@ -158,7 +155,7 @@ class DecisionForm(GovukErrorsMixin, forms.Form):
     )
 
 
-class BcfSchemeForm(GovukErrorsMixin, forms.Form):
+class BcfSchemeForm(GovukForm):
     code = forms.CharField(max_length=20, widget=forms.TextInput(attrs=INPUT))
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=INPUT))
     scheme_type = forms.ChoiceField(
@@ -183,7 +180,9 @@ class BcfSchemeForm(GovukErrorsMixin, forms.Form):
     actual_q4 = MoneyField(required=False, label="Q4 actual")
 
 
-class BcfConditionForm(GovukErrorsMixin, forms.Form):
+class BcfConditionForm(GovukForm):
+    id_prefix = "condition"  # beside the metric form on the BCF page
+
     number = forms.TypedChoiceField(
         label="Condition",
         coerce=int,
@@ -196,7 +195,9 @@ class BcfConditionForm(GovukErrorsMixin, forms.Form):
     commentary = forms.CharField(required=False, widget=forms.Textarea(attrs=TEXTAREA))
 
 
-class BcfMetricForm(GovukErrorsMixin, forms.Form):
+class BcfMetricForm(GovukForm):
+    id_prefix = "metric"
+
     code = forms.ChoiceField(
         label="Metric",
         choices=[(c, f"{c} {label}") for c, (label, _unit) in BCF_METRICS.items()],

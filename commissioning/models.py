@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from budgets.models import BudgetLine, FinancialYear, PooledFund, ServiceArea
 from budgets.models.fields import MoneyField
+from gmhsc.money import format_money
 from localities.models import Locality, Organisation
 
 
@@ -199,7 +200,7 @@ class ContractCommitment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract_line} M{self.period_number:02d}: {self.amount}"
+        return f"{self.contract_line} M{self.period_number:02d}: {format_money(self.amount)}"
 
 
 class ContractDecision(models.Model):
@@ -269,7 +270,7 @@ class ContractDecision(models.Model):
         indexes = [models.Index(fields=["fund", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.contract.reference}: {self.value}"
+        return f"{self.get_kind_display()} {self.contract.reference}: {format_money(self.value)}"
 
 
 # ---- Better Care Fund ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from budgets.models import LineVariance, PooledFund
 from budgets.selectors import funds_visible_to
 from commissioning.models import BcfScheme, Contract, ContractDecision, Provider, Service
 from gmhsc.money import ZERO
+from localities import roles
 
 
 def contracts_visible_to(user: Any) -> QuerySet[Contract]:
@@ -101,8 +102,6 @@ def services_for(user: Any) -> QuerySet[Service]:
     qs = Service.objects.select_related("service_area", "locality", "commissioner")
     if getattr(user, "is_superuser", False):
         return qs
-    from localities import roles
-
     if roles.is_administrator(user):
         return qs
     return qs.filter(commissioner_id=getattr(user, "organisation_id", None))

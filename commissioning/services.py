@@ -35,7 +35,7 @@ from commissioning.models import (
 )
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
-from gmhsc.money import MoneyError, split_largest_remainder, to_money
+from gmhsc.money import MoneyError, format_money, split_largest_remainder, to_money
 from localities import roles
 from localities.actors import Actor
 from localities.models import Locality, Organisation
@@ -127,7 +127,7 @@ def provider_create(
             required=False,
             max_length=20,
         ),
-        added_by_id=getattr(actor, "organisation_id", None),
+        added_by_id=actor.organisation_id,
     )
     audit(provider, actor=actor, reason="Provider added")
     with transaction.atomic():
@@ -145,7 +145,7 @@ def service_create(
 ) -> Service:
     if not (roles.is_administrator(actor) or roles.has_role(actor, roles.COMMISSIONER)):
         raise NotAllowed("Only commissioners may record services.")
-    org_id = getattr(actor, "organisation_id", None)
+    org_id = actor.organisation_id
     if org_id is None:
         raise NotAllowed("You need an organisation to commission services.")
     name = _text(name, "name", "the service's name")
@@ -254,8 +254,9 @@ def _clean_profile(
         clean[line.pk] = row
     if total != value:
         raise ApplicationError(
-            f"The commitment profile adds up to £{total:,.2f} but the contract's value for "
-            f"{year.code} is £{value:,.2f}; they must match to the penny.",
+            f"The commitment profile adds up to {format_money(total, pence=True)} but the "
+            f"contract's value for {year.code} is {format_money(value, pence=True)}; they must "
+            "match to the penny.",
             extra={"field": "profile", "profile_total": str(total), "value": str(value)},
         )
     return lines, clean
@@ -364,7 +365,7 @@ def contract_create(
         raise ApplicationError(
             f"Contract reference {reference} is already used.", extra={"field": "reference"}
         )
-    org_id = getattr(actor, "organisation_id", None) or fund.host_id
+    org_id = actor.organisation_id or fund.host_id
     contract = Contract(
         reference=reference,
         title=title,
@@ -380,7 +381,7 @@ def contract_create(
             extension_options, "extension_options", "extension options", required=False
         ),
         status=status,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor,
     )
     audit(contract, actor=actor, reason="Contract recorded")
     try:

@@ -13,8 +13,12 @@ from typing import Any
 
 from celery import Task, current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
+
+#: What an unreachable or failing broker raises (kombu wraps most in OperationalError).
+BROKER_ERRORS = (OSError, KombuOperationalError)
 
 
 def task_named(name: str) -> Task:
@@ -30,10 +34,13 @@ def send(name: str, *args: Any, **kwargs: Any) -> bool:
     task = task_named(name)
     try:
         task.apply_async(args=list(args), kwargs=kwargs, retry=False)
+    except BROKER_ERRORS:
+        logger.warning("broker unreachable; %s%r left for the sweep", name, args, exc_info=True)
+        return False
     except Exception:
         if current_app.conf.task_always_eager:
-            raise  # in-process, a failing task is a fault to see, not an outage to ride out
-        logger.warning("broker unreachable; %s%r left for the sweep", name, args, exc_info=True)
+            raise  # run in-process: a failing task is a fault to see, not an outage to ride out
+        logger.exception("could not send %s%r", name, args)
         return False
     return True
 

@@ -14,6 +14,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from budgets.figures import selectors as figure_selectors
+from budgets.models import StaleMark
+
 HEARTBEAT_KEY = "gmhsc:worker-heartbeat"
 
 
@@ -67,9 +70,6 @@ def _worker() -> dict[str, Any]:
 
 
 def _stale_marks() -> dict[str, Any]:
-    from budgets.figures import selectors as figure_selectors
-    from budgets.models import StaleMark
-
     try:
         age = figure_selectors.oldest_stale_mark_age()
         pending = StaleMark.objects.count()

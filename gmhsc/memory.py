@@ -1,11 +1,10 @@
 """Fewer garbage-collector passes while a renderer builds and drops a great many objects.
 
-WeasyPrint lays a 500-line report out as about a million short-lived objects, many in reference
-cycles (boxes point at their parents). With CPython's default thresholds (700, 10, 10) that is
-some 1,500 young-generation passes and a dozen full passes over everything the process holds;
-measured on the bench's 500-line PDF in a worker that also held a 10,000-line report, the render
-took 7.8-9.4 s with the default thresholds and 6.0-7.4 s with these (interleaved runs). Cycles
-are still collected, only in larger batches, so memory stays bounded.
+WeasyPrint lays a long report out as a great many short-lived objects, many in reference cycles
+(boxes point at their parents). With CPython's default thresholds (700, 10, 10) that means many
+young-generation passes and repeated full passes over everything the process holds, which in a
+worker that has just built a large report costs more than the layout itself (figures in README,
+Performance). Cycles are still collected, only in larger batches, so memory stays bounded.
 """
 
 from __future__ import annotations

@@ -98,11 +98,24 @@ def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
     return (part * 100 / whole).quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
-def format_money(value: Decimal | None, *, pence: bool = False) -> str:
-    """£1,234,567 with negatives in brackets: (£1,234)."""
-    if value is None:
+def format_money(value: Decimal | int | str | None, *, pence: bool = False) -> str:
+    """Money as every page, message and printed report shows it: whole pounds, £1,234,567, with
+    negatives in brackets, (£1,234). `pence=True` (£1,234.56) only where the page is about pence:
+    postings, ledger imports, a message about an amount that must match to the penny. Exports
+    (CSV, XLSX) and the API keep plain numbers and are not formatted here."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, float):
+        raise MoneyError("money must not be a float")
+    amount = value if isinstance(value, Decimal) else Decimal(value)
     quant = PENNY if pence else Decimal(1)
-    rounded = value.quantize(quant, rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(quant, rounding=ROUND_HALF_UP)
     text = f"£{abs(rounded):,.2f}" if pence else f"£{abs(rounded):,.0f}"
     return f"({text})" if rounded < 0 else text
+
+
+def format_pct(value: Decimal | None) -> str:
+    """A percentage to one place, negatives in brackets: 2.5% / (2.5%); an en dash for none."""
+    if value is None:
+        return "–"
+    return f"({abs(value):.1f}%)" if value < 0 else f"{value:.1f}%"

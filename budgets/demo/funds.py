@@ -37,7 +37,9 @@ from budgets.models import (
 )
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing
+from budgets.planning.services.adjustments import adjustment_create
 from budgets.planning.services.funds import quarter_dates
+from budgets.planning.services.virements import virement_approve, virement_request
 from budgets.seed import seed_service_areas, seed_years
 from gmhsc.money import ZERO, split_largest_remainder
 from localities.models import Locality, Organisation, User
@@ -205,6 +207,12 @@ def _user(username: str) -> User:
     return User.objects.get(username=username)
 
 
+def _finance_officer(username: str) -> User | None:
+    """The demo finance officer who signs a fund's budget off; None for the councils the demo
+    gives no finance officer (their budgets are recorded as approved without a name)."""
+    return User.objects.filter(username=username).first() if username else None
+
+
 def _risk_share(
     fund: PooledFund, year: FinancialYear, rule: str, parameters: dict[str, Any]
 ) -> None:
@@ -355,7 +363,7 @@ def _seed_locality_pool(
                 )
         previous_lines = last.save()
         _contributions(fund, previous, _contribution_amounts(previous_lines))
-        _approve(fund, previous, _finance_officer(council))
+        _approve(fund, previous, _finance_officer(_finance_user(council)))
         patterns = _last_year_actuals(rng, fund, previous, previous_lines)
     builder = _Builder(rng, fund, year)
     for area in _areas():
@@ -383,13 +391,8 @@ def _seed_locality_pool(
     ]
     rule, params = rules[rule_index % len(rules)]
     _risk_share(fund, year, rule, params)
-    _approve(fund, year, _finance_officer(council))
+    _approve(fund, year, _finance_officer(_finance_user(council)))
     return fund
-
-
-def _finance_officer(council: Organisation) -> User | None:
-    """The council's demo finance officer; None for councils the demo gives none."""
-    return User.objects.filter(username=_finance_user(council)).first()
 
 
 def _finance_user(council: Organisation) -> str:
@@ -485,9 +488,6 @@ def _pick(fund: PooledFund, year: FinancialYear, **filters: Any) -> list[BudgetL
 
 def _changes(year: FinancialYear) -> Iterator[str]:
     """A few virements (one awaiting the board) and adjustments, through the real services."""
-    from budgets.planning.services.adjustments import adjustment_create
-    from budgets.planning.services.virements import virement_approve, virement_request
-
     comm_mcr, fin_gm = _user("comm.manchester"), _user("finance.gm")
     comm_central, fin_mcr = _user("comm.centralmcr"), _user("finance.manchester")
     comm_bolton = _user("comm.bolton")

@@ -14,6 +14,7 @@ from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
 from budgets.figures.recompute import FundBusy, recompute_fund_now, reconcile
+from budgets.models import PooledFund, StaleMark
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ SWEEP_MIN_AGE = timedelta(seconds=5)
 )
 def recompute_fund(fund_id: int) -> dict[str, int]:
     """Take the fund's stale marks and rewrite its snapshots; no marks -> nothing to do."""
-    from budgets.models import PooledFund, StaleMark
-
     if not PooledFund.objects.filter(pk=fund_id).exists():
         return {"marks": 0, "lines": 0}
     if not StaleMark.objects.filter(fund_id=fund_id).exists():
@@ -52,8 +51,6 @@ def recompute_fund(fund_id: int) -> dict[str, int]:
 )
 def sweep_stale_marks() -> list[int]:
     """Re-send the recompute for every fund with marks no task has taken (broker lost, worker died)."""
-    from budgets.models import StaleMark
-
     cutoff = timezone.now() - SWEEP_MIN_AGE
     fund_ids = sorted(
         set(StaleMark.objects.filter(created_at__lte=cutoff).values_list("fund_id", flat=True))
@@ -74,8 +71,6 @@ def sweep_stale_marks() -> list[int]:
 )
 def reconcile_all() -> int:
     """Nightly: recompute every fund from postings in memory and log every difference."""
-    from budgets.models import PooledFund
-
     differences = reconcile(PooledFund.objects.order_by("code"))
     for line in differences:
         logger.error("reconcile: %s", line)

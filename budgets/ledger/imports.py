@@ -57,6 +57,7 @@ from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale_from_sql
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError
+from gmhsc.money import format_money
 from gmhsc.uploads import UploadRefused, check_upload
 from localities.actors import Actor
 from localities.models import Organisation
@@ -428,7 +429,7 @@ def _finish_posted(
     else:
         status = LedgerImport.Status.POSTED
         total = sum((Decimal(s["amount"]) for s in summary), Decimal("0.00"))
-        text = f"Posted {_rows(posted)}; the file's {_rows(rows)} total £{total:,.2f}."
+        text = f"Posted {_rows(posted)}; the file's {_rows(rows)} total {format_money(total, pence=True)}."
         if already:
             text += (
                 f" {_rows(already)} {'was' if already == 1 else 'were'} already posted and skipped."

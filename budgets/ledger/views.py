@@ -19,7 +19,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budgets import rules, selectors
+from budgets import choosers, rules, selectors
+from budgets.choosers import LineChooserField
 from budgets.ledger.imports import (
     ERRORS_SHOWN,
     HEADER,
@@ -32,36 +33,37 @@ from budgets.ledger.services import mappings as mapping_service
 from budgets.ledger.services.postings import posting_visible, spend_reverse
 from budgets.models import FinancialYear, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.forms import GovukForm
 from gmhsc.money import format_money
 from localities import roles
 from localities.actors import actor_of
 from localities.models import Organisation
 
 
-class UploadForm(forms.Form):
+class UploadForm(GovukForm):
     file = forms.FileField(
         label="Ledger file (CSV)",
         help_text="UTF-8 CSV with the header shown above; up to 1,000,000 rows.",
-        widget=forms.ClearableFileInput(attrs={"class": "govuk-file-upload", "accept": ".csv"}),
+        widget=forms.FileInput(attrs={"accept": ".csv"}),
     )
 
 
-class MappingForm(forms.Form):
+class MappingForm(GovukForm):
     cost_centre = forms.CharField(
         max_length=30, widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"})
     )
     expense_code = forms.CharField(
         max_length=30, widget=forms.TextInput(attrs={"class": "govuk-input govuk-input--width-10"})
     )
-    budget_line = forms.ChoiceField(widget=forms.Select(attrs={"class": "govuk-select"}))
+    budget_line = LineChooserField(label="Budget line", empty_label="Choose a budget line")
 
-    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lines: Any, **kwargs: Any) -> None:
+        """`lines`: the lines that may be chosen (a queryset; only matches are listed)."""
         super().__init__(*args, **kwargs)
         field = self.fields["budget_line"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Choose a budget line")] + [
-            (str(line.pk), f"{line.fund.code} · {line.code} {line.name}") for line in lines
-        ]
+        assert isinstance(field, LineChooserField)
+        field.queryset = lines
+        field.with_fund = True
 
 
 def _organisation(request: HttpRequest) -> Organisation:
@@ -90,7 +92,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     """The organisation's imports, newest first, and the upload form for finance officers."""
     org = _organisation(request)
     can_post = rules.may_post_for(request.user, org)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST if request.method == "POST" else None, request.FILES or None)
     if request.method == "POST":
         if not can_post:
             raise Http404("Not found.")
@@ -158,12 +160,6 @@ def import_errors_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-def _mapping_lines(request: HttpRequest, year: FinancialYear) -> list[Any]:
-    return list(
-        selectors.lines_visible_to(request.user).filter(year=year).order_by("fund__code", "code")
-    )
-
-
 @login_required
 def mapping_list(request: HttpRequest) -> HttpResponse:
     """The organisation's ledger mappings for a year; finance officers add and remove them."""
@@ -174,34 +170,40 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
     if year is None:
         raise Http404("No financial years.")
     can_edit = rules.may_post_for(request.user, org)
-    lines = _mapping_lines(request, year) if can_edit else []
-    form = MappingForm(request.POST or None, lines=lines)
-    if request.method == "POST":
-        if not can_edit:
-            raise Http404("Not found.")
-        if form.is_valid():
-            by_id = {str(line.pk): line for line in lines}
-            try:
-                mapping = mapping_service.mapping_set(
-                    actor=actor_of(request),
-                    organisation=org,
-                    year=year,
-                    cost_centre=form.cleaned_data["cost_centre"],
-                    expense_code=form.cleaned_data["expense_code"],
-                    budget_line=by_id[form.cleaned_data["budget_line"]],
-                )
-            except ApplicationError as exc:
-                form.add_error(
-                    exc.extra.get("field") if exc.extra.get("field") in form.fields else None,
-                    exc.message,
-                )
-            else:
-                messages.success(
-                    request,
-                    f"{mapping.cost_centre} / {mapping.expense_code} now maps to "
-                    f"{mapping.budget_line.code}.",
-                )
-                return redirect(f"{request.path}?year={year.code}")
+    lines = choosers.line_scope(request.user, year=year)
+    if request.method == "POST" and not can_edit:
+        raise Http404("Not found.")
+    finding = request.method == "POST" and "find_lines" in request.POST
+    if finding:  # "Find lines" without JavaScript: the form again, its list narrowed, unsaved
+        form = MappingForm(lines=lines, initial=request.POST.dict())
+    else:
+        form = MappingForm(request.POST if request.method == "POST" else None, lines=lines)
+    if can_edit:
+        choosers.offer_lines(
+            form, request.POST, f"{reverse('budgets:line-search')}?year={year.code}"
+        )
+    if request.method == "POST" and not finding and form.is_valid():
+        try:
+            mapping = mapping_service.mapping_set(
+                actor=actor_of(request),
+                organisation=org,
+                year=year,
+                cost_centre=form.cleaned_data["cost_centre"],
+                expense_code=form.cleaned_data["expense_code"],
+                budget_line=form.cleaned_data["budget_line"],
+            )
+        except ApplicationError as exc:
+            form.add_error(
+                exc.extra.get("field") if exc.extra.get("field") in form.fields else None,
+                exc.message,
+            )
+        else:
+            messages.success(
+                request,
+                f"{mapping.cost_centre} / {mapping.expense_code} now maps to "
+                f"{mapping.budget_line.code}.",
+            )
+            return redirect(f"{request.path}?year={year.code}")
     mappings = Paginator(
         LedgerMapping.objects.filter(organisation=org, year=year).select_related(
             "budget_line", "budget_line__fund"

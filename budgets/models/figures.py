@@ -12,8 +12,10 @@ from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear
 from budgets.rag import Rag
+from gmhsc.money import format_money
 from localities.models import Locality, Organisation
 
+#: The report's money columns (every snapshot, report row and total carries them, in this order).
 MONEY_COLUMNS = (
     "original_budget",
     "changes",
@@ -26,6 +28,8 @@ MONEY_COLUMNS = (
     "forecast_variance",
     "movement",
 )
+#: The report's percentage columns, each recomputed from money sums (None for a zero base).
+PERCENT_COLUMNS = ("ytd_variance_pct", "forecast_variance_pct")
 
 
 class LineVariance(models.Model):
@@ -85,7 +89,7 @@ class LineVariance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"variance line {self.line_id} M{self.period_number:02d}: {self.forecast_variance}"
+        return f"variance line {self.line_id} M{self.period_number:02d}: {format_money(self.forecast_variance)}"
 
 
 class FundPosition(models.Model):
@@ -122,7 +126,7 @@ class FundPosition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"position fund {self.fund_id} M{self.period_number:02d}: {self.forecast_variance}"
+        return f"position fund {self.fund_id} M{self.period_number:02d}: {format_money(self.forecast_variance)}"
 
 
 class RiskShareAllocation(models.Model):
@@ -152,7 +156,7 @@ class RiskShareAllocation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"risk share {self.partner_id} M{self.period_number:02d} {self.basis}: {self.amount}"
+        return f"risk share {self.partner_id} M{self.period_number:02d} {self.basis}: {format_money(self.amount)}"
 
 
 class AllocationRun(models.Model):
@@ -184,7 +188,7 @@ class AllocationRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} fund {self.fund_id}: {self.total_pot}"
+        return f"{self.get_method_display()} fund {self.fund_id}: {format_money(self.total_pot)}"
 
 
 class AllocationResult(models.Model):
@@ -204,7 +208,7 @@ class AllocationResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.locality_id}: {self.allocation}"
+        return f"{self.locality_id}: {format_money(self.allocation)}"
 
 
 class LineCommitment(models.Model):

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from budgets.models.fields import MoneyField
 from budgets.models.reference import FinancialYear, Period
+from gmhsc.money import format_money
 from localities.models import Locality, Organisation
 
 
@@ -155,7 +156,7 @@ class Contribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.partner} to {self.fund.code} {self.year.code}: {self.amount}"
+        return f"{self.partner} to {self.fund.code} {self.year.code}: {format_money(self.amount)}"
 
     @property
     def due_in_cash(self) -> Decimal:
@@ -175,7 +176,7 @@ class ContributionInstalment(models.Model):
         ordering = ["contribution_id", "due_date"]
 
     def __str__(self) -> str:
-        return f"{self.contribution} instalment {self.due_date}: {self.amount}"
+        return f"{self.contribution} instalment {self.due_date}: {format_money(self.amount)}"
 
 
 class ContributionReceipt(models.Model):

@@ -10,6 +10,7 @@ from budgets.models.fields import MoneyField
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
+from gmhsc.money import format_money
 from localities.models import Organisation
 
 
@@ -182,7 +183,7 @@ class SpendPosting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {self.amount}"
+        return f"{self.organisation.code} {self.document_number}/{self.line_number}: {format_money(self.amount, pence=True)}"
 
     @property
     def reversed_by(self) -> SpendPosting | None:

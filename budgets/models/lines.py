@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 from budgets.models.fields import MoneyField
 from budgets.models.funds import PooledFund
 from budgets.models.reference import FinancialYear, Period, ServiceArea
+from gmhsc.money import format_money
 from localities.models import Locality, Organisation
 
 MONTH_FIELDS = [f"m{n:02d}" for n in range(1, 13)]
@@ -137,7 +138,7 @@ class BudgetAdjustment(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"Adjustment {self.amount} to {self.line.code}"
+        return f"Adjustment {format_money(self.amount, pence=True)} to {self.line.code}"
 
 
 class Virement(models.Model):
@@ -204,7 +205,8 @@ class Virement(models.Model):
 
     def __str__(self) -> str:
         return (
-            f"Virement {self.amount} {self.from_line.code} -> {self.to_line.code} ({self.status})"
+            f"Virement {format_money(self.amount)} {self.from_line.code} -> {self.to_line.code} "
+            f"({self.get_status_display().lower()})"
         )
 
 
@@ -227,4 +229,4 @@ class Forecast(models.Model):
         constraints = [models.UniqueConstraint(fields=["line", "period"], name="uniq_forecast")]
 
     def __str__(self) -> str:
-        return f"Forecast {self.line.code} {self.period.code}: {self.amount}"
+        return f"Forecast {self.line.code} {self.period.code}: {format_money(self.amount)}"

@@ -26,6 +26,7 @@ from budgets.models import (
     Contribution,
     FinancialYear,
     Forecast,
+    FundPeriod,
     Period,
     PooledFund,
     RiskShareAgreement,
@@ -65,6 +66,7 @@ from budgets.planning.services import (
     roll_forward,
     virements,
 )
+from budgets.planning.services.budget_upload import import_budget_file
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 from localities.models import Locality, Organisation
@@ -147,9 +149,12 @@ class HistoryEntrySerializer(serializers.Serializer):
     when = serializers.DateTimeField()
     who = serializers.CharField(allow_null=True)
     action = serializers.CharField()
-    field = serializers.CharField(allow_blank=True)
-    before = serializers.JSONField(allow_null=True)
+    field = serializers.CharField(allow_blank=True, help_text="As the pages label it")
+    field_key = serializers.CharField(allow_blank=True, help_text="The stored field's name")
+    before = serializers.JSONField(allow_null=True, help_text="As stored; money as a string")
     after = serializers.JSONField(allow_null=True)
+    before_text = serializers.CharField(allow_blank=True, help_text="In words: money as £1,234")
+    after_text = serializers.CharField(allow_blank=True)
     why = serializers.CharField(allow_blank=True, allow_null=True)
 
 
@@ -173,8 +178,11 @@ def history_response(entries: list[dict[str, Any]]) -> Response:
                 "who": e["who"],
                 "action": e["action"],
                 "field": e["field"],
+                "field_key": e["field_key"],
                 "before": plain(e["before"]),
                 "after": plain(e["after"]),
+                "before_text": e["before_text"],
+                "after_text": e["after_text"],
                 "why": e["why"],
             }
             for e in entries
@@ -401,8 +409,6 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="period-history")
     def period_history(self, request: Request, pk: str) -> Response:
         """Who closed and reopened a period of this fund, and why (?period=2016/17-M06)."""
-        from budgets.models import FundPeriod
-
         fund = self._fund()
         period = selectors.get_period(request.query_params.get("period", ""))
         row = FundPeriod.objects.filter(fund=fund, period=period).first()
@@ -726,8 +732,6 @@ class BudgetImportViewSet(viewsets.GenericViewSet):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def create(self, request: Request) -> Response:
-        from budgets.planning.services.budget_upload import import_budget_file
-
         data = _valid(BudgetImportInput, request.data)
         fund = selectors.funds_visible_to(request.user).filter(code=data["fund"]).first()
         if fund is None:

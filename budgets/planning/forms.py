@@ -7,69 +7,17 @@ from typing import Any
 
 from django import forms
 
+from budgets.choosers import LineChooserField
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing
-from gmhsc.money import MoneyError, to_money, typed_amount
+from gmhsc.forms import GovukForm, MoneyField
 
 MONTH_LABELS = ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar")
 INPUT = "govuk-input"
 MONEY_INPUT = "govuk-input govuk-input--width-10"
 
 
-class MoneyField(forms.CharField):
-    """Pounds and pence typed as text ('1,234.50', '£1234'); cleaned to Decimal by gmhsc.money."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(
-                attrs={"class": MONEY_INPUT, "inputmode": "decimal", "spellcheck": "false"}
-            ),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        text = super().clean(value)
-        if text in (None, ""):
-            return None
-        cleaned = typed_amount(str(text))
-        try:
-            return to_money(cleaned)
-        except MoneyError:
-            raise forms.ValidationError(
-                f"Enter {self.label.lower() if self.label else 'an amount'} in pounds, like 125000 or 125000.50"
-            ) from None
-
-
-class GovukErrorsMixin:
-    """Adds the GOV.UK error class and aria-describedby to inputs that failed, and puts a
-    service's ApplicationError beside its field (extra['field']) or at the top of the form."""
-
-    def full_clean(self) -> None:
-        super().full_clean()  # type: ignore[misc]
-        self._mark_errors()
-
-    def add_service_error(self, exc: Any) -> None:
-        field = (getattr(exc, "extra", None) or {}).get("field")
-        fields = self.fields  # type: ignore[attr-defined]
-        self.add_error(field if field in fields else None, exc.message)  # type: ignore[attr-defined]
-        self._mark_errors()
-
-    def _mark_errors(self) -> None:
-        for name in getattr(self, "errors", {}):
-            field = self.fields.get(name)  # type: ignore[attr-defined]
-            if field is None:
-                continue
-            css = field.widget.attrs.get("class", "")
-            if "--error" not in css:
-                kind = next(
-                    (k for k in ("govuk-textarea", "govuk-select") if k in css), "govuk-input"
-                )
-                field.widget.attrs["class"] = f"{css} {kind}--error".strip()
-            field.widget.attrs["aria-describedby"] = f"id_{self.add_prefix(name)}-error"  # type: ignore[attr-defined]
-
-
-class LineEditForm(GovukErrorsMixin, forms.Form):
+class LineEditForm(GovukForm):
     """Name, annual budget and recurrent flag of a draft line (the table's inline edit)."""
 
     name = forms.CharField(
@@ -80,7 +28,7 @@ class LineEditForm(GovukErrorsMixin, forms.Form):
         help_text="In pounds. The monthly phasing is re-spread by the line's method.",
     )
     recurrent = forms.BooleanField(
-        label="Recurrent",
+        label="Recurrent (continues next year)",
         required=False,
         widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
     )
@@ -103,7 +51,7 @@ class LineEditForm(GovukErrorsMixin, forms.Form):
         }
 
 
-class PhasingForm(GovukErrorsMixin, forms.Form):
+class PhasingForm(GovukForm):
     """Twelve monthly amounts typed by hand (custom phasing); their sum becomes the annual budget."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -148,7 +96,7 @@ RESPREAD_CHOICES = (
 )
 
 
-class RephaseForm(GovukErrorsMixin, forms.Form):
+class RephaseForm(GovukForm):
     method = forms.ChoiceField(
         label="Re-spread the budget",
         choices=RESPREAD_CHOICES,
@@ -157,7 +105,7 @@ class RephaseForm(GovukErrorsMixin, forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
-class ForecastForm(GovukErrorsMixin, forms.Form):
+class ForecastForm(GovukForm):
     period = forms.ChoiceField(label="Month", widget=forms.Select(attrs={"class": "govuk-select"}))
     amount = MoneyField(label="Forecast outturn for the year")
     commentary = forms.CharField(
@@ -172,13 +120,9 @@ class ForecastForm(GovukErrorsMixin, forms.Form):
         self.fields["period"].choices = [(p.code, p.code) for p in periods]  # type: ignore[attr-defined]
 
 
-class VirementForm(GovukErrorsMixin, forms.Form):
-    from_line = forms.ChoiceField(
-        label="Move budget from line", widget=forms.Select(attrs={"class": "govuk-select"})
-    )
-    to_line = forms.ChoiceField(
-        label="Move budget to line", widget=forms.Select(attrs={"class": "govuk-select"})
-    )
+class VirementForm(GovukForm):
+    from_line = LineChooserField(label="Move budget from line")
+    to_line = LineChooserField(label="Move budget to line")
     amount = MoneyField(label="Amount")
     recurrent = forms.TypedChoiceField(
         label="Is this a recurrent or one-off change?",
@@ -194,13 +138,13 @@ class VirementForm(GovukErrorsMixin, forms.Form):
         label="Reason", widget=forms.Textarea(attrs={"class": "govuk-textarea", "rows": 3})
     )
 
-    def __init__(self, *args: Any, lines: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lines: Any, **kwargs: Any) -> None:
+        """`lines`: the lines that may be chosen (a queryset; only matches are listed)."""
         super().__init__(*args, **kwargs)
-        choices = [("", "Choose a line")] + [
-            (str(line.pk), f"{line.code} – {line.name}") for line in lines
-        ]
-        self.fields["from_line"].choices = choices  # type: ignore[attr-defined]
-        self.fields["to_line"].choices = choices  # type: ignore[attr-defined]
+        for name in ("from_line", "to_line"):
+            field = self.fields[name]
+            assert isinstance(field, LineChooserField)
+            field.queryset = lines
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -209,7 +153,7 @@ class VirementForm(GovukErrorsMixin, forms.Form):
         return data
 
 
-class DecisionForm(GovukErrorsMixin, forms.Form):
+class DecisionForm(GovukForm):
     note = forms.CharField(
         label="Note",
         required=False,

@@ -15,17 +15,22 @@ from django.utils import timezone
 from budgets import rules
 from budgets.models import ExportJob, Period, PooledFund
 from budgets.reports import transparency
+from budgets.reports.csv_renderer import render_csv
+from budgets.reports.pdf_renderer import render_pdf
 from budgets.reports.variance import (
     GROUPINGS,
     VarianceReport,
     compute_variance_report,
     report_from_data,
 )
+from budgets.reports.xlsx_renderer import render_xlsx
+from budgets.selectors import funds_visible_to
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
 from localities import roles
 from localities.actors import Actor
+from localities.models import Organisation
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +59,10 @@ def _render(
     report: VarianceReport, fmt: str, progress: Callable[[float], None] | None = None
 ) -> bytes:
     if fmt == "csv":
-        from budgets.reports.csv_renderer import render_csv
-
         return render_csv(report, progress)
     if fmt == "xlsx":
-        from budgets.reports.xlsx_renderer import render_xlsx
-
         return render_xlsx(report, progress)
     if fmt == "pdf":
-        from budgets.reports.pdf_renderer import render_pdf
-
         return render_pdf(report, progress)
     raise ApplicationError(f"Unknown export format '{fmt}'.")
 
@@ -80,8 +79,6 @@ def variance_filename(report: VarianceReport, fmt: str) -> str:
 def exports_visible_to(user: Any) -> QuerySet[ExportJob]:
     """Jobs a user may see: their own (while they may still see the fund or organisation) and the
     month-close reports of funds they may see. Everything else answers 404."""
-    from budgets.selectors import funds_visible_to
-
     qs = ExportJob.objects.select_related("fund", "period__year", "organisation", "owner")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
@@ -141,26 +138,18 @@ def variance_export_request(
     return job
 
 
-def can_export_transparency(user: Any, organisation: Any) -> bool:
-    if roles.is_administrator(user):
-        return True
-    return roles.has_role(user, roles.FINANCE_OFFICER) and organisation.pk == getattr(
-        user, "organisation_id", None
-    )
-
-
 def transparency_export_request(
     *,
     actor: Actor,
-    organisation: Any,
+    organisation: Organisation,
     period: Period,
     scope: str,
     number: int,
     template: str | None = None,
 ) -> ExportJob:
     """Queue an organisation's transparency file for a month or a quarter."""
-    if not can_export_transparency(actor, organisation):
-        if getattr(actor, "organisation_id", None) == organisation.pk:
+    if not rules.may_post_for(actor, organisation):
+        if actor.organisation_id == organisation.pk:
             raise NotAllowed("Only a finance officer can export the spend file.")
         raise NotFound("Organisation not found.")
     template = template or transparency.default_template_for(organisation)
@@ -223,6 +212,26 @@ def _fail(job: ExportJob, message: str) -> None:
     job.save(update_fields=["status", "message", "finished_at"])
 
 
+def variance_export_run(*, job_id: int) -> str:
+    """Run a queued variance export (the task's whole work); a finished or missing job is left."""
+    job = (
+        ExportJob.objects.select_related("fund__host", "period__year", "snapshot")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None or job.status == ExportJob.Status.DONE:
+        return "nothing to do"
+    return run_variance_export(job).status
+
+
+def transparency_export_run(*, job_id: int) -> str:
+    """Run a queued transparency export (the task's whole work); a finished or missing job is left."""
+    job = ExportJob.objects.select_related("organisation", "period__year").filter(pk=job_id).first()
+    if job is None or job.status == ExportJob.Status.DONE:
+        return "nothing to do"
+    return run_transparency_export(job).status
+
+
 def run_variance_export(job: ExportJob) -> ExportJob:
     if job.status == ExportJob.Status.DONE:
         return job
@@ -256,6 +265,7 @@ def run_transparency_export(job: ExportJob) -> ExportJob:
         return job
     _start(job)
     try:
+        assert job.organisation is not None  # a transparency job always names its organisation
         params = job.parameters
         numbers = transparency.period_numbers(params["scope"], int(params["number"]))
         rows = transparency.transparency_rows(
@@ -268,7 +278,6 @@ def run_transparency_export(job: ExportJob) -> ExportJob:
         data = transparency.render_transparency_csv(
             rows, params["template"], _Progress(job, 50, 95)
         )
-        assert job.organisation is not None
         label = (
             f"Q{params['number']}" if params["scope"] == "quarter" else f"M{params['number']:02d}"
         )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
-from budgets.models import FundPeriod, ReportSnapshot
+from budgets.models import FundPeriod, Period, PooledFund, ReportSnapshot
 from budgets.reports.variance import compute_live_report, latest_snapshot
 
 
-def freeze_variance_snapshot(*, fund: Any, period: Any) -> ReportSnapshot | None:
+def freeze_variance_snapshot(*, fund: PooledFund, period: Period) -> ReportSnapshot | None:
     """Freeze the month's figures for the current close; None when the month is not closed.
 
     Idempotent: a second call for the same close returns the snapshot already frozen. A month

@@ -30,11 +30,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 
+from budgets.models import FinancialYear, SpendPosting
 from budgets.reports.safety import neutralise
+from localities.models import Organisation
 
 REDACTED_BENEFICIARY = "Redacted: payment to an individual"
 REDACTED_DESCRIPTION = "Redacted: personal data"
@@ -88,7 +89,7 @@ TEMPLATES = {t.code: t for t in (LGTC500, HMT25K)}
 DEPARTMENT_FAMILY = "Department of Health"
 
 
-def default_template_for(organisation: Any) -> str:
+def default_template_for(organisation: Organisation) -> str:
     return HMT25K.code if organisation.kind in NHS_KINDS else LGTC500.code
 
 
@@ -119,11 +120,9 @@ def is_individual(supplier: str, service_area_code: str) -> bool:
 
 
 def transparency_rows(
-    *, organisation: Any, year: Any, numbers: list[int], template: str
+    *, organisation: Organisation, year: FinancialYear, numbers: list[int], template: str
 ) -> list[list[str]]:
     """The file's rows (without header), invoices over the template's threshold, date order."""
-    from budgets.models import SpendPosting
-
     tpl = TEMPLATES[template]
     postings = list(
         SpendPosting.objects.filter(

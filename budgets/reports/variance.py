@@ -21,11 +21,14 @@ from django.db import connection
 from django.utils import timezone
 
 from budgets.figures import selectors as figure_selectors
-from budgets.freshness import fund_freshness
+from budgets.freshness import figures_as_at, fund_freshness
 from budgets.models import (
+    FinancialYear,
     Forecast,
     FundPeriod,
     FundPosition,
+    Period,
+    PooledFund,
     ReportSnapshot,
     RiskShareAgreement,
     RiskShareAllocation,
@@ -33,24 +36,11 @@ from budgets.models import (
     SavingsScheme,
     StaleMark,
 )
+from budgets.models.figures import MONEY_COLUMNS, PERCENT_COLUMNS
 from budgets.planning.year_selectors import savings_summary
 from budgets.rag import Rag
 from budgets.selectors import period_status
-from gmhsc.money import ZERO, percentage
-
-MONEY_KEYS = (
-    "original_budget",
-    "changes",
-    "current_budget",
-    "ytd_budget",
-    "ytd_actual",
-    "ytd_variance",
-    "commitments",
-    "forecast_outturn",
-    "forecast_variance",
-    "movement",
-)
-PCT_KEYS = ("ytd_variance_pct", "forecast_variance_pct")
+from gmhsc.money import ZERO, format_money, percentage
 
 # (key, label, kind) in the CSV's column order; kind is "text", "money", "pct".
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -76,6 +66,10 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("commentary", "Commentary", "text"),
 )
 CSV_HEADER = tuple(key for key, _, _ in COLUMNS)
+# The text columns that belong to one line; a subtotal or total leaves them blank.
+NOT_TOTALLED = frozenset(
+    key for key, _, kind in COLUMNS if kind == "text" and key != "adverse_favourable"
+)
 
 GROUPINGS: dict[str, str] = {
     "service_area": "Service area",
@@ -158,7 +152,8 @@ class Totals:
     green: int
 
     def value(self, key: str) -> Any:
-        return getattr(self, key, "")
+        """A column's total; blank for the columns a total has no value for (line code, RAG...)."""
+        return "" if key in NOT_TOTALLED else getattr(self, key)
 
     @property
     def rag_counts(self) -> str:
@@ -166,11 +161,11 @@ class Totals:
 
 
 def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
-    sums = dict.fromkeys(MONEY_KEYS, ZERO)
+    sums = dict.fromkeys(MONEY_COLUMNS, ZERO)
     count = red = amber = green = 0
     for row in rows:
         count += 1
-        for key in MONEY_KEYS:
+        for key in MONEY_COLUMNS:
             sums[key] += getattr(row, key)
         red += row.rag == Rag.RED
         amber += row.rag == Rag.AMBER
@@ -309,7 +304,9 @@ class VarianceReport:
 
     @property
     def rag_thresholds(self) -> str:
-        floor = f"; variances under £{self.rag_floor:,.2f} stay green" if self.rag_floor else ""
+        floor = (
+            f"; variances under {format_money(self.rag_floor)} stay green" if self.rag_floor else ""
+        )
         return (
             f"Rated on forecast variance % of current budget: green below {self.rag_amber_pct}%, "
             f"amber from {self.rag_amber_pct}% to {self.rag_red_pct}%, red above "
@@ -318,11 +315,7 @@ class VarianceReport:
 
     @property
     def as_at_text(self) -> str:
-        if self.as_at is None:
-            return "Figures not yet calculated"
-
-        local = timezone.localtime(self.as_at)
-        return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+        return figures_as_at(self.as_at)
 
     def regroup(self, grouping: str) -> VarianceReport:
         """The same figures grouped another way (no recomputation of any line)."""
@@ -381,9 +374,9 @@ def report_from_data(
     rows = []
     for raw in data["rows"]:
         values = dict(raw)
-        for key in MONEY_KEYS:
+        for key in MONEY_COLUMNS:
             values[key] = Decimal(values[key])
-        for key in PCT_KEYS:
+        for key in PERCENT_COLUMNS:
             values[key] = _dec(values[key])
         rows.append(ReportRow(**values))
     report = VarianceReport(
@@ -426,7 +419,7 @@ def report_from_data(
 # ---- computing ---------------------------------------------------------------------------------
 
 
-def latest_snapshot(fund: Any, period: Any) -> ReportSnapshot | None:
+def latest_snapshot(fund: PooledFund, period: Period) -> ReportSnapshot | None:
     return (
         ReportSnapshot.objects.filter(fund=fund, period=period, kind=ReportSnapshot.Kind.VARIANCE)
         .order_by("-run")
@@ -435,7 +428,7 @@ def latest_snapshot(fund: Any, period: Any) -> ReportSnapshot | None:
 
 
 def compute_variance_report(
-    *, fund: Any, period: Any, grouping: str = "service_area"
+    *, fund: PooledFund, period: Period, grouping: str = "service_area"
 ) -> VarianceReport:
     """The month's report. A closed month with a frozen snapshot reads the snapshot."""
     if grouping not in GROUPINGS:
@@ -457,14 +450,12 @@ def compute_variance_report(
 
 
 def compute_live_report(
-    *, fund: Any, period: Any, grouping: str = "service_area", closed: bool = False
+    *, fund: PooledFund, period: Period, grouping: str = "service_area", closed: bool = False
 ) -> VarianceReport:
     """From the recompute engine's LineVariance snapshots (never raw postings)."""
 
     number = min(period.number, 12)
-    variances = figure_selectors.variance_rows(fund, number).filter(  # type: ignore[attr-defined,unused-ignore]
-        year_id=period.year_id
-    )
+    variances = figure_selectors.variance_rows(fund, number).filter(year_id=period.year_id)
     commentary = _commentary(fund, period)
     rows: list[ReportRow] = []
     latest: datetime | None = None
@@ -555,7 +546,7 @@ def _savings(fund: Any, year: Any, number: int) -> list[SavingsEntry]:
     ]
 
 
-def _commentary(fund: Any, period: Any) -> dict[int, str]:
+def _commentary(fund: PooledFund, period: Period) -> dict[int, str]:
     """Each line's commentary: from this month's forecast, else the latest earlier one."""
 
     found: dict[int, str] = {}
@@ -572,12 +563,14 @@ def _commentary(fund: Any, period: Any) -> dict[int, str]:
     return found
 
 
-def _freshness(fund: Any, year: Any) -> tuple[datetime | None, int]:
+def _freshness(fund: PooledFund, year: FinancialYear) -> tuple[datetime | None, int]:
     fresh = fund_freshness(fund, year)
     return fresh.computed_at, fresh.pending
 
 
-def _risk_share(fund: Any, year: Any, number: int) -> tuple[list[RiskShareEntry], str]:
+def _risk_share(
+    fund: PooledFund, year: FinancialYear, number: int
+) -> tuple[list[RiskShareEntry], str]:
 
     agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
     rule = agreement.get_rule_display() if agreement else "No risk-share agreement recorded"
@@ -641,7 +634,7 @@ def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str]:
 
 def _fair_detail(result: Any) -> str:
     target = getattr(result, "target", None)
-    return f"target £{target:,.2f}" if target is not None else ""
+    return f"target {format_money(target)}" if target is not None else ""
 
 
 def _run_label(run: Any) -> str:
@@ -662,8 +655,8 @@ _CACHE_SIZE = 8
 
 def cached_variance_report(
     *,
-    fund: Any,
-    period: Any,
+    fund: PooledFund,
+    period: Period,
     grouping: str = "service_area",
     compute: Callable[..., VarianceReport] = compute_variance_report,
 ) -> VarianceReport:
@@ -693,7 +686,7 @@ def cached_variance_report(
     return report
 
 
-def _version(fund: Any, period: Any) -> tuple[Any, ...]:
+def _version(fund: PooledFund, period: Period) -> tuple[Any, ...]:
     """Everything the report depends on, read in one query (the page asks on every request).
 
     The period's status and when it last changed, the latest frozen snapshot (run and checksum),

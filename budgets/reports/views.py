@@ -13,7 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from budgets import rules, selectors
-from budgets.models import BudgetLine, ExportJob, FinancialYear, Period, PooledFund
+from budgets.models import BudgetLine, ExportJob, FinancialYear, FundPeriod, Period, PooledFund
+from budgets.planning.services.periods import period_close
+from budgets.planning.services.periods import period_reopen as reopen
 from budgets.reports import exports, transparency
 from budgets.reports.html_renderer import report_tables
 from budgets.reports.variance import GROUPINGS, cached_variance_report, latest_snapshot
@@ -48,8 +50,6 @@ def _fund_years(fund: PooledFund) -> list[FinancialYear]:
 
 def _default_period(fund: PooledFund) -> Period | None:
     """The latest closed month, else M1 of the fund's latest year."""
-    from budgets.models import FundPeriod
-
     closed = (
         FundPeriod.objects.filter(fund=fund, status=FundPeriod.Status.CLOSED)
         .select_related("period__year")
@@ -145,8 +145,6 @@ def variance_export(request: HttpRequest) -> HttpResponse:
 def month_close(request: HttpRequest, code: str) -> HttpResponse:
     """A fund's months: close the next one (host finance officer) and download each closed month's
     frozen reports."""
-    from budgets.planning.services.periods import period_close
-
     fund = _visible_fund(request.user, code)
     can_close = rules.is_host_finance_officer(request.user, fund)
     if request.method == "POST":
@@ -211,8 +209,6 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
 
 def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Period | None:
     """The month to reopen next: the latest closed one (of `year`, if given)."""
-    from budgets.models import FundPeriod
-
     closed = FundPeriod.objects.filter(fund=fund, status=FundPeriod.Status.CLOSED)
     if year is not None:
         closed = closed.filter(period__year=year)
@@ -229,9 +225,6 @@ def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Perio
 def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
     """An administrator reopens a closed month (latest first), saying why; the reason is audited
     and shown on the month-end close page."""
-    from budgets.models import FundPeriod
-    from budgets.planning.services.periods import period_reopen as reopen
-
     fund = _visible_fund(request.user, code)
     if not roles.is_administrator(request.user):
         raise PermissionDenied("Only an administrator can reopen a month.")

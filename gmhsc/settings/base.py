@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -70,6 +71,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "gmhsc.urls"
 WSGI_APPLICATION = "gmhsc.wsgi.application"
 ASGI_APPLICATION = "gmhsc.asgi.application"
+
+# Widgets render through the project's templates too (the GOV.UK date input, gmhsc.forms).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {

@@ -1,4 +1,6 @@
-"""Template filters for money: £1,234,567 with negatives in brackets."""
+"""Template filters for money, all through gmhsc.money: `gbp` (£1,234,567, negatives in
+brackets) on every page, `gbp_pence` (£1,234.56) only where the page is about pence (postings,
+ledger imports), `pct` (2.5% / (2.5%))."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from decimal import Decimal
 
 from django import template
 
-from gmhsc.money import format_money
+from gmhsc.money import format_money, format_pct
 
 register = template.Library()
 
@@ -23,6 +25,4 @@ def gbp_pence(value: Decimal | None) -> str:
 
 @register.filter
 def pct(value: Decimal | None) -> str:
-    if value is None:
-        return "–"
-    return f"({abs(value):.1f}%)" if value < 0 else f"{value:.1f}%"
+    return format_pct(value)

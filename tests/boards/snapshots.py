@@ -1,16 +1,15 @@
-"""Recompute-engine snapshot rows for board tests, written to the H3 contract
-(FundPosition, LineVariance, RiskShareAllocation). Missing money columns are filled with zero."""
+"""Recompute-engine snapshot rows for board tests (FundPosition, LineVariance,
+RiskShareAllocation). Money columns a test does not set are zero."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db import models
 from django.utils import timezone
 
-from budgets.models import Forecast, Period
+from budgets.models import Forecast, FundPosition, LineVariance, Period, RiskShareAllocation
 
 D = Decimal
 
@@ -28,16 +27,6 @@ def _create(model: Any, **values: Any) -> Any:
         elif isinstance(field, models.CharField):
             values[field.name] = ""
     return model.objects.create(**values)
-
-
-def _counts(model: Any, red: int, amber: int, green: int) -> dict[str, int]:
-    names = {f.name for f in model._meta.concrete_fields}
-    out: dict[str, int] = {}
-    for colour, value in (("red", red), ("amber", amber), ("green", green)):
-        for name in (colour, f"{colour}_count", f"rag_{colour}"):
-            if name in names:
-                out[name] = value
-    return out
 
 
 def seed_snapshots(board: Any, *, periods: int = 6) -> tuple[Any, dict[str, Decimal]]:
@@ -70,15 +59,13 @@ def seed_snapshots(board: Any, *, periods: int = 6) -> tuple[Any, dict[str, Deci
         service_area=ph,
         original_budget=D("600000.00"),
     )
-    line_variance = apps.get_model("budgets", "LineVariance")
-    position = apps.get_model("budgets", "FundPosition")
     now = timezone.now()
     for p in range(1, periods + 1):
         red_fv = D("15000.00") * p
         green_fv = D("-1000.00") * p
         for line, fv, rag in ((red, red_fv, "red"), (green, green_fv, "green")):
             _create(
-                line_variance,
+                LineVariance,
                 fund=fund,
                 year=year,
                 line=line,
@@ -94,7 +81,7 @@ def seed_snapshots(board: Any, *, periods: int = 6) -> tuple[Any, dict[str, Deci
                 computed_at=now,
             )
         _create(
-            position,
+            FundPosition,
             fund=fund,
             year=year,
             period_number=p,
@@ -103,12 +90,13 @@ def seed_snapshots(board: Any, *, periods: int = 6) -> tuple[Any, dict[str, Deci
             forecast_outturn=D("1800000.00") + red_fv + green_fv,
             forecast_variance=red_fv + green_fv,
             computed_at=now,
-            **_counts(position, 1, 0, 1),
+            red_count=1,
+            amber_count=0,
+            green_count=1,
         )
-    allocation = apps.get_model("budgets", "RiskShareAllocation")
     partner = fund.host
     _create(
-        allocation,
+        RiskShareAllocation,
         fund=fund,
         year=year,
         period_number=periods,

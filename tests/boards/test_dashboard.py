@@ -4,8 +4,6 @@ import datetime as dt
 from decimal import Decimal
 from types import SimpleNamespace
 
-import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from boards import charts
@@ -21,6 +19,7 @@ from boards.dashboard import (
     figures_as_at_text,
     reporting_period_at,
 )
+from tests.boards.snapshots import seed_snapshots
 
 D = Decimal
 
@@ -140,16 +139,7 @@ def test_chart_view_is_svg_with_its_own_csp(client, jcb_setup):
     assert resp.content.startswith(b"<svg")
 
 
-needs_engine = pytest.mark.skipif(
-    not any(m.__name__ == "FundPosition" for m in apps.get_app_config("budgets").get_models()),
-    reason="the recompute engine's snapshot models (H3) are not there yet",
-)
-
-
-@needs_engine
 def test_dashboard_from_snapshots(jcb_setup):
-    from tests.boards.snapshots import seed_snapshots
-
     s = jcb_setup
     fund, expected = seed_snapshots(s["board"])
     dash = build_dashboard(s["board"])

@@ -22,7 +22,7 @@ from localities import roles
 from localities.models import Organisation
 from tests.factories import OrganisationFactory, UserFactory
 
-# ---- H2: funds, contributions, budget lines ------------------------------------------------------
+# ---- funds, contributions, budget lines ----------------------------------------------------------
 
 
 def make_year(code: str = "2016/17") -> FinancialYear:
@@ -178,7 +178,7 @@ def budget_world(*, status: str = FundBudget.Status.DRAFT) -> BudgetWorld:
     )
 
 
-# ---- H5: reports ----------------------------------------------------------------------------------
+# ---- reports -------------------------------------------------------------------------------------
 
 
 def synthetic_variance_report(lines: int = 6, *, grouping: str = "service_area") -> Any:
@@ -300,7 +300,7 @@ def make_posting(
 
 def small_variance_fund() -> BudgetWorld:
     """The hand-computed fund of tests/budgets/test_report_variance.py, built through the services
-    (H2 virement and forecast, H1 postings, an accrual and a reversal, H3 commitments and recompute).
+    (a virement and a forecast, postings with an accrual and a reversal, commitments, the recompute).
 
     Callers in `db` tests wrap it in django_capture_on_commit_callbacks(execute=True).
     """
@@ -387,35 +387,15 @@ def small_variance_fund() -> BudgetWorld:
     return w
 
 
-class FakeVarianceRows(list):
-    """Stands in for budgets.figure_selectors.variance_rows(...) while the recompute engine is absent."""
-
-    def filter(self, **kwargs: Any) -> FakeVarianceRows:
-        return FakeVarianceRows(
-            r for r in self if all(getattr(r, k) == v for k, v in kwargs.items())
-        )
-
-
-def fake_line_variance(line: Any, period_number: int, **values: Any) -> Any:
-    """An object with LineVariance's contract attributes (money columns default to 0.00)."""
+def line_variance(line: Any, period_number: int, **values: Any) -> Any:
+    """A LineVariance row as the recompute engine writes it (money columns default to 0.00), for
+    tests that pin the report on figures chosen by hand."""
     from datetime import UTC, datetime
-    from types import SimpleNamespace
 
-    row: dict[str, Any] = dict.fromkeys(
-        [
-            "original_budget",
-            "changes",
-            "current_budget",
-            "ytd_budget",
-            "ytd_actual",
-            "ytd_variance",
-            "commitments",
-            "forecast_outturn",
-            "forecast_variance",
-            "movement",
-        ],
-        Decimal("0.00"),
-    )
+    from budgets.models import LineVariance
+    from budgets.models.figures import MONEY_COLUMNS
+
+    row: dict[str, Any] = dict.fromkeys(MONEY_COLUMNS, Decimal("0.00"))
     row.update(
         ytd_variance_pct=None,
         forecast_variance_pct=None,
@@ -424,25 +404,12 @@ def fake_line_variance(line: Any, period_number: int, **values: Any) -> Any:
         computed_at=datetime(2016, 10, 3, 13, 2, tzinfo=UTC),
     )
     row.update(values)
-    return SimpleNamespace(
-        line=line, fund_id=line.fund_id, year_id=line.year_id, period_number=period_number, **row
+    return LineVariance.objects.create(
+        fund_id=line.fund_id, year_id=line.year_id, line=line, period_number=period_number, **row
     )
 
 
-def install_fake_engine(monkeypatch: Any, rows: list[Any]) -> None:
-    from budgets import selectors
-
-    monkeypatch.setattr(
-        selectors,
-        "variance_rows",
-        lambda fund, n: FakeVarianceRows(
-            r for r in rows if r.fund_id == fund.pk and r.period_number == n
-        ),
-        raising=False,
-    )
-
-
-# ---- H1: ledger mappings, postings and imports ----------------------------------------------------
+# ---- ledger mappings, postings and imports -------------------------------------------------------
 
 LEDGER_HEADER = (
     "organisation,document_number,line_number,posting_date,cost_centre,expense_code,amount,"

@@ -102,9 +102,12 @@ def test_create_line_and_rephase_and_read_its_history(world):
     assert rephased.json()["phasing"][-1] == "1200.00"
     history = api.get(f"/api/v1/budget-lines/{line_id}/history/").json()
     assert history[0]["why"] == "Year-end invoice"
-    assert {"field": "m12", "before": "100.00", "after": "1200.00"}.items() <= next(
-        h for h in history if h["field"] == "m12"
-    ).items()
+    assert {
+        "field": "March",
+        "before": "100.00",
+        "after": "1200.00",
+        "after_text": "£1,200",
+    }.items() <= next(h for h in history if h["field_key"] == "m12").items()
     assert history[-1]["action"] == "created"
 
 
@@ -201,7 +204,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
     )
     assert reopened.json()["status"] == "open"
     audit = host_fin.get(fund_url + "period-history/?period=2016/17-M01").json()
-    assert [(h["who"], h["why"]) for h in audit if h["field"] in ("", "status")] == [
+    assert [(h["who"], h["why"]) for h in audit if h["field_key"] in ("", "status")] == [
         ("Admin1 Tester", "Reopened: Late invoice"),
         ("Finhost Tester", "Month-end close"),
     ]

@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from budgets.history import line_history, object_history
 from budgets.models import (
@@ -135,7 +136,7 @@ def test_line_history_merges_field_changes_adjustments_and_virements_newest_firs
     entries = line_history(BudgetLine.objects.get(pk=line.pk))
     whens = [e["when"] for e in entries]
     assert whens == sorted(whens, reverse=True)
-    rename = next(e for e in entries if e["field"] == "name")
+    rename = next(e for e in entries if e["field_key"] == "name")
     assert (rename["before"], rename["after"], rename["who"], rename["why"]) == (
         "Home care",
         "Home care and reablement",
@@ -147,7 +148,7 @@ def test_line_history_merges_field_changes_adjustments_and_virements_newest_firs
     assert out["why"] == "Rebalance (to CH01; applied)"
     adj = next(e for e in entries if e["action"] == "adjustment")
     assert adj["after"] == D("600.00")
-    current_changes = [e for e in entries if e["field"] == "current_budget"]
+    current_changes = [e for e in entries if e["field_key"] == "current_budget"]
     assert [(e["before"], e["after"]) for e in current_changes] == [
         (D("120600.00"), D("119400.00")),
         (D("120000.00"), D("120600.00")),
@@ -167,7 +168,7 @@ def test_object_history_reads_other_objects(world_approved):
         reason="Varied",
     )
     entries = object_history(agreement)
-    rule_change = next(e for e in entries if e["field"] == "rule")
+    rule_change = next(e for e in entries if e["field_key"] == "rule")
     assert (rule_change["before"], rule_change["after"], rule_change["why"]) == (
         "own_risk",
         "fixed",
@@ -185,3 +186,80 @@ def world_draft():
 @pytest.fixture
 def world_approved():
     return budget_world(status=FundBudget.Status.APPROVED)
+
+
+def _forget_history(line):
+    """As the demo and archive loaders leave a line: bulk-created, no history rows."""
+    BudgetLine.history.filter(id=line.pk).delete()
+
+
+def test_an_inline_edit_of_a_line_loaded_in_bulk_records_the_fields_it_changed(world_draft, client):
+    w = world_draft
+    _forget_history(w.host_line)
+    client.force_login(w.comm_host)
+    response = client.post(
+        reverse("budgets:line-edit", args=[w.host_line.pk]),
+        {
+            "name": "Home care",
+            "annual_budget": "132,000",
+            "recurrent": "on",
+            "version": 1,
+            "reason": "Uplift",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    entries = line_history(BudgetLine.objects.get(pk=w.host_line.pk))
+    changed = {
+        e["field"]: (e["before_text"], e["after_text"]) for e in entries if e["why"] == "Uplift"
+    }
+    assert changed["Annual budget"] == ("£120,000", "£132,000")
+    assert changed["Original budget"] == ("£120,000", "£132,000")
+    assert changed["April"] == ("£10,000", "£11,000")
+    assert changed["March"] == ("£10,000", "£11,000")
+    assert len(changed) == 14  # annual, original and the twelve months; nothing blank
+    assert "" not in changed
+
+    page = client.get(reverse("budgets:line-detail", args=[w.host_line.pk])).content.decode()
+    assert "changed: Annual budget</td>" in page
+    assert (
+        '<td class="govuk-table__cell">£120,000</td><td class="govuk-table__cell">£132,000</td>'
+        in page
+    )
+    assert "m01" not in page.split('id="history-heading"')[1].split("</section>")[0]
+
+    api = client.get(f"/api/v1/budget-lines/{w.host_line.pk}/history/").json()
+    annual = next(h for h in api if h["field"] == "Annual budget")
+    assert {
+        "field_key": "current_budget",
+        "before": "120000.00",
+        "after": "132000.00",
+        "before_text": "£120,000",
+        "after_text": "£132,000",
+        "action": "changed",
+        "why": "Uplift",
+    }.items() <= annual.items()
+    assert not [h for h in api if h["action"] == "changed" and not h["field"]]
+
+
+def test_history_names_related_records_choices_and_flags_in_words(world_draft):
+    w = world_draft
+    _forget_history(w.host_line)
+    lines.line_update(
+        actor=w.comm_host,
+        line=w.host_line,
+        expected_version=1,
+        reason="Seasonal, one-off",
+        phasing_method="seasonal",
+        recurrent=False,
+        lead_commissioner="TCCG",
+    )
+    entries = object_history(BudgetLine.objects.get(pk=w.host_line.pk))
+    words = {
+        e["field"]: (e["before_text"], e["after_text"]) for e in entries if e["action"] == "changed"
+    }
+    assert words["Phasing"] == ("Flat (1/12 a month)", "Seasonal (winter-weighted)")
+    assert words["Recurrent"] == ("Yes", "No")
+    assert words["Lead commissioner"] == ("Test Council", "Test CCG")
+    assert entries[-1]["action"] == "created"
+    assert entries[-1]["why"] == "As loaded, before its first recorded change"

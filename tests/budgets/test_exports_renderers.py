@@ -11,9 +11,10 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from budgets.models.figures import MONEY_COLUMNS
 from budgets.reports import exports
 from budgets.reports.csv_renderer import render_csv
-from budgets.reports.variance import COLUMNS, CSV_HEADER, MONEY_KEYS
+from budgets.reports.variance import COLUMNS, CSV_HEADER
 from budgets.reports.xlsx_renderer import MONEY_FORMAT, PCT_FORMAT, render_xlsx
 from gmhsc.money import format_money
 from tests.budgets.factories import synthetic_variance_report
@@ -87,7 +88,7 @@ def test_csv_xlsx_and_pdf_carry_identical_figures():
                     assert got_csv == expected
                     assert (got_xlsx or "") == expected
     # The fund totals: CSV lines sum to the report's totals; XLSX total rows carry them.
-    for key in MONEY_KEYS:
+    for key in MONEY_COLUMNS:
         assert sum(Decimal(r[key]) for r in rows_csv.values()) == report.totals.value(key)
     wb = openpyxl.load_workbook(io.BytesIO(xlsx))
     for ws in wb.worksheets[:3]:
@@ -99,9 +100,9 @@ def test_csv_xlsx_and_pdf_carry_identical_figures():
         p.extract_text() for p in PdfReader(io.BytesIO(exports.render(report, "pdf"))).pages
     )
     for key in ("current_budget", "ytd_actual", "forecast_outturn", "forecast_variance"):
-        assert format_money(report.totals.value(key), pence=True) in text
+        assert format_money(report.totals.value(key)) in text
     for row in report.rows[:5]:
-        assert format_money(row.ytd_actual, pence=True) in text
+        assert format_money(row.ytd_actual) in text
 
 
 def test_xlsx_has_money_formats_frozen_header_filters_subtotals_and_notes():
@@ -193,7 +194,7 @@ def test_pdf_is_a4_landscape_numbered_page_n_of_m_with_totals_on_the_last_page()
     last = reader.pages[-1].extract_text()
     assert f"Page {pages} of {pages}" in last
     assert "Fund totals SYN 2016/17-M06" in last
-    assert format_money(report.totals.forecast_outturn, pence=True) in last
+    assert format_money(report.totals.forecast_outturn) in last
 
 
 def test_page_tables_show_one_page_of_lines_with_headings_and_subtotals_where_groups_end():

@@ -38,7 +38,7 @@ def test_upload_posts_and_shows_the_summary(client, w):
     assert "Posted" in detail
     assert "LP-TEST" in detail
     assert "2016/17-M01" in detail
-    assert "£1200.50" in detail
+    assert "£1,200.50" in detail
     assert 'hx-trigger="every 2s"' not in detail  # finished: no polling
     assert SpendPosting.objects.count() == 1
 

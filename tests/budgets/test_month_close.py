@@ -5,15 +5,24 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
-from budgets.models import ExportJob, FundBudget, Period, ReportSnapshot, StaleMark
+from budgets.figures.recompute import FundBusy, recompute_fund_now
+from budgets.models import (
+    ExportJob,
+    FundBudget,
+    FundPeriod,
+    LineVariance,
+    Period,
+    ReportSnapshot,
+    StaleMark,
+)
+from budgets.planning.services.forecasts import forecast_set
+from budgets.planning.services.periods import period_close, period_reopen
+from budgets.reports import month_close
 from budgets.reports.tasks import period_close_reports
 from budgets.reports.variance import compute_variance_report
 from tests.budgets.factories import budget_world
-
-recompute = pytest.importorskip(
-    "budgets.figures.recompute", reason="H3's recompute engine not present"
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +30,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(django_capture_on_commit_callbacks):
     w = budget_world(status=FundBudget.Status.APPROVED)
-    recompute.recompute_fund_now(w.fund)
+    recompute_fund_now(w.fund)
     w.m1 = Period.objects.select_related("year").get(year=w.year, number=1)
     w.m2 = Period.objects.select_related("year").get(year=w.year, number=2)
     return w
 
 
 def close(w, period, capture):
-    from budgets.planning.services.periods import period_close
-
     with capture(execute=True):
         period_close(actor=w.fin_host, fund=w.fund, period=period)
 
@@ -53,21 +60,23 @@ def test_closing_a_month_freezes_it_and_makes_csv_xlsx_and_pdf(
     assert ExportJob.objects.filter(fund=world.fund).count() == 3
 
 
-def test_pending_changes_are_recomputed_before_the_month_is_frozen(
-    world, django_capture_on_commit_callbacks
-):
-    from budgets.planning.services.forecasts import forecast_set
-    from budgets.planning.services.periods import period_close
-
-    with django_capture_on_commit_callbacks(execute=False):
+def forecast_then_close_without_the_report(w, capture):
+    """M1 forecast up to 130,000 and closed, its report task not yet run: the fund is stale."""
+    with capture(execute=False):
         forecast_set(
-            actor=world.fin_host,
-            line=world.host_line,
-            period=world.m1,
+            actor=w.fin_host,
+            line=w.host_line,
+            period=w.m1,
             amount=Decimal("130000.00"),
             commentary="Demand up",
         )
-        period_close(actor=world.fin_host, fund=world.fund, period=world.m1)
+        period_close(actor=w.fin_host, fund=w.fund, period=w.m1)
+
+
+def test_pending_changes_are_recomputed_before_the_month_is_frozen(
+    world, django_capture_on_commit_callbacks
+):
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
     assert StaleMark.objects.filter(fund=world.fund).exists()
     period_close_reports.apply(args=[world.fund.pk, world.m1.pk])
     assert not StaleMark.objects.filter(fund=world.fund).exists()
@@ -82,9 +91,6 @@ def test_pending_changes_are_recomputed_before_the_month_is_frozen(
 def test_reopening_and_closing_again_adds_run_2_and_keeps_run_1(
     world, django_capture_on_commit_callbacks
 ):
-    from budgets.planning.services.forecasts import forecast_set
-    from budgets.planning.services.periods import period_reopen
-
     close(world, world.m1, django_capture_on_commit_callbacks)
     first = ReportSnapshot.objects.get(fund=world.fund, period=world.m1)
     frozen_data, frozen_checksum = first.data, first.checksum
@@ -108,6 +114,48 @@ def test_reopening_and_closing_again_adds_run_2_and_keeps_run_1(
     assert ExportJob.objects.filter(snapshot=runs[1], status=ExportJob.Status.DONE).count() == 3
 
 
+def _busy(fund):
+    raise FundBusy(fund.pk)
+
+
+def test_while_another_worker_recomputes_the_fund_the_month_waits_for_its_figures(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(month_close, "recompute_fund_now", _busy)
+    with pytest.raises(month_close.FiguresPending):
+        month_close.close_month_reports(fund_id=world.fund.pk, period_id=world.m1.pk)
+    assert not ReportSnapshot.objects.exists()
+    assert not ExportJob.objects.exists()
+    # Once the other worker has finished, the month freezes with the new forecast.
+    monkeypatch.undo()
+    assert (
+        month_close.close_month_reports(fund_id=world.fund.pk, period_id=world.m1.pk)
+        == "snapshot run 1; 3 files"
+    )
+    hc01 = {r["line_code"]: r for r in ReportSnapshot.objects.get().data["rows"]}["HC01"]
+    assert hc01["forecast_outturn"] == "130000.00"
+
+
+def test_in_process_the_month_freezes_what_the_snapshots_hold(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    recompute_fund_now(world.fund, full=True)  # figures as they stand before the forecast
+    before = LineVariance.objects.get(line=world.host_line, period_number=1).forecast_outturn
+    forecast_then_close_without_the_report(world, django_capture_on_commit_callbacks)
+    monkeypatch.setattr(month_close, "recompute_fund_now", _busy)
+    assert (
+        month_close.close_month_reports(
+            fund_id=world.fund.pk, period_id=world.m1.pk, files=False, wait_for_figures=False
+        )
+        == "snapshot run 1; files on request"
+    )
+    hc01 = {r["line_code"]: r for r in ReportSnapshot.objects.get().data["rows"]}["HC01"]
+    assert hc01["forecast_outturn"] == str(before)  # the recompute had not run
+    assert before != Decimal("130000.00")
+    assert not ExportJob.objects.exists()
+
+
 def test_the_task_does_nothing_for_a_month_that_is_open(world):
     assert (
         period_close_reports.apply(args=[world.fund.pk, world.m2.pk]).get() == "period not closed"
@@ -119,8 +167,6 @@ def test_the_task_does_nothing_for_a_month_that_is_open(world):
 def test_only_the_hosts_finance_officer_can_close_from_the_page(
     world, client, django_capture_on_commit_callbacks
 ):
-    from django.urls import reverse
-
     url = reverse("budgets:month-close", args=[world.fund.code])
     client.force_login(world.fin_ccg)
     page = client.get(url).content.decode()
@@ -143,10 +189,6 @@ def test_only_the_hosts_finance_officer_can_close_from_the_page(
 def test_an_administrator_reopens_the_latest_closed_month_from_the_page_with_a_reason(
     world, client, django_capture_on_commit_callbacks
 ):
-    from django.urls import reverse
-
-    from budgets.models import FundPeriod
-
     close(world, world.m1, django_capture_on_commit_callbacks)
     close(world, world.m2, django_capture_on_commit_callbacks)
     close_page = reverse("budgets:month-close", args=[world.fund.code])
@@ -199,10 +241,6 @@ def test_an_administrator_reopens_the_latest_closed_month_from_the_page_with_a_r
 def test_only_an_administrator_may_reopen_from_the_page(
     world, client, django_capture_on_commit_callbacks
 ):
-    from django.urls import reverse
-
-    from budgets.models import FundPeriod
-
     close(world, world.m1, django_capture_on_commit_callbacks)
     close_page = reverse("budgets:month-close", args=[world.fund.code])
     reopen_page = reverse("budgets:period-reopen", args=[world.fund.code])
@@ -218,8 +256,6 @@ def test_only_an_administrator_may_reopen_from_the_page(
 
 
 def test_reopen_page_with_nothing_closed_says_so(world, client):
-    from django.urls import reverse
-
     client.force_login(world.admin)
     page = client.get(reverse("budgets:period-reopen", args=[world.fund.code]))
     assert "No month of LP-TEST is closed, so there is nothing to reopen." in page.content.decode()

@@ -1,8 +1,8 @@
 """compute_variance_report maps the recompute engine's LineVariance rows into the report, adds
 commentary, groups and totals on the server; pages, API and month close lay the same report out.
 
-The engine's rows are stood in for by objects with the contract's attributes (CONTRACTS.md, H3), so
-these tests pin the reporting code on its own; test_report_variance.py pins the whole chain.
+The LineVariance rows are written here with figures chosen by hand, so these tests pin the
+reporting code on its own; test_report_variance.py pins the whole chain from postings.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from budgets.models import ExportJob, FundBudget, Period, ReportSnapshot
+from budgets.models import ExportJob, Forecast, FundBudget, Period, ReportSnapshot
+from budgets.planning.services.periods import period_close
 from budgets.reports.tasks import period_close_reports
-from budgets.reports.variance import compute_variance_report
+from budgets.reports.variance import compute_live_report, compute_variance_report
 from tests.budgets.factories import (
     BudgetLineFactory,
     ServiceAreaFactory,
     budget_world,
-    fake_line_variance,
-    install_fake_engine,
+    line_variance,
 )
 from tests.factories import LocalityFactory
 
@@ -30,12 +30,8 @@ D = Decimal
 AS_AT = datetime(2016, 10, 3, 13, 2, tzinfo=UTC)
 
 
-def fake_variance(line, period_number, **money):
-    return fake_line_variance(line, period_number, **money)
-
-
 @pytest.fixture
-def world(monkeypatch):
+def world():
     w = budget_world(status=FundBudget.Status.APPROVED)
     parent = ServiceAreaFactory(code="ASC", name="Adult social care")
     w.area.parent = parent
@@ -56,60 +52,55 @@ def world(monkeypatch):
         locality=bolton,
         original_budget=D("24000.00"),
     )
-    rows = [
-        fake_variance(
-            w.host_line,
-            6,
-            original_budget=D("120000.00"),
-            current_budget=D("120000.00"),
-            ytd_budget=D("60000.00"),
-            ytd_actual=D("66000.00"),
-            ytd_variance=D("6000.00"),
-            ytd_variance_pct=D("10.00"),
-            commitments=D("500.00"),
-            forecast_outturn=D("130000.00"),
-            forecast_variance=D("10000.00"),
-            forecast_variance_pct=D("8.33"),
-            movement=D("2500.00"),
-            rag="red",
-            adverse_favourable="adverse",
-        ),
-        fake_variance(
-            w.ccg_line,
-            6,
-            original_budget=D("60000.00"),
-            current_budget=D("60000.00"),
-            ytd_budget=D("30000.00"),
-            ytd_actual=D("29000.00"),
-            ytd_variance=D("-1000.00"),
-            ytd_variance_pct=D("-3.33"),
-            forecast_outturn=D("59000.00"),
-            forecast_variance=D("-1000.00"),
-            forecast_variance_pct=D("-1.67"),
-            movement=D("-200.00"),
-            rag="green",
-            adverse_favourable="favourable",
-        ),
-        fake_variance(
-            w.ph_line,
-            6,
-            original_budget=D("24000.00"),
-            current_budget=D("24000.00"),
-            ytd_budget=D("12000.00"),
-            ytd_actual=D("12600.00"),
-            ytd_variance=D("600.00"),
-            ytd_variance_pct=D("5.00"),
-            forecast_outturn=D("24720.00"),
-            forecast_variance=D("720.00"),
-            forecast_variance_pct=D("3.00"),
-            rag="amber",
-            adverse_favourable="adverse",
-        ),
-        fake_variance(w.host_line, 5),  # another month: never in the M6 report
-    ]
-    install_fake_engine(monkeypatch, rows)
-    from budgets.models import Forecast
-
+    line_variance(
+        w.host_line,
+        6,
+        original_budget=D("120000.00"),
+        current_budget=D("120000.00"),
+        ytd_budget=D("60000.00"),
+        ytd_actual=D("66000.00"),
+        ytd_variance=D("6000.00"),
+        ytd_variance_pct=D("10.00"),
+        commitments=D("500.00"),
+        forecast_outturn=D("130000.00"),
+        forecast_variance=D("10000.00"),
+        forecast_variance_pct=D("8.33"),
+        movement=D("2500.00"),
+        rag="red",
+        adverse_favourable="adverse",
+    )
+    line_variance(
+        w.ccg_line,
+        6,
+        original_budget=D("60000.00"),
+        current_budget=D("60000.00"),
+        ytd_budget=D("30000.00"),
+        ytd_actual=D("29000.00"),
+        ytd_variance=D("-1000.00"),
+        ytd_variance_pct=D("-3.33"),
+        forecast_outturn=D("59000.00"),
+        forecast_variance=D("-1000.00"),
+        forecast_variance_pct=D("-1.67"),
+        movement=D("-200.00"),
+        rag="green",
+        adverse_favourable="favourable",
+    )
+    line_variance(
+        w.ph_line,
+        6,
+        original_budget=D("24000.00"),
+        current_budget=D("24000.00"),
+        ytd_budget=D("12000.00"),
+        ytd_actual=D("12600.00"),
+        ytd_variance=D("600.00"),
+        ytd_variance_pct=D("5.00"),
+        forecast_outturn=D("24720.00"),
+        forecast_variance=D("720.00"),
+        forecast_variance_pct=D("3.00"),
+        rag="amber",
+        adverse_favourable="adverse",
+    )
+    line_variance(w.host_line, 5)  # another month: never in the M6 report
     m5, m6 = (Period.objects.get(year=w.year, number=n) for n in (5, 6))
     Forecast.objects.create(
         line=w.ccg_line, period=m5, amount=D("59000.00"), commentary="Earlier note"
@@ -177,9 +168,9 @@ def test_page_shows_groups_subtotals_totals_and_sign_convention(world, client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Adult social care: Home care" in html
-    assert "£213,720.00" in html  # fund total forecast outturn
-    assert "£9,000.00" in html  # service-area subtotal forecast variance
-    assert "(£1,000.00)" in html  # negative in brackets
+    assert ">£213,720</td>" in html  # fund total forecast outturn
+    assert ">£9,000</td>" in html  # service-area subtotal forecast variance
+    assert ">(£1,000)</td>" in html  # negative in brackets
     assert "Figures as at 14:02 on 3 October 2016" in html
     assert "a positive variance is an overspend" in html
     assert "1 red, 1 amber, 1 green" in html
@@ -217,11 +208,9 @@ def test_api_gives_the_same_figures_as_strings(world, client):
     assert client.get(url, {"period": "2016/17-M06"}).status_code == 404
 
 
-def test_month_close_freezes_the_figures_that_the_engine_held(
+def test_month_close_freezes_the_figures_the_engine_holds_at_close(
     world, django_capture_on_commit_callbacks
 ):
-    from budgets.planning.services.periods import period_close
-
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(1, 7):
             period_close(
@@ -233,7 +222,11 @@ def test_month_close_freezes_the_figures_that_the_engine_held(
     report = compute_variance_report(fund=world.fund, period=world.m6)
     assert report.source == "snapshot"
     assert report.snapshot_checksum == snapshot.checksum
-    assert report.totals.forecast_outturn == D("213720.00")
+    # The close recomputed the fund from its lines and forecasts first, and froze that.
+    live = compute_live_report(fund=world.fund, period=world.m6, closed=True)
+    assert report.rows == live.rows
+    assert report.totals == live.totals
+    assert {r.line_code: r.forecast_outturn for r in report.rows}["HC01"] == D("130000.00")
     assert ExportJob.objects.filter(snapshot=snapshot, status="done").count() == 3
     assert ReportSnapshot.objects.filter(fund=world.fund).count() == 6
     # idempotent

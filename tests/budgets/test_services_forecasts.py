@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from budgets import rules
 from budgets.models import FundBudget, FundPeriod, Period, SpendPosting
 from budgets.planning.selectors import suggested_forecast
 from budgets.planning.services.forecasts import forecast_set
@@ -65,6 +66,28 @@ def test_only_the_lead_commissioner_or_host_finance_officer_forecasts(world):
         forecast_set(
             actor=world.comm_outsider, line=world.host_line, period=m(world, 6), amount="1.00"
         )
+
+
+def test_the_forecast_rule_is_one_predicate_for_services_and_pages(world, client):
+    line = world.host_line
+    allowed = {
+        user.username: bool(rules.may_forecast_line(user, line))
+        for user in (world.comm_host, world.fin_host, world.comm_ccg, world.fin_ccg, world.admin)
+    }
+    assert allowed == {
+        "commhost": True,  # a commissioner of the lead organisation
+        "finhost": True,  # the host's finance officer
+        "commccg": False,
+        "finccg": False,
+        "admin1": False,
+    }
+    assert forecast_set(
+        actor=world.fin_host, line=line, period=m(world, 6), amount="120000.00"
+    ).amount == D("120000.00")
+    client.force_login(world.comm_ccg)
+    assert client.get(f"/budgets/lines/{line.pk}/forecast/").status_code == 404
+    client.force_login(world.comm_host)
+    assert client.get(f"/budgets/lines/{line.pk}/forecast/").status_code == 200
 
 
 def test_a_closed_month_takes_no_forecast(world):

@@ -158,8 +158,8 @@ def test_invalid_amount_shows_error_beside_field_and_in_summary(client, world):
     response = client.post(url, edit_post(world, world.host_line, annual_budget="lots"), **HTMX)
     body = response.content.decode()
     assert "govuk-error-summary" in body
-    assert 'id="id_annual_budget-error"' in body
-    assert "Enter annual budget in pounds" in body
+    assert 'id="id_annual_budget_error"' in body
+    assert "Enter an annual budget in pounds" in body
     assert BudgetLine.objects.get(pk=world.host_line.pk).current_budget == D("120000.00")
 
 
@@ -293,7 +293,7 @@ def test_red_forecast_without_commentary_is_refused_beside_the_field(client, wor
         {"period": "2016/17-M01", "amount": "200000", "commentary": ""},
     )
     assert response.status_code == 200
-    assert 'id="id_commentary-error"' in response.content.decode()
+    assert 'id="id_commentary_error"' in response.content.decode()
     assert not Forecast.objects.filter(line=world.host_line).exists()
 
 

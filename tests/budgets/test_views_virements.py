@@ -68,7 +68,7 @@ def test_same_line_twice_is_refused_beside_the_field(client, world):
         request_data(world, to_line=world.host_line.pk),
     )
     assert response.status_code == 200
-    assert 'id="id_to_line-error"' in response.content.decode()
+    assert 'id="id_to_line_error"' in response.content.decode()
     assert not Virement.objects.exists()
 
 

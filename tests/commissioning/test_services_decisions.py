@@ -9,6 +9,7 @@ import pytest
 
 from boards import services as board_services
 from boards.models import Decision, Membership
+from boards.selectors import decisions_sought
 from budgets.models import LineCommitment
 from commissioning import selectors, services
 from commissioning.models import Contract, ContractDecision
@@ -66,8 +67,6 @@ def test_award_above_the_limit_awaits_the_board_and_the_board_approves_it(
     board.funds.add(world.fund)
     chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
     meeting = MeetingFactory(board=board)
-    from boards.pack import decisions_sought
-
     assert [c["obj"] for c in decisions_sought(meeting)["contracts"]] == [decision]
     assert decisions_sought(meeting)["contracts"][0]["value"] == D("50000.01")
 
@@ -100,6 +99,39 @@ def test_award_above_the_limit_awaits_the_board_and_the_board_approves_it(
             contract_decision=decision,
         )
     assert Decision.objects.count() == 1
+
+
+def _board_approves(board, decision):
+    chair = MembershipFactory(board=board, role=Membership.Role.CHAIR).person
+    return board_services.decision_record(
+        actor=chair,
+        meeting=MeetingFactory(board=board),
+        text="Award the home care framework",
+        outcome="approved",
+        contract_decision=decision,
+    )
+
+
+def test_the_board_decides_only_awards_within_its_limit_on_funds_it_oversees(world):
+    decision = _decide(world, value=D("50000.01"))
+    spb = BoardFactory(
+        code="SPB-TST", name="Strategic Partnership Board", kind="strategic_partnership"
+    )
+    board = BoardFactory(
+        code="LB-TST",
+        name="Test Locality Board",
+        delegated_limit=D("50000.00"),
+        reports_to=spb,
+    )
+    board.funds.add(world.fund)
+    with pytest.raises(NotAllowed, match="the Strategic Partnership Board must take this decision"):
+        _board_approves(board, decision)
+    # A contract decision on a fund the board does not oversee is not this board's to take.
+    with pytest.raises(NotFound):
+        _board_approves(BoardFactory(code="LB-OTH", name="Other Locality Board"), decision)
+    assert not Decision.objects.exists()
+    decision.refresh_from_db()
+    assert decision.status == "awaiting_board"
 
 
 def test_extension_moves_the_end_date(world):

@@ -7,7 +7,6 @@ import io
 import re
 
 import pytest
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from pypdf import PdfReader
@@ -16,23 +15,16 @@ from boards import services
 from boards.models import Board, Membership
 from localities import roles
 from tests.boards.factories import BoardFactory, MeetingFactory, MembershipFactory, pdf_bytes
+from tests.boards.snapshots import seed_snapshots
 from tests.factories import UserFactory
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not any(m.__name__ == "FundPosition" for m in apps.get_app_config("budgets").get_models()),
-        reason="the recompute engine's snapshot models (H3) are not there yet",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def world(transactional_db, settings, tmp_path):
-    from tests.boards.snapshots import seed_snapshots
-
     settings.MEDIA_ROOT = tmp_path
     board = BoardFactory(
         code="JCB",

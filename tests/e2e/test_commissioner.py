@@ -43,8 +43,8 @@ def test_commissioner_edits_a_budget_inline_and_the_fund_total_changes(draft, li
     row.get_by_role("link", name="Edit line HC01").click()
     page.get_by_label("Annual budget").fill("a lot")
     page.get_by_role("button", name="Save line HC01").click()
-    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter annual budget in pounds")
-    expect(page.locator("#id_annual_budget-error")).to_be_visible()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter an annual budget in pounds")
+    expect(page.locator("#id_annual_budget_error")).to_be_visible()
     assert BudgetLine.objects.get(pk=draft.host_line.pk).current_budget == Decimal("150000.00")
 
 
@@ -79,8 +79,14 @@ def test_virement_requested_approved_and_both_lines_show_it(approved, live_serve
     commissioner = browser.new_context().new_page()
     login(commissioner, live_server, approved.comm_host.username, PASSWORD)
     commissioner.goto(f"{live_server.url}/budgets/funds/{approved.fund.pk}/virements/new/")
-    commissioner.get_by_label("Move budget from line").select_option(label="HC01 – Home care")
-    commissioner.get_by_label("Move budget to line").select_option(label="CH01 – Community health")
+    # The line chooser: type to search (HTMX fills the list), then choose.
+    for field, words, label in (
+        ("from_line", "HC01", "HC01 – Home care"),
+        ("to_line", "community", "CH01 – Community health"),
+    ):
+        commissioner.locator(f"#id_{field}_q").fill(words)
+        expect(commissioner.locator(f"#id_{field} option", has_text=label)).to_have_count(1)
+        commissioner.locator(f"#id_{field}").select_option(label=label)
     commissioner.get_by_label("Amount").fill("12000")
     commissioner.get_by_label("One-off: this year only").check()
     commissioner.get_by_label("Reason").fill("Discharge to assess")

@@ -11,8 +11,7 @@ loopback port (so stopping it touches nobody else's broker), and real Celery wor
    penny, no duplicate natural keys, no stale marks left once the sweep has run, and
    `manage.py reconcile` finds no difference.
 
-Written to the contracts of issue 3 (ledger CSV header, ledger-imports API) and CONTRACTS.md (H1,
-H3). Skips until budgets.ledger.imports, the ledger-imports API and `reconcile` exist.
+Written to the contracts of issue 3 (the ledger CSV header and the ledger-imports API).
 """
 
 from __future__ import annotations
@@ -32,9 +31,9 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.db.models import Sum
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from tests.conftest import kill_worker, reset_celery_client, start_worker
 
@@ -62,19 +61,9 @@ def free_port() -> int:
 
 
 def requirements() -> str:
-    try:
-        import budgets.ledger.imports  # noqa: F401
-    except ImportError:
-        pytest.skip("budgets.ledger.imports does not exist yet (H1)")
-    try:
-        path = reverse("ledger-import-list")
-    except NoReverseMatch:
-        pytest.skip("POST /api/v1/ledger-imports/ does not exist yet (H1)")
-    if "reconcile" not in get_commands():
-        pytest.skip("manage.py reconcile does not exist yet (H3)")
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
-    return path
+    return reverse("ledger-import-list")
 
 
 class OwnRedis:

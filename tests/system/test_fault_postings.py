@@ -6,9 +6,8 @@ sent 1 to 3 times (a retry after a lost answer). 2,000 keyed requests, about 4,0
 20,000 rows, the total exact to the penny, every replay answered with the first answer byte for
 byte, and the same key with a different body refused without writing anything.
 
-Written to the contract in architecture.md ("spend posted -> figures recomputed") and
-CONTRACTS.md (H1). The request body is built in `posting_body()`: adapt that one function if the
-endpoint's field names differ. Skips until the endpoint exists.
+Written to the contract in architecture.md ("spend posted -> figures recomputed"); the request
+body is built in `posting_body()`.
 FAULT_POSTINGS / FAULT_CLIENTS / FAULT_BATCH shrink the run for local experiments. A real Celery
 worker takes the recomputes the postings enqueue; afterwards no stale mark is left and the
 snapshot's year-to-date actual equals the control total.
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 from django.db.models import Sum
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from localities import roles
 
@@ -42,11 +41,7 @@ KEY_NAMESPACE = uuid.UUID("6f1c2a52-6a0e-4a52-9c61-1a5e0b2d2016")
 
 
 def endpoint_path() -> str:
-    try:
-        return reverse("spend-posting-list")
-    except NoReverseMatch:
-        pytest.skip("POST /api/v1/spend-postings/ does not exist yet (H1)")
-        raise
+    return reverse("spend-posting-list")
 
 
 def posting_body(i: int, *, line_ids: list[int], organisation_code: str) -> dict[str, Any]:

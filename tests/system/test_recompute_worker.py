@@ -1,7 +1,7 @@
 """The recompute engine with a real Celery worker, real Redis and PostgreSQL (architecture.md flow).
 
-Spend is written the way H1's service does (postings + mark_stale in one transaction; the API
-endpoint is H1's). Each test ends with a reconcile against a recompute from postings in memory.
+Spend is written the way the posting service writes it (postings + mark_stale in one transaction).
+Each test ends with a reconcile against a recompute from postings in memory.
 The sweep is sent by hand where beat would send it every 30 s.
 """
 
@@ -16,6 +16,7 @@ import subprocess
 import time
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection, transaction
 
@@ -31,7 +32,7 @@ D = Decimal
 
 
 def world():
-    """The test fund with every line's snapshot written once (as H2's line_create marks them)."""
+    """The test fund with every line's snapshot written once (as line_create marks them)."""
     w = budget_world()
     recompute_fund_now(w.fund, full=True)
     return w
@@ -90,23 +91,49 @@ def advisory_lock_held(fund_id):
         return cursor.fetchone()[0] > 0
 
 
-def test_kill_9_mid_recompute_then_a_new_worker_gets_the_figures_right(
-    transactional_db, monkeypatch
-):
+@contextlib.contextmanager
+def snapshot_rows_held(line):
+    """Hold the line's LineVariance rows locked from another connection, so a recompute of the
+    line waits mid-way (lock taken, marks taken, rewriting its rows) until the block ends."""
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]
+    ) as holder:
+        holder.execute(
+            f"SELECT id FROM {LineVariance._meta.db_table} WHERE line_id = %s FOR UPDATE",
+            [line.pk],
+        ).fetchall()
+        yield
+        holder.rollback()
+
+
+def recompute_waiting(fund_id):
+    """A recompute of the fund holds its lock and waits for the line's rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query ILIKE %s",
+            [f"DELETE FROM %{LineVariance._meta.db_table}%"],
+        )
+        return advisory_lock_held(fund_id) and cursor.fetchone()[0] > 0
+
+
+def test_kill_9_mid_recompute_then_a_new_worker_gets_the_figures_right(transactional_db):
     w = world()
-    monkeypatch.setenv("GMHSC_RECOMPUTE_TEST_DELAY", "30")
-    slow = start_worker("slow")
-    try:
-        post_spend(w, w.host_line, ["K1"], "500.00")
-        wait_for(lambda: advisory_lock_held(w.fund.pk), timeout=20)
-        os.killpg(slow.pid, signal.SIGKILL)
-        slow.wait()
-    finally:
-        if slow.poll() is None:
-            stop_worker(slow)
-    assert ytd(w.host_line) == D("0.00")  # the killed recompute's transaction rolled back
+    with snapshot_rows_held(w.host_line):
+        slow = start_worker("slow")
+        try:
+            post_spend(w, w.host_line, ["K1"], "500.00")
+            wait_for(lambda: recompute_waiting(w.fund.pk), timeout=20)
+            os.killpg(slow.pid, signal.SIGKILL)
+            slow.wait()
+        finally:
+            if slow.poll() is None:
+                stop_worker(slow)
+    # Its client gone, the killed recompute's transaction rolls back once it stops waiting.
+    wait_for(lambda: not advisory_lock_held(w.fund.pk), timeout=20)
+    assert ytd(w.host_line) == D("0.00")
     assert StaleMark.objects.filter(fund=w.fund).count() == 1
-    monkeypatch.delenv("GMHSC_RECOMPUTE_TEST_DELAY")
     fresh = start_worker("fresh")
     try:
         deadline = time.monotonic() + 60
@@ -203,14 +230,18 @@ def test_redis_down_spend_is_accepted_and_the_sweep_catches_up(transactional_db,
         reset_pools(app)
 
 
-def test_two_workers_on_one_fund_get_the_figures_right(transactional_db, monkeypatch):
+def test_two_workers_on_one_fund_get_the_figures_right(transactional_db):
     w = world()
-    monkeypatch.setenv("GMHSC_RECOMPUTE_TEST_DELAY", "0.3")
     one, two = start_worker("one"), start_worker("two")
     try:
-        for batch in range(10):
-            line = w.host_line if batch % 2 else w.ccg_line
-            post_spend(w, line, [f"B{batch}-{i}" for i in range(5)], "1.01", n=1 + batch % 3)
+        # The first recompute to reach the host line waits while the batches keep coming, so the
+        # other worker finds the fund busy and its tasks retry: the figures must still add up.
+        with snapshot_rows_held(w.host_line):
+            for batch in range(10):
+                line = w.host_line if batch % 2 else w.ccg_line
+                post_spend(w, line, [f"B{batch}-{i}" for i in range(5)], "1.01", n=1 + batch % 3)
+            wait_for(lambda: recompute_waiting(w.fund.pk), timeout=20)
+            time.sleep(1)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not settled(w):
             time.sleep(0.5)

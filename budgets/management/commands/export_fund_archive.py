@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.archive.fund_archive import export_archive
+from budgets.archive.export import export_archive
 from budgets.models import FinancialYear, PooledFund
 from gmhsc.errors import ApplicationError
+from gmhsc.money import format_money
 
 
 class Command(BaseCommand):
@@ -35,5 +36,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Archived {fund.code} {year.code}: {len(manifest['files'])} files, {rows:,} rows, "
             f"{manifest['totals']['spend_postings']} postings totalling "
-            f"£{manifest['totals']['spend_amount']} -> {options['output']}"
+            f"{format_money(manifest['totals']['spend_amount'], pence=True)} -> {options['output']}"
         )

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.archive.fund_archive import import_archive
+from budgets.archive.restore import import_archive
 from gmhsc.errors import ApplicationError
+from gmhsc.money import format_money
 
 
 class Command(BaseCommand):
@@ -26,5 +27,5 @@ class Command(BaseCommand):
             f"Restored {manifest['fund']} {manifest['year']}: "
             f"{manifest['totals']['budget_lines']} budget lines, "
             f"{manifest['totals']['spend_postings']} postings totalling "
-            f"£{manifest['totals']['spend_amount']}. Figures are being recalculated."
+            f"{format_money(manifest['totals']['spend_amount'], pence=True)}. Figures are being recalculated."
         )

@@ -51,7 +51,7 @@ def apply_change(
     fresh.current_budget = after
     _apply_phasing(fresh, parts)
     fresh.version += 1
-    fresh.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    fresh.updated_by = actor
     audit(fresh, actor=actor, reason=reason)
     fresh.save()
     return fresh

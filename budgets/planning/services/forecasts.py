@@ -34,7 +34,7 @@ def forecast_set(
     """The line's lead commissioner (or the host's finance officer) sets the forecast outturn."""
     fund = line.fund
     require_view(actor, fund)
-    if not (rules.can_edit_line(actor, line) or rules.is_host_finance_officer(actor, fund)):
+    if not rules.may_forecast_line(actor, line):
         raise NotAllowed(
             f"Only a commissioner of {line.lead_commissioner} can forecast line {line.code}."
         )

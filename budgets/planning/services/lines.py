@@ -207,7 +207,7 @@ def _create(
         changes=ZERO,
         current_budget=amount,
         phasing_method=phased.method,
-        updated_by=actor if getattr(actor, "is_authenticated", False) else None,
+        updated_by=actor,
     )
     _apply_phasing(line, phased.parts)
     why = "; ".join(p for p in (reason or "Line created", phased.note) if p)

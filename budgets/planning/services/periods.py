@@ -4,7 +4,7 @@ administrator with a reason. Both audited through FundPeriod's history."""
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -101,8 +101,6 @@ def period_close(
 
 
 def _day_after(day: date) -> date:
-    from datetime import timedelta
-
     return day + timedelta(days=1)
 
 

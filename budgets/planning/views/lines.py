@@ -31,6 +31,7 @@ from budgets.planning import year_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
 from budgets.planning.services import lines as line_services
+from budgets.planning.services.adjustments import adjustment_create
 from budgets.planning.services.funds import budget_status, open_months
 from budgets.planning.views.funds import get_fund, get_year
 from budgets.rag import Rag
@@ -323,9 +324,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     postings = Paginator(listed, POSTINGS_PER_PAGE).get_page(request.GET.get("page"))
     for p in postings:
         p.can_reverse = may_reverse and rules.may_post_for(user, p.organisation)
-    can_forecast = bool(
-        rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)
-    )
+    can_forecast = bool(rules.may_forecast_line(user, line))
     context = _money_context(request, line)
     context.update(
         {
@@ -431,7 +430,7 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
     """Set the forecast outturn for a month, with commentary (required when amber or red)."""
     line = get_line(request, pk)
     user: Any = request.user
-    if not (rules.can_edit_line(user, line) or rules.is_host_finance_officer(user, line.fund)):
+    if not rules.may_forecast_line(user, line):
         raise Http404("Budget line not found")
     form = _forecast_form(line, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -459,8 +458,6 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
 def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     """The host's finance officer records an adjustment to an approved line's budget, saying why;
     it is spread over the line's open months from the month chosen."""
-    from budgets.planning.services.adjustments import adjustment_create
-
     line = get_line(request, pk)
     user: Any = request.user
     if not rules.acts_for_host_finance(user, line.fund):

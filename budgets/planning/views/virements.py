@@ -9,9 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from budgets import rules, selectors
+from budgets import choosers, rules, selectors
 from budgets.models import Virement
 from budgets.planning.forms import DecisionForm, VirementForm
 from budgets.planning.services import virements as virement_services
@@ -24,20 +25,28 @@ from localities.actors import actor_of
 def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
     year = get_year(request, fund)
-    lines = list(selectors.lines_visible_to(request.user, fund).filter(year=year).order_by("code"))
+    lines = choosers.line_scope(request.user, fund=fund, year=year)
     initial = {
         "from_line": request.GET.get("from_line", ""),
         "to_line": request.GET.get("to_line", ""),
     }
-    form = VirementForm(request.POST or None, lines=lines, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    finding = request.method == "POST" and "find_lines" in request.POST
+    if finding:  # "Find lines" without JavaScript: the form again, its list narrowed, unsaved
+        form = VirementForm(lines=lines, initial=request.POST.dict())
+    else:
+        form = VirementForm(request.POST or None, lines=lines, initial=initial)
+    choosers.offer_lines(
+        form,
+        request.POST if request.method == "POST" else initial,
+        f"{reverse('budgets:line-search')}?fund={fund.pk}&year={year.code}",
+    )
+    if request.method == "POST" and not finding and form.is_valid():
         data = form.cleaned_data
-        by_id = {str(line.pk): line for line in lines}
         try:
             virement = virement_services.virement_request(
                 actor=actor_of(request),
-                from_line=by_id[data["from_line"]],
-                to_line=by_id[data["to_line"]],
+                from_line=data["from_line"],
+                to_line=data["to_line"],
                 amount=data["amount"],
                 recurrent=data["recurrent"],
                 reason=data["reason"],
