@@ -62,7 +62,7 @@ typecheck: install
 	$(VENV)/bin/mypy gmhsc localities budgets commissioning boards
 
 worker: install
-	$(VENV)/bin/celery -A gmhsc worker -Q default,recompute,imports,exports -l INFO
+	$(VENV)/bin/celery -A gmhsc worker -Q default,recompute,imports,exports --without-gossip --without-mingle --without-heartbeat -l INFO
 
 beat: install
 	$(VENV)/bin/celery -A gmhsc beat -l INFO
@@ -71,4 +71,4 @@ bench: install
 	scripts/bench.sh
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3 media
+	rm -rf $(VENV) node_modules static/vendor staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm media var

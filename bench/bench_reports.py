@@ -7,8 +7,11 @@ Targets (issue 6): variance page for a 10,000-line fund p95 <= 300 ms at 20 conc
 loopback; XLSX of 10,000 lines <= 10 s; PDF of a 500-line report <= 10 s.
 
 The data is 10,000 budget lines and six months of postings recomputed by
-budgets.figures.recompute.recompute_fund_now; the page reads the open month's LineVariance snapshots.
-gunicorn is started on a free loopback port and stopped by its pid.
+budgets.figures.recompute.recompute_fund_now, and the page reads LineVariance snapshots of the open
+month M6.
+gunicorn is started on a free loopback port and stopped by its pid. In the same run the signed-in
+home page is loaded by the same users and the variance page's server time is reported beside it
+(bench/pagetime.py; target: at most 2x).
 """
 
 from __future__ import annotations
@@ -49,17 +52,24 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 2) + 1)
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 PERIOD = "2016/17-M06"
 RESULTS = ROOT / "bench" / "results" / "reports.json"
+ACCESS_LOG = Path(os.environ.get("BENCH_ACCESS_LOG", "/tmp/bench_reports_access.log"))
+TRIVIAL_ROUNDS = 20  # home page loads per user, after one warm-up each
+
+
+def fund_code(base: str) -> str:
+    """The bench fund's code (the "-L" of live figures, as in earlier runs' databases)."""
+    return f"{base}-L"
 
 
 def seed_fund(code: str, lines: int) -> None:
-    """A fund with `lines` flat-phased lines and six months of spend, recomputed. Idempotent."""
-    from budgets.figures.recompute import recompute_fund_now
-    from budgets.models import BudgetLine, FundBudget, Period, PooledFund, ServiceArea, SpendPosting
-    from budgets.outbox import mark_stale
+    """A fund with `lines` flat-phased lines and six months of spend, recomputed: M6 is open and
+    the page reads the engine's LineVariance snapshots. Idempotent."""
+    from budgets.models import BudgetLine, FundBudget, Period, PooledFund, ServiceArea
     from budgets.seed import seed_years
     from gmhsc.money import split_largest_remainder
     from localities.models import Locality, Organisation
 
+    code = fund_code(code)
     if BudgetLine.objects.filter(fund__code=code).count() == lines:
         return
     seed_years(["2016/17"])
@@ -112,6 +122,10 @@ def seed_fund(code: str, lines: int) -> None:
         ]
         for line in created
     }
+    from budgets.figures.recompute import recompute_fund_now
+    from budgets.models import SpendPosting
+    from budgets.outbox import mark_stale
+
     SpendPosting.objects.bulk_create(
         [
             SpendPosting(
@@ -257,6 +271,7 @@ def main() -> None:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     # Seeding enqueues recomputes for the worker: let it finish before anything is timed.
     sys.path.insert(0, str(ROOT / "bench"))
+    from pagetime import TRIVIAL_PATH, access_log_args, compare, server_ms, trivial_load
     from quiet import django_count, wait_quiet
 
     wait_quiet(django_count)
@@ -267,8 +282,8 @@ def main() -> None:
     from budgets.selectors import get_period
 
     period = get_period(PERIOD)
-    big = PooledFund.objects.get(code=BIG)
-    small = PooledFund.objects.get(code=SMALL)
+    big = PooledFund.objects.get(code=fund_code(BIG))
+    small = PooledFund.objects.get(code=fund_code(SMALL))
 
     t0 = time.perf_counter()
     report = compute_variance_report(fund=big, period=period)
@@ -286,6 +301,7 @@ def main() -> None:
     cookie = session_cookie()
     port = free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="gmhsc.settings.local", DEBUG="False")
+    ACCESS_LOG.unlink(missing_ok=True)
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -297,6 +313,7 @@ def main() -> None:
             *(["-k", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
             "--log-level",
             "warning",
+            *access_log_args(ACCESS_LOG),
         ],
         cwd=ROOT,
         env=env,
@@ -327,6 +344,7 @@ def main() -> None:
         cpu0 = time.process_time()
         page_stats = load_test(port, cookie, pages, big.code)
         page_stats["load_generator_cpu_share"] = round((time.process_time() - cpu0) / DURATION, 2)
+        trivial_errors = trivial_load(port, [cookie] * USERS, TRIVIAL_ROUNDS)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -335,6 +353,12 @@ def main() -> None:
             server.kill()
             server.wait()
 
+    page_server = server_ms(ACCESS_LOG, "/budgets/reports/variance/")[-page_stats["requests"] :]
+    trivial_server = server_ms(ACCESS_LOG, TRIVIAL_PATH)[-TRIVIAL_ROUNDS * USERS :]
+    page_stats["server_time_vs_trivial_page"] = {
+        **compare(page_server, trivial_server),
+        "errors": trivial_errors,
+    }
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, loopback, PostgreSQL, gunicorn {WORKERS} workers x {THREADS} thread(s)",

@@ -18,6 +18,21 @@ def met(flag: Any) -> str:
     return {True: "met", False: "**missed**"}.get(flag, "")
 
 
+def server_time_row(page: str, figures: dict[str, Any] | None) -> tuple[str, str, str, str] | None:
+    """A figures page's server p95 beside the trivial signed-in page's (bench/pagetime.py)."""
+    if not figures or "ratio_p95" not in figures:
+        return None
+    return (
+        f"{page} server time / signed-in home page's, p95",
+        (
+            f"{figures['page_server_p95_ms']:g} / {figures['trivial_server_p95_ms']:g} ms = "
+            f"{figures['ratio_p95']:g} x"
+        ),
+        f"<= {figures['target_ratio']:g} x",
+        met(figures["meets_target"]),
+    )
+
+
 def rows() -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
     for module in ("ledger_import", "recompute", "years"):
@@ -35,6 +50,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 met(lines["meets_target"]),
             )
         )
+        if row := server_time_row("lines page", lines.get("server_time_vs_trivial_page")):
+            out.append(row)
     reports = load("reports")
     if reports:
         page = reports["variance_page"]
@@ -47,6 +64,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 met(page["pass"]),
             )
         )
+        if row := server_time_row("variance page", page.get("server_time_vs_trivial_page")):
+            out.append(row)
         xlsx, pdf = reports["xlsx_10000_lines"], reports["pdf_500_lines"]
         out.append(
             (
@@ -70,6 +89,8 @@ def rows() -> list[tuple[str, str, str, str]]:
                 met(dash["meets_target"]),
             )
         )
+        if row := server_time_row("board dashboard", dash.get("server_time_vs_trivial_page")):
+            out.append(row)
         out.append(
             (
                 f"board pack, {pack['papers']} papers ({pack['pages_full']} pages)",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,7 +22,7 @@ from boards.models import (
     Meeting,
     Membership,
 )
-from boards.views import dashboard_for
+from boards.views import DashboardChoice, dashboard_for
 from localities import roles
 
 
@@ -185,12 +185,18 @@ class BoardViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("code")
         )
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", str, description="e.g. 2016/17 (default: each fund's own)"),
+            OpenApiParameter("period", str, description="e.g. 2016/17-M05 (default: each fund's)"),
+        ],
+        responses={200: dict},
+    )
     @action(detail=True, methods=["get"])
     def dashboard(self, request: Request, pk: str | None = None) -> Response:
         """Headline figures of the funds the board oversees (money as strings)."""
         board = self.get_object()
-        data = dashboard_for(board).to_json()
+        data = dashboard_for(board, choice=DashboardChoice.of(request.query_params)).to_json()
         return Response(data)
 
 

@@ -1,36 +1,39 @@
 """The board's finance dashboard, read only from the recompute engine's snapshots.
 
-Figures come from FundPosition and LineVariance (budgets.figure_selectors.variance_rows) and partner
-shares from RiskShareAllocation; raw postings are never read here. `Dashboard.to_json()` freezes
-the figures for a board pack; `Dashboard.from_json()` restores them so the pack prints exactly what
-was frozen.
+Each fund the board oversees is shown in its reporting context (budgets.context) on a day: today
+for the live dashboard, the meeting's date for a board pack. Figures come from FundPosition and
+LineVariance at that context's month and partner shares from RiskShareAllocation; raw postings are
+never read here. `Dashboard.to_json()` freezes the figures for a board pack; `Dashboard.from_json()`
+restores them so the pack prints exactly what was frozen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.utils import timezone
 
 from boards.models import Board, Meeting
-from budgets.models import FinancialYear
+from budgets.context import NoBudgetYear, ReportingContext, reporting_context
+from budgets.figures import selectors as figure_selectors
+from budgets.freshness import fund_freshness
+from budgets.models import (
+    FinancialYear,
+    Forecast,
+    FundPosition,
+    LineVariance,
+    PooledFund,
+    RiskShareAllocation,
+)
+from budgets.models.reference import MONTH_NAMES
+from budgets.planning import selectors as planning_selectors
 from budgets.planning.year_selectors import overdue_instalments, savings_summary
+from budgets.rag import Rag
 from gmhsc.money import ZERO
-
-MONTHS = ["Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "M13"]
-
-
-def _model(name: str) -> Any:
-    try:
-        return apps.get_model("budgets", name)
-    except LookupError:
-        return None
 
 
 @dataclass
@@ -43,22 +46,26 @@ class Headline:
     amber: int = 0
     green: int = 0
 
-    def add(self, other: Any) -> None:
+    @classmethod
+    def of(cls, position: FundPosition) -> Headline:
+        return cls(
+            current_budget=position.current_budget,
+            ytd_actual=position.ytd_actual,
+            forecast_outturn=position.forecast_outturn,
+            forecast_variance=position.forecast_variance,
+            red=position.red_count,
+            amber=position.amber_count,
+            green=position.green_count,
+        )
+
+    def add(self, other: Headline) -> None:
         self.current_budget += other.current_budget
         self.ytd_actual += other.ytd_actual
         self.forecast_outturn += other.forecast_outturn
         self.forecast_variance += other.forecast_variance
-        self.red += _count(other, "red")
-        self.amber += _count(other, "amber")
-        self.green += _count(other, "green")
-
-
-def _count(obj: Any, colour: str) -> int:
-    for name in (colour, f"{colour}_count", f"rag_{colour}"):
-        value = getattr(obj, name, None)
-        if isinstance(value, int):
-            return value
-    return 0
+        self.red += other.red
+        self.amber += other.amber
+        self.green += other.green
 
 
 @dataclass
@@ -67,8 +74,14 @@ class FundSummary:
     code: str
     name: str
     year: str
-    period_number: int
+    period_number: int  # 0: the year has not started
     headline: Headline
+    period_code: str = ""
+    state: str = ""  # "closed", "not yet closed" or "not started"
+
+    @property
+    def started(self) -> bool:
+        return self.state != "not started"
 
 
 @dataclass
@@ -135,6 +148,7 @@ class Dashboard:
     pending: int = 0
     savings: list[FundSavings] = field(default_factory=list)
     overdue: list[Overdue] = field(default_factory=list)
+    on: str = ""  # the day the reporting context was judged (ISO date)
 
     @property
     def has_figures(self) -> bool:
@@ -156,6 +170,8 @@ class Dashboard:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Dashboard:
+        """Packs frozen before a key existed are read with its empty value."""
+
         def dec(v: Any) -> Decimal:
             return Decimal(v)
 
@@ -182,6 +198,8 @@ class Dashboard:
                     year=f["year"],
                     period_number=f["period_number"],
                     headline=head(f["headline"]),
+                    period_code=f.get("period_code", ""),
+                    state=f.get("state", ""),
                 )
                 for f in data["funds"]
             ],
@@ -240,97 +258,109 @@ class Dashboard:
                 )
                 for o in data.get("overdue", [])
             ],
+            on=data.get("on", ""),
         )
 
 
-def reporting_period_at(day: dt.date) -> int:
-    """The month a board reviews on `day`: the last complete month (April = 1)."""
-    current = (day.month - 4) % 12 + 1
-    return max(current - 1, 1)
+@dataclass
+class _FundFigures:
+    """One fund's share of the dashboard, in its reporting context."""
+
+    fund: PooledFund
+    ctx: ReportingContext
+    rows: list[LineVariance]
+    before_by_line: dict[int, Decimal]
+    previous_period: int | None
 
 
-def _latest_position(fund_id: int) -> Any:
-    position = _model("FundPosition")
-    if position is None:
+def _fund_context(
+    fund: PooledFund, on: dt.date, year: str | None, period: str | None
+) -> ReportingContext | None:
+    try:
+        return reporting_context(fund, year=year, period=period, on=on)
+    except NoBudgetYear:
         return None
-    return (
-        position.objects.filter(fund_id=fund_id)
-        .select_related("year")
-        .order_by("-year__start_date", "-period_number")
-        .first()
-    )
 
 
-def _variance_rows(fund: Any, year_id: int, period_number: int) -> list[Any]:
-    from budgets import selectors as budget_selectors
-
-    selector = getattr(budget_selectors, "variance_rows", None)
-    if selector is not None:
-        qs = selector(fund, period_number)
-    else:
-        qs = (
-            _model("LineVariance")
-            .objects.filter(fund=fund, period_number=period_number)
-            .select_related("line__service_area__parent", "line__locality")
-        )
-    return list(qs.filter(year_id=year_id))
+def _previous_period(fund: PooledFund, ctx: ReportingContext, since: Meeting | None) -> int | None:
+    """The month the previous meeting reviewed for this fund, when it is an earlier month of the
+    same year (the movements are measured from it)."""
+    if since is None or ctx.period is None:
+        return None
+    before = _fund_context(fund, since.date, None, None)
+    if before is None or before.year.pk != ctx.year.pk or before.period is None:
+        return None
+    return before.period.number if before.period.number < ctx.period.number else None
 
 
-def build_dashboard(board: Board, *, since: Meeting | None = None) -> Dashboard:
-    """Headline figures, charts' data, movements and red lines for the funds the board oversees."""
-    dash = Dashboard(board_code=board.code, board_name=board.name)
-    position_model = _model("FundPosition")
-    if position_model is None:
-        return dash
-    funds = list(board.funds.order_by("code"))
-    rows_all: list[tuple[Any, Any]] = []
-    as_at: list[dt.datetime] = []
+def build_dashboard(
+    board: Board,
+    *,
+    since: Meeting | None = None,
+    on: dt.date | None = None,
+    year: str | None = None,
+    period: str | None = None,
+) -> Dashboard:
+    """Headline figures, charts' data, movements and red lines for the funds the board oversees,
+    each in its reporting context on `on` (default today; a pack passes the meeting's date), or
+    in the year and month asked for (`year`, `period` codes)."""
+    on = on or timezone.localdate()
+    dash = Dashboard(board_code=board.code, board_name=board.name, on=on.isoformat())
     trend: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     risk: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    labels: list[str] = []
-    prev_period = reporting_period_at(since.date) if since is not None else None
-    before_by_line: dict[int, Decimal] = {}
+    figures: list[_FundFigures] = []
+    as_at: list[dt.datetime] = []
+    funds = list(board.funds.order_by("code"))
     for fund in funds:
-        pos = _latest_position(fund.pk)
-        if pos is None:
+        ctx = _fund_context(fund, on, year, period)
+        if ctx is None:
             continue
-        head = Headline()
-        head.add(pos)
-        dash.funds.append(
-            FundSummary(fund.pk, fund.code, fund.name, pos.year.code, pos.period_number, head)
-        )
-        dash.total.add(pos)
-        labels.append(f"{MONTHS[pos.period_number - 1]} {pos.year.code} (M{pos.period_number:02d})")
-        if pos.computed_at:
-            as_at.append(pos.computed_at)
-        for p in position_model.objects.filter(
-            fund=fund, year=pos.year, period_number__lte=pos.period_number
-        ).order_by("period_number"):
+        freshness = fund_freshness(fund, ctx.year)
+        dash.pending += freshness.pending
+        if freshness.computed_at is not None:
+            as_at.append(freshness.computed_at)
+        if not ctx.started or ctx.period is None:
+            budget = planning_selectors.fund_line_totals(fund, ctx.year)["current"]
+            dash.funds.append(_summary(ctx, Headline(current_budget=budget)))
+            continue
+        number = ctx.period.number
+        position = FundPosition.objects.filter(
+            fund=fund, year=ctx.year, period_number=number
+        ).first()
+        if position is None:  # not computed yet: the pending count says so
+            continue
+        head = Headline.of(position)
+        dash.funds.append(_summary(ctx, head))
+        dash.total.add(head)
+        for p in figure_selectors.fund_positions(fund, ctx.year).filter(period_number__lte=number):
             trend[p.period_number][0] += p.forecast_outturn
             trend[p.period_number][1] += p.current_budget
-        rows = _variance_rows(fund, pos.year_id, pos.period_number)
-        rows_all.extend((fund, r) for r in rows)
-        if prev_period is not None and prev_period < pos.period_number:
-            before_by_line.update(
-                _model("LineVariance")
-                .objects.filter(fund=fund, year=pos.year, period_number=prev_period)
-                .values_list("line_id", "forecast_variance")
+        previous = _previous_period(fund, ctx, since)
+        before = (
+            dict(
+                LineVariance.objects.filter(
+                    fund=fund, year=ctx.year, period_number=previous
+                ).values_list("line_id", "forecast_variance")
             )
-        allocation = _model("RiskShareAllocation")
-        if allocation is not None:
-            for a in allocation.objects.filter(
-                fund=fund, year=pos.year, period_number=pos.period_number, basis="forecast"
-            ).select_related("partner"):
-                risk[a.partner.short_name or a.partner.name] += a.amount
-    dash.period_label = ", ".join(sorted(set(labels)))
+            if previous is not None
+            else {}
+        )
+        rows = list(figure_selectors.variance_rows(fund, number, ctx.year))
+        figures.append(_FundFigures(fund, ctx, rows, before, previous))
+        for a in figure_selectors.risk_share_allocations(fund, ctx.year, number).filter(
+            basis=RiskShareAllocation.Basis.FORECAST
+        ):
+            risk[a.partner.short_name or a.partner.name] += a.amount
+    dash.period_label = _period_label(dash.funds)
     dash.as_at = min(as_at) if as_at else None
-    dash.pending = _pending(funds)
-    _apply_freshness(dash, [f for f in funds if any(s.fund_id == f.pk for s in dash.funds)])
+    rows_all = [(f.fund, row) for f in figures for row in f.rows]
     dash.by_service_area = _group(rows_all, _service_area_label)
     dash.by_locality = _group(rows_all, _locality_label)
-    dash.trend = [(MONTHS[n - 1], v[0], v[1]) for n, v in sorted(trend.items())]
+    dash.trend = [(MONTH_NAMES[n - 1], v[0], v[1]) for n, v in sorted(trend.items())]
     dash.risk_share = sorted(risk.items(), key=lambda kv: kv[0])
-    dash.movements, dash.movements_since = _movements(rows_all, before_by_line, since, prev_period)
+    before_by_line = {k: v for f in figures for k, v in f.before_by_line.items()}
+    dash.movements = _movements(rows_all, before_by_line)
+    dash.movements_since = _movements_label(since, {f.previous_period for f in figures})
     dash.red_lines, dash.red_lines_more = _red_lines(rows_all)
     _cycle(dash, funds)
     return dash
@@ -362,42 +392,36 @@ def _cycle(dash: Dashboard, funds: list[Any]) -> None:
     ]
 
 
-def _apply_freshness(dash: Dashboard, funds: list[Any]) -> None:
-    """Prefer the engine's own freshness (budgets.freshness) when it is there."""
-    try:
-        from budgets.freshness import fund_freshness  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
-    times, pending = [], 0
-    for fund in funds:
-        fresh = fund_freshness(fund)
-        if fresh.computed_at is not None:
-            times.append(fresh.computed_at)
-        pending += fresh.pending
-    if times:
-        dash.as_at = min(times)
-    dash.pending = pending
+def _summary(ctx: ReportingContext, head: Headline) -> FundSummary:
+    fund = ctx.fund
+    number = ctx.period.number if ctx.started and ctx.period is not None else 0
+    return FundSummary(
+        fund.pk, fund.code, fund.name, ctx.year.code, number, head, ctx.period_code, ctx.state
+    )
 
 
-def _pending(funds: Iterable[Any]) -> int:
-    mark = _model("StaleMark")
-    if mark is None:
-        return 0
-    ids = [f.pk for f in funds]
-    qs = mark.objects.filter(fund_id__in=ids)
-    if "processed_at" in {f.name for f in mark._meta.get_fields()}:
-        qs = qs.filter(processed_at__isnull=True)
-    return qs.count()
+def _period_label(funds: list[FundSummary]) -> str:
+    """The month every fund shows, or each fund's when they differ."""
+    labels = {_summary_label(f) for f in funds}
+    if len(labels) == 1:
+        return labels.pop()
+    return "; ".join(f"{f.code}: {_summary_label(f)}" for f in funds)
+
+
+def _summary_label(summary: FundSummary) -> str:
+    if not summary.started:
+        return f"{summary.year}: not started"
+    return f"{summary.period_code} ({summary.state})"
 
 
 def _service_area_label(row: Any) -> str:
     area = row.line.service_area
     top = area.parent if area.parent_id else area
-    return top.name
+    return str(top.name)
 
 
 def _locality_label(row: Any) -> str:
-    return row.line.locality.name if row.line.locality_id else "Greater Manchester-wide"
+    return str(row.line.locality.name) if row.line.locality_id else "Greater Manchester-wide"
 
 
 def _group(rows: list[tuple[Any, Any]], key: Any) -> list[tuple[str, Decimal]]:
@@ -407,16 +431,13 @@ def _group(rows: list[tuple[Any, Any]], key: Any) -> list[tuple[str, Decimal]]:
     return sorted(totals.items(), key=lambda kv: kv[0])
 
 
-def _movements(
-    rows: list[tuple[Any, Any]],
-    before_by_line: dict[int, Decimal],
-    since: Meeting | None,
-    prev_period: int | None,
-) -> tuple[list[Movement], str]:
+def _movements(rows: list[tuple[Any, Any]], before_by_line: dict[int, Decimal]) -> list[Movement]:
+    """The ten largest movements in forecast variance: since the month the previous meeting
+    reviewed for lines of funds that have one, else the engine's month-on-month movement."""
     moves: list[Movement] = []
     for fund, row in rows:
-        if before_by_line:
-            before = before_by_line.get(row.line_id, ZERO)
+        if row.line_id in before_by_line:
+            before = before_by_line[row.line_id]
             change = row.forecast_variance - before
         else:
             change = row.movement
@@ -428,11 +449,15 @@ def _movements(
                 )
             )
     moves.sort(key=lambda m: (-abs(m.movement), m.fund_code, m.line_code))
-    if before_by_line and since is not None and prev_period is not None:
-        label = f"since the last meeting ({since.date:%-d %B %Y}, figures for M{prev_period:02d})"
-    else:
-        label = "in the latest month"
-    return moves[:10], label
+    return moves[:10]
+
+
+def _movements_label(since: Meeting | None, previous: set[int | None]) -> str:
+    months = sorted(p for p in previous if p is not None)
+    if since is None or not months:
+        return "in the latest month"
+    figures = ", ".join(f"M{p:02d}" for p in months)
+    return f"since the last meeting ({since.date:%-d %B %Y}, figures for {figures})"
 
 
 RED_LINES_SHOWN = 20
@@ -440,16 +465,15 @@ RED_LINES_SHOWN = 20
 
 def _red_lines(rows: list[tuple[Any, Any]]) -> tuple[list[RedLine], int]:
     """The red lines with the largest forecast variances (at most 20) and how many more there are."""
-    forecast = _model("Forecast")
-    reds = [(fund, row) for fund, row in rows if row.rag == "red"]
+    reds = [(fund, row) for fund, row in rows if row.rag == Rag.RED]
     reds.sort(key=lambda fr: (-abs(fr[1].forecast_variance), fr[0].code, fr[1].line.code))
     hidden = max(len(reds) - RED_LINES_SHOWN, 0)
     reds = reds[:RED_LINES_SHOWN]
     period_of = {r.line_id: r.period_number for _, r in reds}
     commentary: dict[int, str] = {}
-    if reds and forecast is not None:
+    if reds:
         for f in (
-            forecast.objects.filter(line_id__in=[r.line_id for _, r in reds])
+            Forecast.objects.filter(line_id__in=list(period_of))
             .exclude(commentary="")
             .select_related("period")
             .order_by("line_id", "period__year__start_date", "period__number")
@@ -469,10 +493,3 @@ def _red_lines(rows: list[tuple[Any, Any]]) -> tuple[list[RedLine], int]:
         for fund, row in reds
     ]
     return out, hidden
-
-
-def figures_as_at_text(dash: Dashboard) -> str:
-    if dash.as_at is None:
-        return "No figures have been calculated yet"
-    local = timezone.localtime(dash.as_at)
-    return f"Figures as at {local:%H:%M} on {local:%-d %B %Y}"

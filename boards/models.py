@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from budgets.models import PooledFund
 from budgets.models.fields import MoneyField
+from gmhsc.jobs import JobFields
 from localities.models import Locality, Organisation
 
 
@@ -420,7 +421,7 @@ class ActionItem(models.Model):
         return self.status == self.Status.OPEN and self.due_date < today
 
 
-class BoardPack(models.Model):
+class BoardPack(JobFields):
     """One version of a meeting's pack PDF; supplements add versions, old ones stay downloadable."""
 
     class Status(models.TextChoices):

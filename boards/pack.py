@@ -24,7 +24,7 @@ from pypdf import PdfReader, PdfWriter
 from weasyprint import HTML
 
 from boards import charts, selectors
-from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.dashboard import Dashboard, build_dashboard
 from boards.models import AgendaItem, BoardPack, Meeting
 from gmhsc.memory import fewer_collections
 
@@ -126,7 +126,6 @@ def render_pack(
         "items": items,
         "include_private": include_private,
         "dash": dash,
-        "figures_as_at": figures_as_at_text(dash),
         "charts": chart_data_uris(dash),
         "sought": selectors.decisions_sought(meeting),
         "conflicts": selectors.possible_conflicts(meeting, item_qs),
@@ -175,7 +174,10 @@ def build(pack_id: int) -> BoardPack:
     )
     meeting = pack.meeting
     try:
-        dash = build_dashboard(meeting.board, since=selectors.previous_meeting(meeting))
+        # The figures as the board sees them on the meeting's day (its reporting context).
+        dash = build_dashboard(
+            meeting.board, since=selectors.previous_meeting(meeting), on=meeting.date
+        )
         pack.snapshot = dash.to_json()
         pack.figures_as_at = dash.as_at
         progress(20, "Rendering the agenda, finance dashboard and registers")

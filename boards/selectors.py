@@ -207,6 +207,28 @@ def gifts_register(user: Any, board: Board) -> QuerySet[GiftHospitality]:
     return qs.select_related("person", "senior_approver").distinct()
 
 
+def board_context_choices(board: Board, choice: Any) -> dict[str, Any]:
+    """The years and months a board's dashboard can be switched to: every year any of its funds
+    has a budget for, and each year's twelve months."""
+    from budgets.models import FinancialYear, Period
+
+    years = list(
+        FinancialYear.objects.filter(fund_budgets__fund__boards=board)
+        .distinct()
+        .order_by("start_date")
+    )
+    periods = Period.objects.filter(year__in=years, number__lte=12).select_related("year")
+    months: dict[str, list[tuple[str, str]]] = {y.code: [] for y in years}
+    for p in periods.order_by("year__start_date", "number"):
+        months[p.year.code].append((p.code, f"M{p.number:02d} {p.start_date:%B %Y}"))
+    return {
+        "years": [y.code for y in years],
+        "months": list(months.items()),
+        "year": choice.year,
+        "period": choice.period,
+    }
+
+
 def decisions_sought(meeting: Meeting) -> dict[str, list[Any]]:
     """Virements and contract awards awaiting a decision of this meeting's board."""
     fund_ids = list(meeting.board.funds.values_list("id", flat=True))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from csp.decorators import csp_replace
 from django.contrib import messages
@@ -18,7 +22,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from boards import charts, rules, selectors, services
-from boards.dashboard import Dashboard, build_dashboard, figures_as_at_text
+from boards.dashboard import Dashboard, build_dashboard
 from boards.forms import (
     ActionForm,
     ActionUpdateForm,
@@ -394,13 +398,42 @@ def pack_publish(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_CACHE_SECONDS = 600
 
 
-def dashboard_for(board: Any, since: Any = None, key: str | None = None) -> Dashboard:
-    """The live dashboard, cached per board and snapshot time (figures only change when the
-    recompute engine writes new snapshots). `since`: the previous meeting (looked up if None);
-    `key`: the caller's _dash_key for it, so the stamp is not queried again."""
+@dataclass(frozen=True)
+class DashboardChoice:
+    """The year and month a dashboard request asks for (`year`, `period` codes; empty: each fund's
+    default reporting context) and the day it is judged on."""
+
+    on: dt.date
+    year: str = ""
+    period: str = ""
+
+    @classmethod
+    def of(cls, query: Any) -> DashboardChoice:
+        return cls(
+            on=timezone.localdate(),
+            year=(query.get("year") or "").strip()[:7],
+            period=(query.get("period") or "").strip()[:11],
+        )
+
+    @property
+    def query(self) -> str:
+        return urlencode({k: v for k, v in (("year", self.year), ("period", self.period)) if v})
+
+
+def dashboard_for(
+    board: Any,
+    since: Any = None,
+    key: str | None = None,
+    choice: DashboardChoice | None = None,
+) -> Dashboard:
+    """The live dashboard, cached per board, snapshot time and reporting choice (figures only
+    change when the recompute engine writes new snapshots, or the day moves the context on).
+    `since`: the previous meeting (looked up if None); `key`: the caller's _dash_key for it, so
+    the stamp is not queried again."""
     if since is None:
         since = selectors.previous_meeting_before(board, timezone.now())
-    key = key or _dash_key(board, since)
+    choice = choice or DashboardChoice(on=timezone.localdate())
+    key = key or _dash_key(board, since, choice)
     cached = cache.get(key)
     if cached is not None:
         return Dashboard.from_json(cached)
@@ -414,15 +447,25 @@ def dashboard_for(board: Any, since: Any = None, key: str | None = None) -> Dash
             if cached is not None:
                 return Dashboard.from_json(cached)
     try:
-        dash = build_dashboard(board, since=since)
+        dash = build_dashboard(
+            board,
+            since=since,
+            on=choice.on,
+            year=choice.year or None,
+            period=choice.period or None,
+        )
         cache.set(key, dash.to_json(), DASHBOARD_CACHE_SECONDS)
     finally:
         cache.delete(lock)
     return dash
 
 
-def _dash_key(board: Any, since: Any) -> str:
-    return f"boards:dash:{board.pk}:{since.pk if since else 0}:{_snapshot_stamp(board)}"
+def _dash_key(board: Any, since: Any, choice: DashboardChoice) -> str:
+    chosen = hashlib.sha256(f"{choice.year}|{choice.period}".encode()).hexdigest()[:16]
+    return (
+        f"boards:dash:{board.pk}:{since.pk if since else 0}:{choice.on.isoformat()}:{chosen}:"
+        f"{_snapshot_stamp(board)}"
+    )
 
 
 def _snapshot_stamp(board: Any) -> str:
@@ -461,7 +504,7 @@ def _snapshot_stamp(board: Any) -> str:
 
 
 def _chart_svgs(
-    board: Any, since: Any, base: str, dash: Dashboard | None = None
+    board: Any, since: Any, base: str, choice: DashboardChoice, dash: Dashboard | None = None
 ) -> dict[str, bytes]:
     """The four chart SVGs, from the cache under the dashboard's key `base` (one round trip); any
     missing one is drawn from `dash` (built if not given)."""
@@ -471,7 +514,7 @@ def _chart_svgs(
     for name, key in keys.items():
         svg = found.get(key)
         if svg is None:
-            dash = dash or dashboard_for(board, since, base)
+            dash = dash or dashboard_for(board, since, base, choice)
             svg = charts.chart_svg(name, dash)
             cache.set(key, svg, DASHBOARD_CACHE_SECONDS)
         svgs[name] = svg
@@ -489,15 +532,16 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     """
     board = selectors.get_board(request.user, pk)
     since = selectors.previous_meeting_before(board, timezone.now())
-    key = _dash_key(board, since)
+    choice = DashboardChoice.of(request.GET)
+    key = _dash_key(board, since, choice)
 
     def dash() -> Dashboard:
-        return dashboard_for(board, since, key)
+        return dashboard_for(board, since, key, choice)
 
     def srcs() -> dict[str, str]:
         return {
             name: charts.data_uri(svg)
-            for name, svg in _chart_svgs(board, since, key, lazy_dash).items()
+            for name, svg in _chart_svgs(board, since, key, choice, lazy_dash).items()
         }
 
     lazy_dash: Any = SimpleLazyObject(dash)
@@ -510,7 +554,8 @@ def dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             "dash_key": key,
             "dash_seconds": DASHBOARD_CACHE_SECONDS,
             "dash": lazy_dash,
-            "figures_as_at": SimpleLazyObject(lambda: figures_as_at_text(lazy_dash)),
+            "choice": choice,
+            "switcher": SimpleLazyObject(lambda: selectors.board_context_choices(board, choice)),
             "chart_names": SimpleLazyObject(
                 lambda: [
                     (
@@ -548,7 +593,8 @@ def chart(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if name not in charts.CHART_NAMES:
         raise Http404("No such chart.")
     since = selectors.previous_meeting_before(board, timezone.now())
-    svg = _chart_svgs(board, since, _dash_key(board, since))[name]
+    choice = DashboardChoice.of(request.GET)
+    svg = _chart_svgs(board, since, _dash_key(board, since, choice), choice)[name]
     response = HttpResponse(svg, content_type="image/svg+xml")
     response["Cache-Control"] = "private, max-age=60"
     return response

@@ -1,4 +1,9 @@
-"""How fresh a fund's figures are: when they were computed and how many changes are still pending."""
+"""How fresh a fund's figures are: when they were computed and how many changes are still pending.
+
+The one wording of "figures as at" and "Recalculating: N changes pending": every page, export
+and board pack says it through `as_at_text` and `pending_text` (pages through the
+`figures_as_at` template tag in budgets.templatetags.reporting).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,22 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
-from budgets.models import FundPosition, StaleMark
+from budgets.models import FinancialYear, FundPosition, StaleMark
 
 
-def figures_as_at(moment: datetime | None) -> str:
-    """ "Figures as at 14:02 on 3 October 2016" (local time), or that none are computed yet: the
-    one wording every page, export and paper uses for when its figures were calculated."""
-    if moment is None:
+def as_at_text(computed_at: datetime | None) -> str:
+    """ "Figures as at 14:02 on 3 October 2016" (local time), or that none are computed yet."""
+    if computed_at is None:
         return "Figures not yet calculated"
-    local = timezone.localtime(moment)
+    local = timezone.localtime(computed_at)
     return f"Figures as at {local:%H:%M} on {local.day} {local:%B %Y}"
+
+
+def pending_text(pending: int) -> str:
+    if not pending:
+        return ""
+    noun = "change" if pending == 1 else "changes"
+    return f"Recalculating: {pending} {noun} pending"
 
 
 @dataclass(frozen=True)
@@ -28,14 +39,11 @@ class Freshness:
 
     @property
     def as_at_text(self) -> str:
-        return figures_as_at(self.computed_at)
+        return as_at_text(self.computed_at)
 
     @property
     def pending_text(self) -> str:
-        if not self.pending:
-            return ""
-        noun = "change" if self.pending == 1 else "changes"
-        return f"Recalculating: {self.pending} {noun} pending"
+        return pending_text(self.pending)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +57,6 @@ def fund_freshness(fund: Any, year: Any = None) -> Freshness:
     marks = StaleMark.objects.filter(fund=fund)
     if year is not None:
         positions = positions.filter(year=year)
-        marks = marks.filter(year_id=getattr(year, "pk", year))
+        marks = marks.filter(year_id=year.pk if isinstance(year, FinancialYear) else year)
     computed_at = positions.aggregate(at=Max("computed_at"))["at"]
     return Freshness(computed_at=computed_at, pending=marks.count())

@@ -1,6 +1,7 @@
 """Read queries every part of budgets shares: which funds, lines and virements a person may see
-(visibility lives here and in `budgets.rules`, nowhere else), periods and their status, and the
-year a fund's pages show. Each sub-domain keeps its own screen-shaped reads in its selectors."""
+(visibility lives here and in `budgets.rules`, nowhere else), periods and their status. Which
+year and month a page shows is the reporting context's question (budgets.context). Each
+sub-domain keeps its own screen-shaped reads in its selectors."""
 
 from __future__ import annotations
 
@@ -134,22 +135,6 @@ def virements_visible_to(user: Any, fund: Any = None, status: str | None = None)
     if roles.is_administrator(user):
         return qs
     return qs.filter(fund_id__in=funds_visible_to(user).values("pk"))
-
-
-def fund_year(fund: Any, code: str | None = None) -> Any:
-    """The year a fund's pages show: the one asked for, else the latest with a budget or lines."""
-    budgeted = FinancialYear.objects.filter(fund_budgets__fund=fund)
-    # Pages ask for a year the fund has a budget for: one query.
-    if code and (chosen := budgeted.filter(code=code).first()) is not None:
-        return chosen
-    if budgeted.exists():
-        return budgeted.order_by("-start_date").first()
-    with_lines = FinancialYear.objects.filter(
-        pk__in=BudgetLine.objects.filter(fund=fund).values("year_id")
-    )
-    if code and (chosen := with_lines.filter(code=code).first()) is not None:
-        return chosen
-    return with_lines.order_by("-start_date").first()
 
 
 def open_periods(fund: Any, year: Any) -> list[Any]:

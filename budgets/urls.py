@@ -31,6 +31,7 @@ urlpatterns = [
     path("lines/<int:pk>/row/", lines.line_row, name="line-row"),
     path("lines/<int:pk>/edit/", lines.line_edit, name="line-edit"),
     path("lines/<int:pk>/phasing/", lines.line_phasing, name="line-phasing"),
+    path("lines/<int:pk>/phasing/check/", lines.line_phasing_check, name="line-phasing-check"),
     path("lines/<int:pk>/rephase/", lines.line_rephase, name="line-rephase"),
     path("lines/<int:pk>/forecast/", lines.line_forecast, name="line-forecast"),
     path("lines/<int:pk>/adjust/", lines.line_adjust, name="line-adjust"),

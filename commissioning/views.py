@@ -22,7 +22,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from budgets import history
 from budgets import selectors as budget_selectors
-from budgets.models import FinancialYear, FundPeriod, PooledFund, ServiceArea
+from budgets.context import NoBudgetYear, ReportingContext, reporting_context
+from budgets.models import FinancialYear, PooledFund, ServiceArea
 from commissioning import bcf_return, rules, selectors, services
 from commissioning.forms import (
     LINE_SLOTS,
@@ -58,11 +59,15 @@ def _fund(request: HttpRequest, pk: Any) -> PooledFund:
     return fund
 
 
+def _context(fund: PooledFund, year: Any = None, period: Any = None) -> ReportingContext:
+    try:
+        return reporting_context(fund, year=year, period=period)
+    except NoBudgetYear:
+        raise Http404("This fund has no budget yet") from None
+
+
 def _year(fund: PooledFund, code: str | None) -> FinancialYear:
-    year = budget_selectors.fund_year(fund, code)
-    if year is None:
-        raise Http404("This fund has no budget yet")
-    return year
+    return _context(fund, code).year
 
 
 def _contract(request: HttpRequest, pk: int) -> Contract:
@@ -70,17 +75,6 @@ def _contract(request: HttpRequest, pk: int) -> Contract:
     if contract is None:
         raise Http404("Contract not found")
     return contract
-
-
-def default_period(fund: PooledFund, year: FinancialYear) -> int:
-    """The latest closed month of the year, else M1 (as the variance report does)."""
-    closed = (
-        FundPeriod.objects.filter(fund=fund, period__year=year, status=FundPeriod.Status.CLOSED)
-        .order_by("-period__number")
-        .values_list("period__number", flat=True)
-        .first()
-    )
-    return min(closed or 1, 12)
 
 
 @login_required
@@ -233,17 +227,17 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
-    try:
-        period = int(request.GET.get("period", "0"))
-    except ValueError:
-        period = 0
-    if not 1 <= period <= 12:
-        period = default_period(contract.fund, contract.year)
+    wanted = request.GET.get("period", "")
+    if wanted.isdigit():  # the page's own month chooser sends a number (1..12)
+        wanted = f"{contract.year.code}-M{int(wanted):02d}"
+    ctx = _context(contract.fund, contract.year, wanted)
+    # Headroom is worked out at the context's month (M1 before the year has started).
+    period = ctx.period_number or 1
     context = {
         "contract": contract,
         "fund": contract.fund,
+        "ctx": ctx,
         "period": period,
-        "periods": range(1, 13),
         "lines": selectors.contract_lines_with_headroom(contract, period),
         "decisions": contract.decisions.select_related("decided_by").order_by("-recorded_at"),
         "can_edit": rules.can_edit_contract(request.user, contract),
@@ -427,7 +421,8 @@ def bcf_fund(request: HttpRequest, pk: int) -> HttpResponse:
     fund = _fund(request, pk)
     if not fund.is_bcf:
         raise Http404("Not a Better Care Fund pool")
-    year = _year(fund, request.GET.get("year"))
+    ctx = _context(fund, request.GET.get("year"))
+    year = ctx.year
     can_edit = rules.can_commission_in_fund(request.user, fund)
     form = BcfSchemeForm(request.POST or None)
     if request.method == "POST":
@@ -467,6 +462,7 @@ def bcf_fund(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "fund": fund,
         "year": year,
+        "ctx": ctx,
         "schemes": selectors.bcf_schemes(fund, year.pk),
         "ret": ret,
         "conditions": [(n, text, conditions.get(n)) for n, text in BCF_CONDITIONS.items()],

@@ -1,4 +1,4 @@
-"""Health: database, broker, worker heartbeat and the age of the oldest stale mark.
+"""Health: database, broker, worker heartbeat, the oldest stale mark and stuck background jobs.
 
 GET /health/ answers 200 with {"status": "ok", ...} when every check passes, 503 "degraded"
 otherwise. It is public (load balancers and monitors call it) and reveals no data, only ages
@@ -7,6 +7,8 @@ and counts. Thresholds come from settings so operators can tune them.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from budgets.figures import selectors as figure_selectors
 from budgets.models import StaleMark
+from gmhsc import jobs
 
 HEARTBEAT_KEY = "gmhsc:worker-heartbeat"
 
@@ -41,6 +44,9 @@ def _database() -> dict[str, Any]:
 def _broker() -> dict[str, Any]:
     if not settings.CELERY_BROKER_URL:
         return {"ok": True, "mode": "in-process"}
+    if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+        return {"ok": folder.is_dir() and os.access(folder, os.W_OK), "mode": "folder"}
     try:
         import redis
 
@@ -82,11 +88,22 @@ def _stale_marks() -> dict[str, Any]:
     }
 
 
+def _jobs() -> dict[str, Any]:
+    """Background jobs with no heartbeat for GMHSC_JOB_STUCK_SECONDS (the sweep sends them again)."""
+    try:
+        found = jobs.stuck()
+    except Exception as exc:
+        return {"ok": False, "error": _first_line(exc)}
+    return {"ok": found["count"] == 0, **found}
+
+
 def report() -> dict[str, Any]:
     checks = {"database": _database(), "broker": _broker(), "worker": _worker()}
     if checks["database"]["ok"]:
         checks["stale_marks"] = _stale_marks()
+        checks["jobs"] = _jobs()
     else:
         checks["stale_marks"] = {"ok": False, "error": "database unavailable"}
+        checks["jobs"] = {"ok": False, "error": "database unavailable"}
     status = "ok" if all(c["ok"] for c in checks.values()) else "degraded"
     return {"status": status, "checks": checks, "time": timezone.now().isoformat()}

@@ -1,10 +1,17 @@
-"""Root URLs: each app owns its pages (`<app>/urls.py`) and API routes (`<app>/api_urls.py`)."""
+"""Root URLs: each app owns its pages (`<app>/urls.py`) and API routes (`<app>/api_urls.py`).
 
-from django.conf import settings
+There is no /media/ route, in any setting: uploaded and generated files (exports, board packs,
+papers, ledger files) are served only by views that check who may see them."""
+
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from gmhsc import views
 from gmhsc.api_root import ApiRootView
@@ -25,11 +32,17 @@ urlpatterns = [
     path("api/v1/", include("commissioning.api_urls")),
     path("api/v1/", include("boards.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The split view serves Swagger UI's start-up script as a file (?script=), not inline.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # ReDoc builds its look with styled-components, which writes <style> elements at run time, and
+    # runs its search in a Web Worker it makes from its own code (a blob: URL): this one page
+    # (public, no data) may apply inline styles and start that worker; scripts stay 'self' only.
+    # Its "Redocly" footer logo, the one file it would fetch from a CDN, stays blocked (img-src).
+    path(
+        "api/redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

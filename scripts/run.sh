@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make run: migrate, load reference and demo data, print the demo logins, serve on 127.0.0.1:8000
-# (PORT to change it). SQLite and in-process tasks by default; with DATABASE_URL and REDIS_URL set,
-# PostgreSQL, Redis and a real Celery worker and beat (stopped by pid when the server stops).
+# make run: migrate, load reference and demo data, print the demo logins, serve on 127.0.0.1:8000.
+# Background work never runs inside a request: by default (SQLite, no REDIS_URL) a Celery worker with
+# beat inside it takes tasks from a folder-based broker (var/broker/, gmhsc/settings/local.py); with
+# DATABASE_URL and REDIS_URL set, PostgreSQL, Redis and a worker and a beat. Everything started here is
+# stopped by pid when the server stops.
 # What the demo leaves for later (frozen month-end reports, the latest month's files, the board
 # pack) is enqueued once the server answers: `seed_demo --fill-in`, in the background.
 set -euo pipefail
@@ -14,12 +16,33 @@ $PY manage.py seed_demo --quiet-logins
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
+# Gossip, mingle and worker events are off: nothing here uses them, and Gossip's channel teardown on a
+# lost broker connection raised AttributeError ("'NoneType' object has no attribute 'hostname'" /
+# "'connection_errors'") and could stop the worker for good.
+WORKER=(.venv/bin/celery -A gmhsc worker -Q default,recompute,imports,exports
+        --without-gossip --without-mingle --without-heartbeat -l WARNING)
+# Starts "$@" again whenever it exits (a crash, `kill -9`, out of memory) until make run stops;
+# the work it held is picked up again by the job sweep (README, Operations).
+keep_running() {
+  local child=""
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait 2>/dev/null; exit 0' TERM INT
+  while true; do
+    "$@" & child=$!
+    wait "$child" && status=0 || status=$?
+    echo "gmhsc: $1 ${2:-} ${3:-} ${4:-} exited ($status); starting it again in 5 s" >&2
+    sleep 5 & wait $!
+  done
+}
+mkdir -p var
 if [ -n "${REDIS_URL:-}" ]; then
-  .venv/bin/celery -A gmhsc worker -Q default,recompute,imports,exports -l WARNING & pids+=($!)
-  .venv/bin/celery -A gmhsc beat -l WARNING --schedule /tmp/gmhsc-celerybeat-schedule & pids+=($!)
-  echo "Celery worker (pid ${pids[0]}) and beat (pid ${pids[1]}) started against $REDIS_URL"
+  keep_running "${WORKER[@]}" & pids+=($!)
+  keep_running .venv/bin/celery -A gmhsc beat -l WARNING --schedule var/celerybeat-schedule & pids+=($!)
+  echo "Celery worker and beat started against $REDIS_URL (restarted if they stop)"
+elif [ "${CELERY_TASK_ALWAYS_EAGER:-}" = "true" ]; then
+  echo "CELERY_TASK_ALWAYS_EAGER=true: background tasks run in-process."
 else
-  echo "No REDIS_URL: background tasks run in-process."
+  keep_running "${WORKER[@]}" --concurrency 1 --beat --schedule var/celerybeat-schedule & pids+=($!)
+  echo "Background worker with beat started on the folder broker var/broker/ (restarted if it stops)"
 fi
 $PY -c 'import django, os; os.environ.setdefault("DJANGO_SETTINGS_MODULE","gmhsc.settings.local"); django.setup(); from gmhsc import demo; print(demo.logins())'
 echo

@@ -115,17 +115,22 @@ def reset_celery_client(app) -> None:
         del app._local.backend
 
 
-def start_worker(name: str = "w1", *, broker_url: str | None = None) -> subprocess.Popen:
+def start_worker(
+    name: str = "w1", *, broker_url: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start a real solo worker (own session) and wait until it answers a ping.
 
     broker_url: a broker other than the one `make test` started (fault tests run their own).
+    env: more environment (e.g. shorter job heartbeat and sweep intervals).
     The worker is killed if it never answers or the ping itself fails, so none is left behind.
     """
     from gmhsc.celery import app
 
+    extra = env or {}
     env = worker_env()
     if broker_url:
         env.update(REDIS_URL=broker_url, CELERY_BROKER_URL=broker_url)
+    env.update(extra)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -188,7 +193,7 @@ def stop_worker(proc: subprocess.Popen) -> None:
     app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
     """Poll until predicate() is truthy; return its value or fail."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -196,4 +201,4 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
         if value:
             return value
         time.sleep(interval)
-    pytest.fail(f"condition not met within {timeout} s")
+    pytest.fail(f"{what} not met within {timeout} s")

@@ -75,7 +75,7 @@ ROWS: list[tuple[str, Row]] = [
     ("api-export-detail", R("export", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("api-export-download", R("export", get="404 404 404 404 403")),
     ("api-export-list", R(get="200 200 200 200 403", post="400 400 400 400 403")),
-    ("api-fund-variance", R("fund", get="404 404 404 404 403")),
+    ("api-fund-variance", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     # The financial year cycle. Endpoints whose body names the year validate it first (400), as
     # the budget approval and period endpoints do; pages refuse roles that may not act (403).
     ("api-fund-close-year", R("fund", post=("400 400 400 400 403", "404 404 404 400 403"))),
@@ -104,7 +104,7 @@ ROWS: list[tuple[str, Row]] = [
     ("savings-scheme-history", R("savings_scheme", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("savings-scheme-list", R(get="200 200 200 200 403", post="400 400 400 400 403")),
     ("figures-positions", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
-    ("figures-variance", R("fund", get=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("figures-variance", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("figures-risk-share", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("figures-allocation-runs", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("api-redoc", R(get="200 200 200 200 200")),
@@ -169,6 +169,7 @@ ROWS: list[tuple[str, Row]] = [
     ("budgets:line-edit", R("line", get=("200 404 404 404 302", "404 404 404 404 302"), post=("200 404 404 404 302", "404 404 404 404 302"))),
     ("budgets:line-forecast", R("line", get=("200 200 404 404 302", "404 404 404 404 302"), post=("200 200 404 404 302", "404 404 404 404 302"))),
     ("budgets:line-phasing", R("line", get="405 405 405 405 302", post=("200 404 404 404 302", "404 404 404 404 302"))),
+    ("budgets:line-phasing-check", R("line", get=("200 200 200 200 302", "404 404 404 200 302"), post="405 405 405 405 302")),
     ("budgets:line-rephase", R("line", get="405 405 405 405 302", post=("200 404 404 404 302", "404 404 404 404 302"))),
     ("budgets:line-row", R("line", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 200 200 302", "404 404 404 200 302"))),
     ("budgets:line-table", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 200 200 302", "404 404 404 200 302"))),

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from budgets import selectors
+from budgets.context import NoBudgetYear, reporting_context
 from budgets.figures import selectors as figure_selectors
 from budgets.freshness import fund_freshness
 from budgets.models import FinancialYear, PooledFund
@@ -95,10 +96,18 @@ class FundPositionsView(APIView):
 class LineVarianceView(APIView):
     @extend_schema(parameters=[YEAR, PERIOD], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
+        """Every line's figures at one month: the month asked for (of the year asked for, else
+        of the fund's reporting year), else the fund's reporting month (budgets.context). A year
+        that has not started has no RAG and no percentages."""
         fund = _fund(request, code)
-        year = _year(request)
-        number = _period(request)
+        try:
+            ctx = reporting_context(fund, year=_year(request))
+        except NoBudgetYear:
+            raise NotFound("This fund has no budget yet.") from None
+        year = ctx.year
+        number = _period(request, required=ctx.period is None) or ctx.period_number
         assert number is not None
+        started = ctx.started
         rows = [
             {
                 "line": v.line.code,
@@ -108,14 +117,16 @@ class LineVarianceView(APIView):
                 "locality": v.line.locality.name if v.line.locality else None,
                 "period_number": v.period_number,
                 **{c: _money(getattr(v, c)) for c in MONEY_COLUMNS},
-                "ytd_variance_pct": _money(v.ytd_variance_pct),
-                "forecast_variance_pct": _money(v.forecast_variance_pct),
-                "rag": v.rag,
+                "ytd_variance_pct": _money(v.ytd_variance_pct) if started else None,
+                "forecast_variance_pct": _money(v.forecast_variance_pct) if started else None,
+                "rag": v.rag if started else "",
                 "adverse_favourable": v.adverse_favourable,
             }
             for v in figure_selectors.variance_rows(fund, number, year)
         ]
-        return _envelope(fund, year, rows)
+        response = _envelope(fund, year, rows)
+        response.data.update(year=year.code, period=f"{year.code}-M{number:02d}", started=started)
+        return response
 
 
 class RiskShareView(APIView):

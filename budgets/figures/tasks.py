@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError, OperationalError
 from django.utils import timezone
 
@@ -66,8 +67,8 @@ def sweep_stale_marks() -> list[int]:
     name="budgets.tasks.reconcile_all",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=50 * 60,
-    time_limit=55 * 60,
+    soft_time_limit=settings.GMHSC_LONGEST_TASK_SECONDS - 5 * 60,
+    time_limit=settings.GMHSC_LONGEST_TASK_SECONDS,  # the longest; the visibility timeout follows it
 )
 def reconcile_all() -> int:
     """Nightly: recompute every fund from postings in memory and log every difference."""

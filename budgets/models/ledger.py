@@ -10,6 +10,7 @@ from budgets.models.fields import MoneyField
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
+from gmhsc.jobs import JobFields
 from gmhsc.money import format_money
 from localities.models import Organisation
 
@@ -42,7 +43,7 @@ class LedgerMapping(models.Model):
         return f"{self.organisation.code} {self.cost_centre}/{self.expense_code} -> {self.budget_line.code}"
 
 
-class LedgerImport(models.Model):
+class LedgerImport(JobFields):
     """One uploaded ledger file: its progress, its errors and its summary."""
 
     class Status(models.TextChoices):

@@ -11,6 +11,7 @@ from django.db import models
 
 from budgets.models.funds import PooledFund
 from budgets.models.reference import Period
+from gmhsc.jobs import JobFields
 from localities.models import Organisation
 
 
@@ -78,7 +79,7 @@ class ReportSnapshot(models.Model):
         return checksum_of(self.data) == self.checksum
 
 
-class ExportJob(models.Model):
+class ExportJob(JobFields):
     """One export file: asked for by a user ("my exports") or made by the month-end close."""
 
     class Kind(models.TextChoices):

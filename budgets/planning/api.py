@@ -568,6 +568,7 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             method=data["method"],
             custom=data["custom"],
             reason=data["reason"],
+            set_annual_budget=data["set_annual_budget"],
         )
         return self._line_response(updated)
 

@@ -52,9 +52,15 @@ class LineEditForm(GovukForm):
 
 
 class PhasingForm(GovukForm):
-    """Twelve monthly amounts typed by hand (custom phasing); their sum becomes the annual budget."""
+    """Twelve monthly amounts typed by hand (custom phasing). They must add up to the annual budget,
+    unless the person asks for the annual budget to become their total (draft budgets only)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
+    set_annual_budget = forms.BooleanField(
+        label="Set the annual budget to the months' total",
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
     reason = forms.CharField(
         label="Reason for the change",
         max_length=500,

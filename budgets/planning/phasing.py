@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from gmhsc.errors import ApplicationError
-from gmhsc.money import ZERO, MoneyError, split_largest_remainder, to_money
+from gmhsc.money import ZERO, MoneyError, format_money, split_largest_remainder, to_money
 
 MONTHS = 12
 FLAT = "flat"
@@ -54,8 +54,8 @@ class Phased:
     note: str = ""
 
 
-def parse_custom(values: Sequence[object], amount: Decimal) -> list[Decimal]:
-    """Twelve monthly values, each valid money, that sum exactly to `amount`."""
+def parse_months(values: Sequence[object] | None) -> list[Decimal]:
+    """Twelve monthly values, each valid money (they need not add up to anything yet)."""
     if values is None or len(values) != MONTHS:
         raise PhasingError(
             f"Custom phasing needs 12 monthly values; got {0 if values is None else len(values)}."
@@ -66,11 +66,38 @@ def parse_custom(values: Sequence[object], amount: Decimal) -> list[Decimal]:
             parts.append(to_money(value))
         except MoneyError as exc:
             raise PhasingError(f"Month M{number:02d}: {exc}.") from None
+    return parts
+
+
+def months_difference_text(total: Decimal, amount: Decimal) -> str:
+    """'£4,667.00 more than the annual budget of £200,000.00' (or 'less'), or '' when equal."""
+    if total == amount:
+        return ""
+    side = "more" if total > amount else "less"
+    return (
+        f"{format_money(abs(total - amount), pence=True)} {side} than the annual budget of "
+        f"{format_money(amount, pence=True)}"
+    )
+
+
+def parse_custom(values: Sequence[object], amount: Decimal) -> list[Decimal]:
+    """Twelve monthly values, each valid money, that sum exactly to `amount`.
+
+    Months that do not add up are refused, never silently turned into a new annual budget: a
+    caller that means to change the budget says so (line_rephase's `set_annual_budget`)."""
+    parts = parse_months(values)
     total = sum(parts, ZERO)
     if total != amount:
         raise PhasingError(
-            f"The 12 monthly values add up to {total}, not the annual budget {amount}.",
-            extra={"sum": str(total), "annual_budget": str(amount)},
+            f"The months add up to {format_money(total, pence=True)}, "
+            f"{months_difference_text(total, amount)}. Change the months so they add up to it, "
+            "or set the annual budget to the months' total.",
+            extra={
+                "field": "custom",
+                "sum": str(total),
+                "annual_budget": str(amount),
+                "difference": str(total - amount),
+            },
         )
     return parts
 

@@ -238,6 +238,12 @@ class RephaseInput(serializers.Serializer):
         child=serializers.CharField(), required=False, allow_null=True, default=None
     )
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+    set_annual_budget = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With custom months that do not add up to the annual budget: make the annual "
+        "budget their total (draft budgets only). Without it such months are refused.",
+    )
 
 
 class VirementInput(serializers.Serializer):

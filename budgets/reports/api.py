@@ -18,6 +18,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from budgets import selectors
+from budgets.context import context_from_query
 from budgets.models import ExportJob
 from budgets.reports import exports
 from budgets.reports.variance import (
@@ -45,7 +46,9 @@ def variance_payload(report: VarianceReport) -> dict[str, Any]:
         "fund": report.fund_code,
         "fund_name": report.fund_name,
         "host": report.host,
+        "year": report.year_code,
         "period": report.period_code,
+        "started": report.started,
         "grouping": report.grouping,
         "as_at": report.as_at.isoformat() if report.as_at else None,
         "pending_changes": report.pending,
@@ -75,6 +78,7 @@ def variance_payload(report: VarianceReport) -> dict[str, Any]:
             "partners": [{k: _money(v) for k, v in asdict(e).items()} for e in report.risk_share],
         },
         "fair_share": {
+            "method": report.fair_share_method or None,
             "note": report.fair_share_note,
             "localities": [{k: _money(v) for k, v in asdict(e).items()} for e in report.fair_share],
         },
@@ -87,7 +91,13 @@ class VarianceReportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", str, required=True, description="e.g. 2016/17-M06"),
+            OpenApiParameter(
+                "period",
+                str,
+                description="e.g. 2016/17-M06; default: the fund's reporting month (its latest "
+                "closed month)",
+            ),
+            OpenApiParameter("year", str, description="e.g. 2016/17: that year's reporting month"),
             OpenApiParameter("grouping", str, enum=list(GROUPINGS)),
         ],
         responses=OpenApiTypes.OBJECT,
@@ -96,7 +106,17 @@ class VarianceReportView(APIView):
         fund = selectors.funds_visible_to(request.user).filter(code=code).first()
         if fund is None:
             raise NotFound("Fund not found.")
-        period = selectors.get_period(request.query_params.get("period", ""))
+        asked = request.query_params.get("period")
+        if asked:
+            period = selectors.get_period(asked)
+        else:
+            ctx = context_from_query(fund, request.query_params)
+            if ctx.period is None:
+                raise NotFound(
+                    f"{ctx.year.code} has not started for {fund.code}: no month is closed or has "
+                    "spend yet. Ask for a month with ?period=."
+                )
+            period = ctx.period
         grouping = request.query_params.get("grouping", "service_area")
         if grouping not in GROUPINGS:
             raise ApplicationError(

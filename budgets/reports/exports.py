@@ -25,6 +25,7 @@ from budgets.reports.variance import (
 )
 from budgets.reports.xlsx_renderer import render_xlsx
 from budgets.selectors import funds_visible_to
+from gmhsc import jobs
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.memory import fewer_collections
@@ -221,7 +222,9 @@ def variance_export_run(*, job_id: int) -> str:
     )
     if job is None or job.status == ExportJob.Status.DONE:
         return "nothing to do"
-    return run_variance_export(job).status
+    # Taken by one worker at a time, with a heartbeat while it runs (gmhsc/jobs.py).
+    status = jobs.run_claimed(job, lambda: run_variance_export(job).status)
+    return str(status or "finished or held by another worker")
 
 
 def transparency_export_run(*, job_id: int) -> str:
@@ -229,7 +232,8 @@ def transparency_export_run(*, job_id: int) -> str:
     job = ExportJob.objects.select_related("organisation", "period__year").filter(pk=job_id).first()
     if job is None or job.status == ExportJob.Status.DONE:
         return "nothing to do"
-    return run_transparency_export(job).status
+    status = jobs.run_claimed(job, lambda: run_transparency_export(job).status)
+    return str(status or "finished or held by another worker")
 
 
 def run_variance_export(job: ExportJob) -> ExportJob:

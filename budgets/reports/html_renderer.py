@@ -42,7 +42,7 @@ def line_row(row: ReportRow) -> str:
         f'<td class="govuk-table__cell">{escape(row.line_name)}</td>'
         f"{_money_cells(row)}"
         f'<td class="govuk-table__cell"><span class="app-rag app-rag--{rag}">'
-        f"{rag.title()}</span></td>"
+        f"{rag.title() or 'Not started'}</span></td>"
         f'<td class="govuk-table__cell">{escape(row.adverse_favourable.title())}</td>'
         f'<td class="govuk-table__cell">{escape(row.commentary)}</td></tr>'
     )

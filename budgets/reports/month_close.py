@@ -7,11 +7,11 @@ after the close commits; the demo calls it directly for months it closed earlier
 from __future__ import annotations
 
 from budgets.figures.recompute import FundBusy, recompute_fund_now
+from budgets.jobs import MONTH_CLOSE_FORMATS, month_close_job, month_close_jobs_owed
 from budgets.models import ExportJob, Period, PooledFund, StaleMark
 from budgets.reports.exports import run_variance_export
 from budgets.reports.snapshots import freeze_variance_snapshot
-
-MONTH_CLOSE_FORMATS = (ExportJob.Format.CSV, ExportJob.Format.XLSX, ExportJob.Format.PDF)
+from gmhsc import jobs
 
 
 class FiguresPending(Exception):
@@ -46,27 +46,33 @@ def close_month_reports(
     period = Period.objects.select_related("year").filter(pk=period_id).first()
     if fund is None or period is None:
         return "nothing to do"
-    _bring_figures_up_to_date(fund, wait_for_figures=wait_for_figures)
-    snapshot = freeze_variance_snapshot(fund=fund, period=period)
-    if snapshot is None:
-        return "period not closed"
-    if not files:
-        return f"snapshot run {snapshot.run}; files on request"
-    made = 0
-    for fmt in MONTH_CLOSE_FORMATS:
-        job, _ = ExportJob.objects.get_or_create(
-            snapshot=snapshot,
-            format=fmt,
-            source=ExportJob.Source.PERIOD_CLOSE,
-            defaults={
-                "kind": ExportJob.Kind.VARIANCE,
-                "fund": fund,
-                "period": period,
-                "parameters": {"grouping": "service_area"},
-            },
-        )
-        if job.status != ExportJob.Status.DONE:
-            job.snapshot = snapshot
-            run_variance_export(job)
+    # The files are export jobs owed since the close (budgets.jobs): take them, so they carry a
+    # heartbeat while this runs and nobody else works on them; the sweep sends this task again if
+    # the worker dies on them.
+    owed = month_close_jobs_owed(fund, period) if files else []
+    held = [job for job in owed if jobs.claim(job)]
+    if owed and not held:
+        return "files finished or held by another worker"
+    with jobs.beating(*held):
+        try:
+            _bring_figures_up_to_date(fund, wait_for_figures=wait_for_figures)
+        except FiguresPending:
+            jobs.release(*held)  # the retry takes them again
+            raise
+        snapshot = freeze_variance_snapshot(fund=fund, period=period)
+        if snapshot is None:
+            return "period not closed"
+        if not files:
+            return f"snapshot run {snapshot.run}; files on request"
+        held_ids = {job.pk for job in held}
+        made = 0
+        for fmt in MONTH_CLOSE_FORMATS:
+            job = month_close_job(fund=fund, period=period, snapshot=snapshot, fmt=fmt)
+            if job.status == ExportJob.Status.DONE:
+                continue
+            if job.pk not in held_ids and not jobs.claim(job):
+                continue
+            with jobs.beating(*([] if job.pk in held_ids else [job])):
+                run_variance_export(job)
             made += 1
     return f"snapshot run {snapshot.run}; {made} files"

@@ -20,9 +20,11 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from budgets.context import year_started
 from budgets.figures import selectors as figure_selectors
-from budgets.freshness import figures_as_at, fund_freshness
+from budgets.freshness import as_at_text, fund_freshness
 from budgets.models import (
+    AllocationRun,
     FinancialYear,
     Forecast,
     FundPeriod,
@@ -157,10 +159,12 @@ class Totals:
 
     @property
     def rag_counts(self) -> str:
+        if self.lines and not (self.red or self.amber or self.green):
+            return "Not started"
         return f"{self.red} red, {self.amber} amber, {self.green} green"
 
 
-def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
+def totals_of(label: str, rows: Iterable[ReportRow], *, started: bool = True) -> Totals:
     sums = dict.fromkeys(MONEY_COLUMNS, ZERO)
     count = red = amber = green = 0
     for row in rows:
@@ -173,8 +177,10 @@ def totals_of(label: str, rows: Iterable[ReportRow]) -> Totals:
     return Totals(
         label=label,
         lines=count,
-        ytd_variance_pct=percentage(sums["ytd_variance"], sums["ytd_budget"]),
-        forecast_variance_pct=percentage(sums["forecast_variance"], sums["current_budget"]),
+        ytd_variance_pct=percentage(sums["ytd_variance"], sums["ytd_budget"]) if started else None,
+        forecast_variance_pct=(
+            percentage(sums["forecast_variance"], sums["current_budget"]) if started else None
+        ),
         adverse_favourable=adverse_or_favourable(sums["forecast_variance"]),
         red=red,
         amber=amber,
@@ -202,9 +208,13 @@ class RiskShareEntry:
 
 @dataclass(frozen=True)
 class FairShareEntry:
+    """One locality's allocation in the run the report shows, beside its pure formula target."""
+
     locality: str
-    amount: Decimal
+    amount: Decimal  # the allocation
     detail: str = ""
+    target: Decimal | None = None
+    dft_after: Decimal | None = None  # distance from target after allocation, e.g. -0.031 (-3.1%)
 
 
 @dataclass(frozen=True)
@@ -244,7 +254,7 @@ def _group_key(row: ReportRow, grouping: str) -> tuple[tuple[Any, ...], str, str
     return (row.service_area_parent_code, row.service_area_code), row.service_area_code, label
 
 
-def group_rows(rows: list[ReportRow], grouping: str) -> list[Group]:
+def group_rows(rows: list[ReportRow], grouping: str, *, started: bool = True) -> list[Group]:
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
     buckets: dict[str, tuple[tuple[Any, ...], str, list[ReportRow]]] = {}
@@ -254,7 +264,8 @@ def group_rows(rows: list[ReportRow], grouping: str) -> list[Group]:
     groups = []
     for key, (_, label, members) in sorted(buckets.items(), key=lambda kv: (kv[1][0], kv[0])):
         members.sort(key=lambda r: r.line_code)
-        groups.append(Group(key=key, label=label, rows=members, subtotal=totals_of(label, members)))
+        subtotal = totals_of(label, members, started=started)
+        groups.append(Group(key=key, label=label, rows=members, subtotal=subtotal))
     return groups
 
 
@@ -285,6 +296,9 @@ class VarianceReport:
     risk_share_rule: str
     fair_share: list[FairShareEntry]
     fair_share_note: str
+    fair_share_method: str = ""  # "pure_formula", "pace_of_change", "uplift" or "" (no run)
+    # The year has a month to report (budgets.context): when not, no RAG and no percentages.
+    started: bool = True
     grouping: str = "service_area"
     groups: list[Group] = field(default_factory=list)
     totals: Totals | None = None
@@ -315,15 +329,15 @@ class VarianceReport:
 
     @property
     def as_at_text(self) -> str:
-        return figures_as_at(self.as_at)
+        return as_at_text(self.as_at)
 
     def regroup(self, grouping: str) -> VarianceReport:
         """The same figures grouped another way (no recomputation of any line)."""
         return dataclasses.replace(
             self,
             grouping=grouping,
-            groups=group_rows(list(self.rows), grouping),
-            totals=totals_of("Total", self.rows),
+            groups=group_rows(list(self.rows), grouping, started=self.started),
+            totals=totals_of("Total", self.rows, started=self.started),
         )
 
     # ---- plain JSON (frozen snapshots, API) --------------------------------------------------
@@ -350,6 +364,7 @@ class VarianceReport:
             "fair_share": [_plain(dataclasses.asdict(e)) for e in self.fair_share],
             "fair_share_note": self.fair_share_note,
             "savings": [_plain(dataclasses.asdict(e)) for e in self.savings],
+            "fair_share_method": self.fair_share_method,
         }
 
 
@@ -404,7 +419,16 @@ def report_from_data(
         ],
         risk_share_rule=data["risk_share_rule"],
         fair_share=[
-            FairShareEntry(**{**e, "amount": Decimal(e["amount"])}) for e in data["fair_share"]
+            FairShareEntry(
+                **{
+                    **e,
+                    "amount": Decimal(e["amount"]),
+                    # Snapshots frozen before the target was recorded carry none.
+                    "target": _dec(e.get("target")),
+                    "dft_after": _dec(e.get("dft_after")),
+                }
+            )
+            for e in data["fair_share"]
         ],
         fair_share_note=data["fair_share_note"],
         # Snapshots frozen before savings plans existed carry none.
@@ -412,6 +436,7 @@ def report_from_data(
             SavingsEntry(**{**e, **{k: Decimal(e[k]) for k in SAVINGS_MONEY}})
             for e in data.get("savings", [])
         ],
+        fair_share_method=data.get("fair_share_method", ""),
     )
     return report.regroup(grouping)
 
@@ -428,9 +453,16 @@ def latest_snapshot(fund: PooledFund, period: Period) -> ReportSnapshot | None:
 
 
 def compute_variance_report(
-    *, fund: PooledFund, period: Period, grouping: str = "service_area"
+    *,
+    fund: PooledFund,
+    period: Period,
+    grouping: str = "service_area",
+    started: bool | None = None,
 ) -> VarianceReport:
-    """The month's report. A closed month with a frozen snapshot reads the snapshot."""
+    """The month's report. A closed month with a frozen snapshot reads the snapshot.
+
+    `started`: whether the year has started (budgets.context.year_started; worked out if not
+    given). A year that has not started is reported without RAG and without percentages."""
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
 
@@ -446,11 +478,18 @@ def compute_variance_report(
                 snapshot_checksum=snapshot.checksum,
             )
         return compute_live_report(fund=fund, period=period, grouping=grouping, closed=True)
-    return compute_live_report(fund=fund, period=period, grouping=grouping)
+    if started is None:
+        started = year_started(fund, period.year)
+    return compute_live_report(fund=fund, period=period, grouping=grouping, started=started)
 
 
 def compute_live_report(
-    *, fund: PooledFund, period: Period, grouping: str = "service_area", closed: bool = False
+    *,
+    fund: PooledFund,
+    period: Period,
+    grouping: str = "service_area",
+    closed: bool = False,
+    started: bool = True,
 ) -> VarianceReport:
     """From the recompute engine's LineVariance snapshots (never raw postings)."""
 
@@ -483,13 +522,13 @@ def compute_live_report(
                 ytd_budget=v.ytd_budget,
                 ytd_actual=v.ytd_actual,
                 ytd_variance=v.ytd_variance,
-                ytd_variance_pct=v.ytd_variance_pct,
+                ytd_variance_pct=v.ytd_variance_pct if started else None,
                 commitments=v.commitments,
                 forecast_outturn=v.forecast_outturn,
                 forecast_variance=v.forecast_variance,
-                forecast_variance_pct=v.forecast_variance_pct,
+                forecast_variance_pct=v.forecast_variance_pct if started else None,
                 movement=v.movement,
-                rag=v.rag,
+                rag=v.rag if started else "",
                 adverse_favourable=v.adverse_favourable,
                 commentary=commentary.get(line.pk, ""),
             )
@@ -498,7 +537,7 @@ def compute_live_report(
     freshness = _freshness(fund, period.year)
     as_at = freshness[0] or latest
     risk_share, rule = _risk_share(fund, period.year, number)
-    fair_share, note = _fair_share(fund, period.year)
+    fair_share, note, method = _fair_share(fund, period.year)
     report = VarianceReport(
         fund_id=fund.pk,
         fund_code=fund.code,
@@ -524,6 +563,8 @@ def compute_live_report(
         fair_share=fair_share,
         fair_share_note=note,
         savings=_savings(fund, period.year, number),
+        fair_share_method=method,
+        started=started,
     )
     return report.regroup(grouping)
 
@@ -589,61 +630,53 @@ def _risk_share(
     return entries, rule
 
 
-def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str]:
-    """The latest fair-share allocation run's result per locality (domain.md 7.2).
-
-    Written against the recompute engine's contract (AllocationRun + AllocationResult) without
-    assuming more than a run link, a locality and an amount field.
-    """
-    from django.core.exceptions import FieldError
-
-    try:
-        from budgets.models.figures import AllocationResult, AllocationRun
-    except ImportError:
-        return [], "No fair-share allocation has been run."
-    runs = AllocationRun.objects.filter(fund=fund)
-    if any(f.name == "year" for f in AllocationRun._meta.get_fields()):
-        runs = runs.filter(year=year)
-    run = runs.order_by("-pk").first()
+def _fair_share(fund: Any, year: Any) -> tuple[list[FairShareEntry], str, str]:
+    """The fair-share run the report shows, per locality with its pure formula target
+    (domain.md 7.2): the approved run if the board approved one, else the pace-of-change run
+    (the policy a board normally adopts). Returns (entries, note naming the run, method)."""
+    runs = {run.method: run for run in figure_selectors.allocation_runs(fund, year)}
+    if not runs:
+        return [], "No fair-share allocation has been run.", ""
+    approved = [r for r in runs.values() if r.status == AllocationRun.Status.APPROVED]
+    run = approved[0] if approved else runs.get(AllocationRun.Method.PACE_OF_CHANGE)
     if run is None:
-        return [], "No fair-share allocation has been run."
-    try:
-        results = list(
-            AllocationResult.objects.filter(run=run)
-            .select_related("locality")
-            .order_by("locality__name")
+        run = runs[sorted(runs)[0]]
+    results = sorted(run.results.all(), key=lambda r: r.locality.name)
+    entries = [
+        FairShareEntry(
+            locality=r.locality.name,
+            amount=r.allocation,
+            target=r.target,
+            dft_after=r.dft_after,
+            detail=_distance_text(r.dft_after),
         )
-    except FieldError:
-        return [], f"Latest allocation run {_run_label(run)}"
-    entries = []
-    for r in results:
-        amount = next(
-            (
-                getattr(r, name)
-                for name in ("allocation", "amount", "allocated")
-                if hasattr(r, name)
-            ),
-            None,
-        )
-        if amount is not None:
-            entries.append(
-                FairShareEntry(locality=r.locality.name, amount=amount, detail=_fair_detail(r))
-            )
-    return entries, f"Latest allocation run {_run_label(run)}"
+        for r in results
+    ]
+    others = [
+        AllocationRun.Method(m).label.lower()
+        for m in AllocationRun.Method.values
+        if m in runs and m != run.method
+    ]
+    local = timezone.localtime(run.computed_at)
+    note = (
+        f"{run.get_method_display()} run ({run.get_status_display().lower()}"
+        f"{', approved by ' + run.approved_by if run.approved_by else ''}), calculated at "
+        f"{local:%H:%M} on {local.day} {local:%B %Y}: each locality's allocation beside its "
+        f"pure formula target."
+    )
+    if others:
+        note += f" Also calculated for comparison: {' and '.join(others)}."
+    return entries, note, run.method
 
 
-def _fair_detail(result: Any) -> str:
-    target = getattr(result, "target", None)
-    return f"target {format_money(target)}" if target is not None else ""
-
-
-def _run_label(run: Any) -> str:
-    when = getattr(run, "computed_at", None) or getattr(run, "created_at", None)
-    if when is None:
-        return f"#{run.pk}"
-
-    local = timezone.localtime(when)
-    return f"#{run.pk} at {local:%H:%M} on {local.day} {local:%B %Y}"
+def _distance_text(dft: Decimal | None) -> str:
+    """'3.10% under target', '1.25% over target', 'at target'."""
+    if dft is None:
+        return ""
+    pct = (abs(dft) * 100).quantize(Decimal("0.01"))
+    if pct == 0:
+        return "at target"
+    return f"{pct}% {'under' if dft < 0 else 'over'} target"
 
 
 # ---- a small in-process cache: the page is read far more often than figures change ------------
@@ -658,15 +691,19 @@ def cached_variance_report(
     fund: PooledFund,
     period: Period,
     grouping: str = "service_area",
+    started: bool | None = None,
     compute: Callable[..., VarianceReport] = compute_variance_report,
 ) -> VarianceReport:
     """compute_variance_report, reused while nothing the report reads has changed.
 
     The key is the figures' version: when the engine last wrote the period's figures and for how
     many lines (the fund position), the pending recompute marks, the period's status and the latest
-    frozen snapshot.
+    frozen snapshot; and whether the year has started (`started`, from the caller's reporting
+    context, else worked out here: a month ending can start a year without any figure changing).
     """
-    version = _version(fund, period)
+    if started is None:
+        started = year_started(fund, period.year)
+    version = (*_version(fund, period), started)
     key = (fund.pk, period.pk, grouping, *version)
     base_key = (fund.pk, period.pk, "service_area", *version)
     with _CACHE_LOCK:
@@ -676,7 +713,7 @@ def cached_variance_report(
             _CACHE.move_to_end(key)
     if report is None:
         if base is None:
-            base = compute(fund=fund, period=period, grouping="service_area")
+            base = compute(fund=fund, period=period, grouping="service_area", started=started)
         report = base if grouping == "service_area" else base.regroup(grouping)
         with _CACHE_LOCK:
             _CACHE[base_key] = base

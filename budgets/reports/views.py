@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -13,7 +14,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from budgets import rules, selectors
-from budgets.models import BudgetLine, ExportJob, FinancialYear, FundPeriod, Period, PooledFund
+from budgets.context import (
+    NoBudgetYear,
+    ReportingContext,
+    context_from_query,
+    reporting_context,
+    year_due_for_close,
+)
+from budgets.models import ExportJob, FinancialYear, FundPeriod, Period, PooledFund
 from budgets.planning.services.periods import period_close
 from budgets.planning.services.periods import period_reopen as reopen
 from budgets.reports import exports, transparency
@@ -39,29 +47,12 @@ def _period(code: str | None) -> Period:
         raise Http404(exc.message) from None
 
 
-def _fund_years(fund: PooledFund) -> list[FinancialYear]:
-    """Years the fund has a budget for (cheap: one row per year, not a scan of its lines)."""
-    years = list(FinancialYear.objects.filter(fund_budgets__fund=fund).order_by("start_date"))
-    if years:
-        return years
-    year_ids = BudgetLine.objects.filter(fund=fund).values("year_id").distinct()
-    return list(FinancialYear.objects.filter(pk__in=year_ids).order_by("start_date"))
-
-
-def _default_period(fund: PooledFund) -> Period | None:
-    """The latest closed month, else M1 of the fund's latest year."""
-    closed = (
-        FundPeriod.objects.filter(fund=fund, status=FundPeriod.Status.CLOSED)
-        .select_related("period__year")
-        .order_by("-period__year__start_date", "-period__number")
-        .first()
-    )
-    if closed is not None:
-        return closed.period
-    years = _fund_years(fund)
-    if not years:
+def _context(fund: PooledFund, request: HttpRequest) -> ReportingContext | None:
+    """The reporting context the request names, else the default; None if there is no budget."""
+    try:
+        return context_from_query(fund, request.GET)
+    except NoBudgetYear:
         return None
-    return Period.objects.select_related("year").filter(year=years[-1], number=1).first()
 
 
 @login_required
@@ -74,30 +65,17 @@ def variance_report(request: HttpRequest) -> HttpResponse:
     fund = next((f for f in funds if f.code == code), None)
     if fund is None:
         raise Http404("Fund not found.")
-    periods = list(
-        Period.objects.select_related("year")
-        .filter(year__fund_budgets__fund=fund, number__lte=12)
-        .order_by("year__start_date", "number")
-    )
-    if not periods:
-        periods = list(
-            Period.objects.select_related("year")
-            .filter(year__in=_fund_years(fund), number__lte=12)
-            .order_by("year__start_date", "number")
-        )
-    wanted = request.GET.get("period")
-    period: Period | None
-    if wanted:
-        period = next((p for p in periods if p.code == wanted), None) or _period(wanted)
-    else:
-        period = _default_period(fund)
     grouping = request.GET.get("grouping", "service_area")
     if grouping not in GROUPINGS:
         grouping = "service_area"
-    context.update(fund=fund, grouping=grouping, periods=periods)
-    if period is None:
+    ctx = _context(fund, request)
+    context.update(fund=fund, grouping=grouping, ctx=ctx)
+    if ctx is None or ctx.period is None:
         return render(request, "budgets/reports/variance.html", context)
-    report = cached_variance_report(fund=fund, period=period, grouping=grouping)
+    period = ctx.period
+    report = cached_variance_report(
+        fund=fund, period=period, grouping=grouping, started=ctx.started
+    )
     try:
         page = int(request.GET.get("page", "1"))
     except ValueError:
@@ -112,6 +90,7 @@ def variance_report(request: HttpRequest) -> HttpResponse:
         page_range=range(1, tables.pages + 1) if tables.pages <= 60 else None,
         formats=ExportJob.Format.choices,
         can_close=rules.is_host_finance_officer(request.user, fund),
+        page_query=ctx.query_with(fund=fund.code, grouping=grouping),
     )
     return render(request, "budgets/reports/variance.html", context)
 
@@ -164,11 +143,10 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
                 request,
                 f"{period.code} is closed. Its figures are frozen and its reports are listed below.",
             )
-        return redirect("budgets:month-close", code=fund.code)
-    years = _fund_years(fund)
-    year = next(
-        (y for y in years if y.code == request.GET.get("year")), years[-1] if years else None
-    )
+        close_page = reverse("budgets:month-close", args=[fund.code])
+        return redirect(f"{close_page}?{urlencode({'year': period.year.code})}")
+    ctx = _close_context(fund, request)
+    year = ctx.year if ctx is not None else None
     months: list[dict[str, Any]] = []
     next_to_close = None
     if year is not None:
@@ -183,7 +161,8 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             jobs = [
                 j
                 for j in jobs_by_period.get(period.pk, [])
-                if snapshot is None or j.snapshot_id == snapshot.pk
+                # this close's files, and those still being made (no snapshot frozen yet)
+                if snapshot is None or j.snapshot_id in (snapshot.pk, None)
             ]
             if entry["status"] != "closed" and next_to_close is None:
                 next_to_close = period
@@ -194,7 +173,7 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
         {
             "fund": fund,
             "year": year,
-            "years": years,
+            "ctx": ctx,
             "months": months,
             "can_close": can_close,
             "next_to_close": next_to_close,
@@ -205,6 +184,19 @@ def month_close(request: HttpRequest, code: str) -> HttpResponse:
             ),
         },
     )
+
+
+def _close_context(fund: PooledFund, request: HttpRequest) -> ReportingContext | None:
+    """The month-end close page opens on the year whose next month is due (a year asked for
+    wins); its heading names the reporting month of that year."""
+    year: Any = request.GET.get("year")
+    period = request.GET.get("period")
+    if not year and not period:
+        year = year_due_for_close(fund)
+    try:
+        return reporting_context(fund, year=year, period=period)
+    except NoBudgetYear:
+        return None
 
 
 def _latest_closed(fund: PooledFund, year: FinancialYear | None = None) -> Period | None:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from budgets import rules, selectors
+from budgets.context import NoBudgetYear, reporting_context
 from budgets.figures.settlement import SettlementResult, compute_settlement
 from budgets.models import FinancialYear, PooledFund, RiskShareAgreement, SpendPosting, YearEnd
 from budgets.models.reference import YEAR_END_PERIOD
@@ -36,10 +37,13 @@ def _fund(request: HttpRequest, pk: int) -> PooledFund:
 
 def _year(request: HttpRequest, fund: PooledFund) -> FinancialYear:
     code = request.GET.get("year") or request.POST.get("year")
-    year = FinancialYear.objects.filter(code=code or "").first() or selectors.fund_year(fund)
-    if year is None:
-        raise Http404("This fund has no budget yet")
-    return year
+    year = FinancialYear.objects.filter(code=code or "").first()
+    if year is not None:
+        return year
+    try:
+        return reporting_context(fund).year
+    except NoBudgetYear:
+        raise Http404("This fund has no budget yet") from None
 
 
 def _page(name: str, fund: PooledFund, year: FinancialYear) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
     "rules.apps.AutodiscoverRulesConfig",
@@ -102,7 +104,13 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # Write-ahead log: the web server and `make run`'s worker share the file, and readers then
+    # never wait for a writer (or a writer for readers).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "localities.User"
@@ -140,6 +148,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind the documented reverse proxy every request comes from the proxy's address: the client is
+# read from X-Forwarded-For, trusting exactly this many proxies (gmhsc/client_ip.py; README,
+# Security). 0 (the default): the connection's own address, X-Forwarded-For ignored.
+GMHSC_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "gmhsc.client_ip.client_ip"
 
 # Content Security Policy: no inline script anywhere, no third-party origins.
 CONTENT_SECURITY_POLICY = {
@@ -196,6 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gmhsc.errors.api_exception_handler",
+    "NUM_PROXIES": GMHSC_TRUSTED_PROXY_COUNT or None,
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {
         "posting": env.str("THROTTLE_POSTING", default="600/min"),
@@ -209,24 +223,56 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package, served as static
+    # files: no CDN, and no inline script (the CSP allows scripts from 'self' only).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
-# Celery: Redis when REDIS_URL is set, otherwise tasks run in-process (the `make run` default).
+# Celery: Redis when REDIS_URL is set, otherwise tasks run in-process (local.py gives `make run`
+# a worker over a folder-based broker instead).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None) or None
+# No result backend: nothing reads task results (jobs keep their state in their own rows), and a
+# Redis result backend made every send wait on, and finally give up, its reconnection to Redis.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker that loses the broker retries for ever (Celery's default gives up after 100 tries).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A running task does not need the broker: it finishes, and its job row says so. (Its message is
+# acknowledged when it can be; a redelivery finds the job finished and does nothing.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Time limits: every task has a hard limit, and no limit is longer than GMHSC_LONGEST_TASK_SECONDS
+# (the nightly reconcile's). Redis redelivers an unacknowledged message after the visibility
+# timeout, so it must be longer than any task may run, or a long task would run twice at once; it
+# is that longest limit plus 5 minutes. Work a killed worker leaves behind is not left to it: job
+# heartbeats and the sweep below pick it up within minutes (gmhsc/jobs.py).
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+GMHSC_LONGEST_TASK_SECONDS = 55 * 60
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": GMHSC_LONGEST_TASK_SECONDS + 5 * 60
+}
+# Jobs (ledger imports, exports, month-close files, board packs): a worker writes the job's
+# heartbeat every GMHSC_JOB_HEARTBEAT_SECONDS while it works on it; the sweep, every
+# GMHSC_SWEEP_SECONDS, sends again any unfinished job with no heartbeat for GMHSC_JOB_STUCK_SECONDS
+# and /health/ reports it; a job taken GMHSC_JOB_MAX_ATTEMPTS times without finishing fails.
+GMHSC_JOB_HEARTBEAT_SECONDS = env.float("GMHSC_JOB_HEARTBEAT_SECONDS", default=30.0)
+GMHSC_JOB_STUCK_SECONDS = env.float("GMHSC_JOB_STUCK_SECONDS", default=180.0)
+GMHSC_JOB_MAX_ATTEMPTS = env.int("GMHSC_JOB_MAX_ATTEMPTS", default=3)
+GMHSC_SWEEP_SECONDS = env.float("GMHSC_SWEEP_SECONDS", default=30.0)
+GMHSC_HEARTBEAT_SECONDS = env.float("GMHSC_HEARTBEAT_SECONDS", default=60.0)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "budgets.tasks.recompute_*": {"queue": "recompute"},
@@ -247,23 +293,34 @@ CELERY_IMPORTS = [
     "budgets.reports.tasks",
 ]
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-marks": {"task": "budgets.tasks.sweep_stale_marks", "schedule": 30.0},
+    "sweep-stale-marks": {
+        "task": "budgets.tasks.sweep_stale_marks",
+        "schedule": GMHSC_SWEEP_SECONDS,
+    },
+    "sweep-jobs": {"task": "gmhsc.tasks.sweep_jobs", "schedule": GMHSC_SWEEP_SECONDS},
     "nightly-reconcile": {
         "task": "budgets.tasks.reconcile_all",
         "schedule": crontab(hour=2, minute=15),
     },
-    "worker-heartbeat": {"task": "gmhsc.tasks.heartbeat", "schedule": 60.0},
+    "worker-heartbeat": {"task": "gmhsc.tasks.heartbeat", "schedule": GMHSC_HEARTBEAT_SECONDS},
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 if REDIS_URL:
+    # Safe to lose: while Redis is unreachable each process answers from its own memory
+    # (gmhsc/cache.py), so no page, API write or sign-in fails with it.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "gmhsc.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
-    # Sessions read from the shared cache and write through to the database: one query less on
-    # every page. Only with Redis: a per-process cache would let one worker keep a session
-    # another has ended.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+GMHSC_CACHE_RETRY_SECONDS = 5
+# Sessions live in the database whatever the cache: signing in never depends on Redis.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 LOGGING = {
     "version": 1,

@@ -14,11 +14,11 @@ from boards.dashboard import (
     _group,
     _locality_label,
     _movements,
+    _movements_label,
     _service_area_label,
     build_dashboard,
-    figures_as_at_text,
-    reporting_period_at,
 )
+from budgets.freshness import as_at_text
 from tests.boards.snapshots import seed_snapshots
 
 D = Decimal
@@ -68,21 +68,17 @@ def test_movements_since_last_meeting_and_top_ten():
         (FUND, row(f"L{n:02d}", str(n * 100), movement=str(n), line_id=n)) for n in range(1, 13)
     ]
     before = {n: D(n * 100 - n * 10) for n in range(1, 13)}  # moved by n*10 since the last meeting
-    meeting = SimpleNamespace(date=dt.date(2016, 9, 14))
-    moves, label = _movements(rows, before, meeting, 5)
+    moves = _movements(rows, before)
     assert [m.line_code for m in moves] == [f"L{n:02d}" for n in range(12, 2, -1)]
     assert (moves[0].before, moves[0].after, moves[0].movement) == (D("1080"), D("1200"), D("120"))
-    assert label == "since the last meeting (14 September 2016, figures for M05)"
+    meeting = SimpleNamespace(date=dt.date(2016, 9, 14))
+    assert _movements_label(meeting, {5}) == (
+        "since the last meeting (14 September 2016, figures for M05)"
+    )
     # no earlier meeting: the engine's own month-on-month movement
-    moves, label = _movements(rows, {}, None, None)
+    moves = _movements(rows, {})
     assert moves[0].movement == D("12")
-    assert label == "in the latest month"
-
-
-def test_reporting_period():
-    assert reporting_period_at(dt.date(2016, 10, 12)) == 6
-    assert reporting_period_at(dt.date(2017, 2, 8)) == 10
-    assert reporting_period_at(dt.date(2016, 4, 20)) == 1
+    assert _movements_label(None, {None}) == "in the latest month"
 
 
 def test_json_round_trip_keeps_decimals():
@@ -98,6 +94,8 @@ def test_json_round_trip_keeps_decimals():
                 "2016/17",
                 6,
                 Headline(D("1000.00"), D("400.00"), D("1100.00"), D("100.00"), 1, 2, 3),
+                "2016/17-M06",
+                "closed",
             )
         ],
         total=Headline(D("1000.00"), D("400.00"), D("1100.00"), D("100.00"), 1, 2, 3),
@@ -109,7 +107,21 @@ def test_json_round_trip_keeps_decimals():
     assert data["total"]["forecast_variance"] == "100.00"
     again = Dashboard.from_json(data)
     assert again == dash
-    assert figures_as_at_text(again) == "Figures as at 14:02 on 3 October 2016"
+    assert as_at_text(again.as_at) == "Figures as at 14:02 on 3 October 2016"
+
+
+def test_a_pack_frozen_before_the_reporting_context_still_reads():
+    """Packs built before each fund carried its period and state keep loading."""
+    data = Dashboard(
+        board_code="JCB",
+        board_name="Joint",
+        funds=[FundSummary(1, "F1", "Fund", "2016/17", 6, Headline())],
+    ).to_json()
+    for key in ("period_code", "state"):
+        del data["funds"][0][key]
+    del data["on"]
+    again = Dashboard.from_json(data)
+    assert (again.funds[0].period_code, again.funds[0].state, again.on) == ("", "", "")
 
 
 def test_charts_are_svg_without_script():

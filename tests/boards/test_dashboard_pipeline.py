@@ -1,191 +1,103 @@
-"""build_dashboard end to end over in-memory snapshot rows shaped like the engine's models
-(FundPosition, LineVariance, RiskShareAllocation), so the pipeline is checked without the engine."""
+"""build_dashboard end to end over the engine's snapshot rows (FundPosition, LineVariance,
+RiskShareAllocation), each fund in its reporting context: the latest closed month, judged today
+for the dashboard and on the meeting's date for a board pack."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 
 from boards import dashboard as dashboard_module
+from budgets.freshness import as_at_text
 from tests.boards.factories import MeetingFactory
+from tests.boards.snapshots import seed_snapshots
 
 D = Decimal
-
-
-class FakeQS(list):
-    def _match(self, obj, key, value):
-        field, _, op = key.partition("__")
-        if field.endswith("_id") and not hasattr(obj, field):
-            field = field[:-3]
-        current = getattr(obj, field, None)
-        if op == "" and hasattr(current, "pk") and not hasattr(value, "pk"):
-            current = current.pk
-        if hasattr(value, "pk") and op == "":
-            value = value.pk
-            current = getattr(current, "pk", current)
-        if op == "lte":
-            return current <= value
-        if op == "in":
-            return current in value
-        return current == value
-
-    def filter(self, **kw):
-        return FakeQS(o for o in self if all(self._match(o, k, v) for k, v in kw.items()))
-
-    def select_related(self, *a):
-        return self
-
-    def order_by(self, *keys):
-        out = list(self)
-        for key in reversed(keys):
-            name = key.lstrip("-")
-            if "__" in name:
-                continue
-            out.sort(key=lambda o, n=name: getattr(o, n), reverse=key.startswith("-"))
-        return FakeQS(out)
-
-    def first(self):
-        return self[0] if self else None
-
-    def values_list(self, *names):
-        return [tuple(getattr(o, n) for n in names) for o in self]
-
-
-def fake_model(rows):
-    return SimpleNamespace(objects=FakeQS(rows))
+COMPUTED = dt.datetime(2016, 10, 3, 13, 2, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def engine(jcb_setup, monkeypatch):
-    from tests.budgets.factories import (
-        BudgetLineFactory,
-        PooledFundFactory,
-        ServiceAreaFactory,
-        make_year,
-    )
+def engine(jcb_setup):
     from tests.factories import LocalityFactory
 
-    board = jcb_setup["board"]
-    year = make_year("2016/17")
-    fund = PooledFundFactory(code="GM-X", name="GM pool")
-    board.funds.add(fund)
-    bolton = LocalityFactory(name="Bolton")
-    asc = ServiceAreaFactory(code="ASC", name="Adult social care")
-    ph = ServiceAreaFactory(code="PH", name="Public health")
-    red = BudgetLineFactory(
-        fund=fund, year=year, code="RED1", name="Residential", service_area=asc, locality=bolton
-    )
-    green = BudgetLineFactory(
-        fund=fund, year=year, code="GRN1", name="Sexual health", service_area=ph
-    )
-    now = dt.datetime(2016, 10, 3, 13, 2, tzinfo=dt.UTC)
-    lv, fp = [], []
-    for p in range(1, 7):
-        for line, fv, rag in ((red, D(15000) * p, "red"), (green, D(-1000) * p, "green")):
-            lv.append(
-                SimpleNamespace(
-                    fund=fund,
-                    year=year,
-                    year_id=year.pk,
-                    line=line,
-                    line_id=line.pk,
-                    period_number=p,
-                    forecast_variance=fv,
-                    movement=fv / p,
-                    rag=rag,
-                    current_budget=line.current_budget,
-                    forecast_variance_pct=D("7.50"),
-                )
-            )
-        fp.append(
-            SimpleNamespace(
-                fund=fund,
-                fund_id=fund.pk,
-                year=year,
-                year_id=year.pk,
-                period_number=p,
-                current_budget=D("180000.00"),
-                ytd_actual=D(90000 + p),
-                forecast_outturn=D(180000) + D(14000) * p,
-                forecast_variance=D(14000) * p,
-                red_count=1,
-                amber_count=0,
-                green_count=1,
-                computed_at=now,
-            )
-        )
-    rs = [
-        SimpleNamespace(
-            fund=fund,
-            year=year,
-            period_number=6,
-            basis="forecast",
-            amount=D("50400.00"),
-            partner=SimpleNamespace(short_name="", name="Host council"),
-        )
-    ]
-    models = {
-        "FundPosition": fake_model(fp),
-        "LineVariance": fake_model(lv),
-        "RiskShareAllocation": fake_model(rs),
-        "StaleMark": None,
-        "Forecast": None,
-    }
-    monkeypatch.setattr(dashboard_module, "_model", lambda name: models.get(name))
-    import budgets.selectors as bs
-
-    monkeypatch.setattr(
-        bs,
-        "variance_rows",
-        lambda f, p: models["LineVariance"].objects.filter(fund=f, period_number=p),
-        raising=False,
+    fund, _ = seed_snapshots(
+        jcb_setup["board"],
+        periods=6,
+        computed_at=COMPUTED,
+        locality=LocalityFactory(name="Bolton"),
+        code="GM-X",
+        name="GM pool",
     )
     return jcb_setup, fund
 
 
 def test_build_dashboard_pipeline(engine):
-    s, _fund = engine
+    s, fund = engine
     dash = dashboard_module.build_dashboard(s["board"])
     assert [f.code for f in dash.funds] == ["GM-X"]
-    assert dash.period_label == "Sep 2016/17 (M06)"
+    assert dash.period_label == "2016/17-M06 (closed)"
+    assert (dash.funds[0].period_code, dash.funds[0].state) == ("2016/17-M06", "closed")
     h = dash.total
     assert (h.current_budget, h.ytd_actual, h.forecast_outturn, h.forecast_variance) == (
-        D("180000.00"),
-        D("90006"),
-        D("264000"),
-        D("84000"),
+        D("1800000.00"),
+        D("900006.00"),
+        D("1884000.00"),
+        D("84000.00"),
     )
     assert (h.red, h.amber, h.green) == (1, 0, 1)
     assert dash.by_service_area == [
-        ("Adult social care", D("90000")),
-        ("Public health", D("-6000")),
+        ("Adult social care", D("90000.00")),
+        ("Public health", D("-6000.00")),
     ]
-    assert dash.by_locality == [("Bolton", D("90000")), ("Greater Manchester-wide", D("-6000"))]
+    assert dash.by_locality == [
+        ("Bolton", D("90000.00")),
+        ("Greater Manchester-wide", D("-6000.00")),
+    ]
     assert [t[0] for t in dash.trend] == ["Apr", "May", "Jun", "Jul", "Aug", "Sep"]
-    assert dash.trend[-1][1:] == (D("264000"), D("180000.00"))
-    assert dash.risk_share == [("Host council", D("50400.00"))]
-    assert [(r.line_code, r.forecast_variance) for r in dash.red_lines] == [("RED1", D("90000"))]
+    assert dash.trend[-1][1:] == (D("1884000.00"), D("1800000.00"))
+    assert dash.risk_share == [(fund.host.short_name or fund.host.name, D("54000.00"))]
+    assert [(r.line_code, r.forecast_variance) for r in dash.red_lines] == [("RED1", D("90000.00"))]
     assert dash.movements_since == "in the latest month"
-    assert [(m.line_code, m.movement) for m in dash.movements] == [
-        ("RED1", D("15000")),
-        ("GRN1", D("-1000")),
+    assert [(m.fund_code, m.line_code, m.movement) for m in dash.movements] == [
+        ("GM-X", "RED1", D("15000.00")),
+        ("GM-X", "GRN1", D("-1000.00")),
     ]
-    assert dashboard_module.figures_as_at_text(dash) == "Figures as at 14:02 on 3 October 2016"
+    assert as_at_text(dash.as_at) == "Figures as at 14:02 on 3 October 2016"
+
+
+def test_the_dashboard_shows_the_latest_closed_month_not_the_latest_position(jcb_setup):
+    """Regression: the engine writes a position for every month of the year; the dashboard took
+    the latest (M12, a month with no spend). It shows the fund's reporting month: M05 here."""
+    seed_snapshots(jcb_setup["board"], periods=12, closed=5)
+    dash = dashboard_module.build_dashboard(jcb_setup["board"])
+    assert dash.period_label == "2016/17-M05 (closed)"
+    assert dash.funds[0].period_number == 5
+    assert dash.total.forecast_variance == D("70000.00")  # M12 would be 168,000
+    assert [t[0] for t in dash.trend] == ["Apr", "May", "Jun", "Jul", "Aug"]
+    assert dash.risk_share[0][1] == D("45000.00")
+
+
+def test_a_year_or_month_asked_for_is_shown_for_every_fund(jcb_setup):
+    seed_snapshots(jcb_setup["board"], periods=12, closed=5)
+    dash = dashboard_module.build_dashboard(jcb_setup["board"], period="2016/17-M03")
+    assert dash.period_label == "2016/17-M03 (closed)"
+    assert dash.total.forecast_variance == D("42000.00")
+    dash = dashboard_module.build_dashboard(jcb_setup["board"], period="2016/17-M08")
+    assert dash.period_label == "2016/17-M08 (not yet closed)"
 
 
 def test_movements_since_last_meeting(engine):
     s, _fund = engine
     last = MeetingFactory(
         board=s["board"], starts_at=dt.datetime(2016, 7, 13, 14, tzinfo=dt.UTC)
-    )  # reviews M03
+    )  # June (M03) had ended: the month that meeting reviewed
     dash = dashboard_module.build_dashboard(s["board"], since=last)
     assert dash.movements_since == "since the last meeting (13 July 2016, figures for M03)"
     assert [(m.line_code, m.before, m.after, m.movement) for m in dash.movements] == [
-        ("RED1", D("45000"), D("90000"), D("45000")),
-        ("GRN1", D("-3000"), D("-6000"), D("-3000")),
+        ("RED1", D("45000.00"), D("90000.00"), D("45000.00")),
+        ("GRN1", D("-3000.00"), D("-6000.00"), D("-3000.00")),
     ]
 
 
@@ -206,11 +118,14 @@ def test_pack_freezes_dashboard_figures(
     pack.refresh_from_db()
     assert pack.status == "ready", pack.error
     assert pack.snapshot["total"]["forecast_variance"] == "84000.00"
-    assert pack.figures_as_at == dt.datetime(2016, 10, 3, 13, 2, tzinfo=dt.UTC)
+    assert pack.snapshot["on"] == "2016-10-12"  # the meeting's date
+    assert pack.figures_as_at == COMPUTED
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(pack.file.read())).pages]
     text = "\n".join(pages)
     assert re.search(
-        r"GM-X GM pool – Forecast variance £84,000 on a current budget of £180,000", text
+        r"GM-X GM pool \(2016/17-M06, closed\) – Forecast variance £84,000 on a current budget "
+        r"of £1,800,000",
+        text,
     )
     assert "Figures as at 14:02 on 3 October 2016" in text
     assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
@@ -266,3 +181,30 @@ def test_dashboard_cache_key_moves_with_pending_changes_and_each_recompute(jcb_s
     assert pending.endswith(":1")
     recompute_fund_now(w.fund)
     assert _snapshot_stamp(board) not in (computed, pending)
+
+
+def test_a_pack_freezes_the_month_its_meeting_reviews(
+    jcb_setup, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """A meeting on 14 September 2016 reviews August (M05): September had not ended, though it is
+    closed now. The largest movements name each line's fund."""
+    import io
+
+    from pypdf import PdfReader
+
+    from boards import services
+
+    settings.MEDIA_ROOT = tmp_path
+    seed_snapshots(jcb_setup["board"], periods=12, closed=6, code="GM-X", name="GM pool")
+    meeting = MeetingFactory(
+        board=jcb_setup["board"], starts_at=dt.datetime(2016, 9, 14, 14, tzinfo=dt.UTC)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        pack = services.pack_request(actor=jcb_setup["chair"], meeting=meeting)
+    pack.refresh_from_db()
+    assert pack.status == "ready", pack.error
+    assert pack.snapshot["period_label"] == "2016/17-M05 (closed)"
+    assert pack.snapshot["total"]["forecast_variance"] == "70000.00"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pack.file.read())).pages)
+    assert "Period: 2016/17-M05 (closed)." in text
+    assert "GM-X RED1 Residential care £60,000 £75,000 £15,000" in text

@@ -387,6 +387,58 @@ def small_variance_fund() -> BudgetWorld:
     return w
 
 
+def close_months(fund: Any, year: Any, through: int) -> None:
+    """Months 1..through closed for the fund, written directly (no frozen report)."""
+    from budgets.models import FundPeriod, Period
+
+    for period in Period.objects.filter(year=year, number__lte=through):
+        FundPeriod.objects.update_or_create(
+            fund=fund, period=period, defaults={"status": FundPeriod.Status.CLOSED}
+        )
+
+
+def context_world(*, extra_lines: int = 0) -> BudgetWorld:
+    """The demo's shape for the reporting context: 2016/17 approved with £10,000 of spend on
+    HC01 in each of M1..M6 and M1..M5 closed; 2017/18 a draft with three lines and no spend.
+    `extra_lines`: more 2016/17 lines (P000, P001, ...) to page through. Recomputed in full."""
+    from budgets.figures.recompute import recompute_fund_now
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    w.next_year = make_year("2017/18")
+    FundBudgetFactory(fund=w.fund, year=w.next_year, status=FundBudget.Status.DRAFT)
+    w.next_lines = [
+        BudgetLineFactory(
+            fund=w.fund,
+            year=w.next_year,
+            code=f"N{n:02d}",
+            name=f"Next year line {n}",
+            service_area=w.area,
+            lead_commissioner=w.host,
+            original_budget=Decimal("200000.00"),
+        )
+        for n in range(3)
+    ]
+    for n in range(extra_lines):
+        BudgetLineFactory(
+            fund=w.fund,
+            year=w.year,
+            code=f"P{n:03d}",
+            service_area=w.area,
+            original_budget=Decimal("1000.00") * (n + 1),
+        )
+    for month in range(1, 7):
+        make_posting(
+            organisation=w.host,
+            line=w.host_line,
+            document=f"INV-{month}",
+            amount="10000.00",
+            period_number=month,
+        )
+    close_months(w.fund, w.year, 5)
+    recompute_fund_now(w.fund, full=True)
+    return w
+
+
 def line_variance(line: Any, period_number: int, **values: Any) -> Any:
     """A LineVariance row as the recompute engine writes it (money columns default to 0.00), for
     tests that pin the report on figures chosen by hand."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -90,7 +91,9 @@ def test_the_virement_form_lists_only_the_chosen_line_and_the_matches(client, wo
     client.force_login(world.comm_host)
     url = reverse("budgets:virement-request", args=[world.fund.pk])
     page = client.get(url, {"from_line": world.host_line.pk}).content.decode()
-    assert page.count("<option") == 2 + 1  # from: "Choose a line" + HC01; to: "Choose a line"
+    # from: "Choose a line" + HC01; to: "Choose a line" (the year and month switcher has its own)
+    assert line_options(page, "from_line") == ["", str(world.host_line.pk)]
+    assert line_options(page, "to_line") == [""]
     assert form_problems(Page(url, page)) == []
     # Without JavaScript: "Find lines" sends the form back; nothing is saved, the list narrows.
     found = client.post(
@@ -149,3 +152,10 @@ def test_the_mappings_page_offers_matches_not_every_line(client, world):
     assert "LP-TEST · HC01 Home care" in found
     assert "HC99" not in found
     assert form_problems(Page(url, found)) == []
+
+
+def line_options(page: str, name: str) -> list[str]:
+    """The values a line chooser's list offers."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert select, name
+    return re.findall(r'<option value="([^"]*)"', select.group(1))

@@ -1,4 +1,3 @@
-import time
 from decimal import Decimal
 
 import pytest
@@ -22,10 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_seed_is_realistic_consistent_and_idempotent(reference):
     seed_users()
-    started = time.monotonic()
     messages = list(demo.seed())
-    elapsed = time.monotonic() - started
-    assert elapsed < 60
     assert messages[0].startswith("budgets demo: 12 funds, ")
     gm = PooledFund.objects.get(code="GM-POOL")
     assert gm.host.code == "E47000001"

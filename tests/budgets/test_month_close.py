@@ -126,7 +126,11 @@ def test_while_another_worker_recomputes_the_fund_the_month_waits_for_its_figure
     with pytest.raises(month_close.FiguresPending):
         month_close.close_month_reports(fund_id=world.fund.pk, period_id=world.m1.pk)
     assert not ReportSnapshot.objects.exists()
-    assert not ExportJob.objects.exists()
+    # The files stay owed (pending, since the close) and free for the retry to take.
+    assert (
+        sorted(ExportJob.objects.values_list("status", "snapshot", "heartbeat_at", "attempts"))
+        == [("pending", None, None, 0)] * 3
+    )
     # Once the other worker has finished, the month freezes with the new forecast.
     monkeypatch.undo()
     assert (
@@ -153,7 +157,8 @@ def test_in_process_the_month_freezes_what_the_snapshots_hold(
     hc01 = {r["line_code"]: r for r in ReportSnapshot.objects.get().data["rows"]}["HC01"]
     assert hc01["forecast_outturn"] == str(before)  # the recompute had not run
     assert before != Decimal("130000.00")
-    assert not ExportJob.objects.exists()
+    # files=False makes none: the three owed by the close are still waiting for their task.
+    assert sorted(ExportJob.objects.values_list("status", flat=True)) == ["pending"] * 3
 
 
 def test_the_task_does_nothing_for_a_month_that_is_open(world):

@@ -58,7 +58,8 @@ def test_custom_refuses_values_that_do_not_sum():
         phase(D("12000.00"), "custom", custom=[D("1000.00")] * 11 + [D("999.99")])
     assert (
         err.value.message
-        == "The 12 monthly values add up to 11999.99, not the annual budget 12000.00."
+        == "The months add up to £11,999.99, £0.01 less than the annual budget of £12,000.00. "
+        "Change the months so they add up to it, or set the annual budget to the months' total."
     )
 
 

@@ -22,6 +22,7 @@ from tests.budgets.factories import (
     ServiceAreaFactory,
     budget_world,
     line_variance,
+    make_posting,
 )
 from tests.factories import LocalityFactory
 
@@ -101,6 +102,10 @@ def world():
         adverse_favourable="adverse",
     )
     line_variance(w.host_line, 5)  # another month: never in the M6 report
+    # Spend in April: the year has started (budgets.context), so lines are rated.
+    make_posting(
+        organisation=w.host, line=w.host_line, document="INV-1", amount="100.00", period_number=1
+    )
     m5, m6 = (Period.objects.get(year=w.year, number=n) for n in (5, 6))
     Forecast.objects.create(
         line=w.ccg_line, period=m5, amount=D("59000.00"), commentary="Earlier note"

@@ -217,7 +217,7 @@ def test_variance_page_shows_new_spend_once_the_engine_has_recomputed(small_fund
     post_late_invoice(w, w.periods[6], "1000.00")
     pending = client.get(url, query).content.decode()
     assert "£59,000" in pending  # not recomputed yet: the old figures, marked pending
-    assert "Recalculating: 1 change pending." in pending
+    assert "Recalculating: 1 change pending" in pending
     recompute.recompute_fund_now(w.fund)
     fresh = client.get(url, query).content.decode()
     assert "£60,000" in fresh

@@ -56,7 +56,7 @@ def test_commissioner_of_a_non_partner_gets_not_found(world):
 
 
 def test_create_with_custom_phasing_that_does_not_sum_is_refused(world):
-    with pytest.raises(ApplicationError, match=r"add up to 11999\.99"):
+    with pytest.raises(ApplicationError, match=r"add up to £11,999\.99"):
         create(
             world,
             world.comm_host,

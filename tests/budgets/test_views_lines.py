@@ -216,7 +216,12 @@ def test_phasing_grid_saves_custom_months_and_history_records_it(client, world):
     months["m12"] = "22000"
     response = client.post(
         reverse("budgets:line-phasing", args=[world.host_line.pk]),
-        {**months, "version": world.host_line.version, "reason": "Winter peak"},
+        {
+            **months,
+            "version": world.host_line.version,
+            "reason": "Winter peak",
+            "set_annual_budget": "on",
+        },
         **HTMX,
     )
     assert response.status_code == 200
@@ -233,7 +238,7 @@ def test_phasing_grid_without_javascript_redirects_back(client, world):
     months = {f"m{n:02d}": "1000" for n in range(1, 13)}
     response = client.post(
         reverse("budgets:line-phasing", args=[world.host_line.pk]),
-        {**months, "version": world.host_line.version},
+        {**months, "version": world.host_line.version, "set_annual_budget": "on"},
     )
     assert response.status_code == 302
     assert BudgetLine.objects.get(pk=world.host_line.pk).current_budget == D("12000.00")
@@ -243,9 +248,10 @@ def test_phasing_stale_version_shows_conflict(client, world):
     client.force_login(world.comm_host)
     months = {f"m{n:02d}": "1000" for n in range(1, 13)}
     url = reverse("budgets:line-phasing", args=[world.host_line.pk])
-    client.post(url, {**months, "version": world.host_line.version})
+    tick = {"set_annual_budget": "on"}
+    client.post(url, {**months, **tick, "version": world.host_line.version})
     response = client.post(
-        url, {**months, "m01": "5000", "version": world.host_line.version}, **HTMX
+        url, {**months, **tick, "m01": "5000", "version": world.host_line.version}, **HTMX
     )
     assert "changed by Commhost Tester" in response.content.decode()
     assert BudgetLine.objects.get(pk=world.host_line.pk).m01 == D("1000.00")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from budgets.demo import funds as budgets_demo
@@ -26,10 +24,7 @@ pytestmark = pytest.mark.django_db
 def test_demo_loads_contracts_decisions_and_bcf_and_is_idempotent(reference):
     seed_users()
     list(budgets_demo.seed())
-    started = time.monotonic()
     messages = list(demo.seed())
-    elapsed = time.monotonic() - started
-    assert elapsed < 60, elapsed
     assert messages[0].startswith("commissioning demo: ")
     trusts = Organisation.objects.filter(kind=Organisation.Kind.NHS_PROVIDER).count()
     assert Provider.objects.filter(kind=Provider.Kind.NHS_TRUST).count() == trusts > 0
@@ -50,4 +45,3 @@ def test_demo_loads_contracts_decisions_and_bcf_and_is_idempotent(reference):
     counts = Contract.objects.count(), ContractDecision.objects.count()
     assert list(demo.seed()) == ["commissioning demo: already loaded"]
     assert (Contract.objects.count(), ContractDecision.objects.count()) == counts
-    print(messages[0], f"in {elapsed:.1f}s")

@@ -103,4 +103,4 @@ def test_database_failure_is_reported_without_a_traceback(in_process, monkeypatc
 def test_health_needs_no_login_and_shows_no_data(client, in_process):
     body = client.get("/health/").json()
     assert set(body) == {"status", "checks", "time"}
-    assert set(body["checks"]) == {"database", "broker", "worker", "stale_marks"}
+    assert set(body["checks"]) == {"database", "broker", "worker", "stale_marks", "jobs"}

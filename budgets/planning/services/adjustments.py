@@ -11,7 +11,7 @@ from budgets.models import BudgetAdjustment, BudgetLine, FundPeriod, Period
 from budgets.outbox import mark_stale
 from budgets.planning import phasing
 from budgets.planning.services.funds import (
-    current_period,
+    first_open_period,
     open_months,
     require_approved,
     require_view,
@@ -91,7 +91,7 @@ def adjustment_create(
     with transaction.atomic():
         require_approved(fund, line.year)
         if period is None:
-            period = current_period(fund, line.year)
+            period = first_open_period(fund, line.year)
         if period.year_id != line.year_id or period.number > 12:
             raise ApplicationError(
                 f"Period {period.code} is not a month of {line.year.code}.",

@@ -122,8 +122,9 @@ def require_approved(fund: PooledFund, year: FinancialYear) -> None:
         )
 
 
-def current_period(fund: PooledFund, year: FinancialYear) -> Period:
-    """The earliest open month: periods close in order, so this is the month being reported."""
+def first_open_period(fund: PooledFund, year: FinancialYear) -> Period:
+    """The earliest month of `year` still open for the fund: where a change to an approved budget
+    (adjustment, virement) starts. Not the month reported: that is budgets.context's question."""
     months = open_months(fund, year)
     if not months:
         raise ApplicationError(f"Every month of {year.code} is closed for {fund.code}.")

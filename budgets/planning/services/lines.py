@@ -389,13 +389,23 @@ def line_rephase(
     line: BudgetLine,
     expected_version: int,
     method: str,
-    custom: list[Decimal] | None = None,
+    custom: list[Any] | None = None,
     reason: str = "",
+    set_annual_budget: bool = False,
 ) -> BudgetLine:
-    """Re-spread a draft line's budget by another method (the total does not change)."""
+    """Re-spread a draft line's budget by another method. The total does not change: custom
+    months that do not add up to the annual budget are refused, unless `set_annual_budget` asks
+    for the annual budget to become the months' total (only while the budget is draft)."""
     changes: dict[str, Any] = {"phasing_method": method}
     if custom is not None:
         changes["custom"] = custom
+    if set_annual_budget:
+        if method != phasing.CUSTOM or custom is None:
+            raise ApplicationError(
+                "Only twelve months typed by hand can set the annual budget.",
+                extra={"field": "set_annual_budget"},
+            )
+        changes["annual_budget"] = sum(phasing.parse_months(custom), ZERO)
     return line_update(
         actor=actor,
         line=line,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from budgets import rules
+from budgets.jobs import owe_month_close_files
 from budgets.models import FundPeriod, Period, PooledFund
 from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
@@ -40,8 +41,12 @@ def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
 
 
 def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
-    """Once the close commits, freeze the month's report (and write its files unless told not to)."""
+    """Once the close commits, freeze the month's report (and write its files unless told not to).
+
+    The files are owed as pending export jobs in the close's own transaction, so a lost message
+    or a killed worker is caught by the job sweep (gmhsc/jobs.py)."""
     if files:
+        owe_month_close_files(fund_id, period_id)
         enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id)
     else:
         enqueue_on_commit("budgets.tasks.period_close_reports", fund_id, period_id, files=False)

@@ -16,7 +16,7 @@ from budgets import rules
 from budgets.models import BudgetLine, Virement
 from budgets.outbox import mark_stale
 from budgets.planning.services.adjustments import apply_change, crosses_zero
-from budgets.planning.services.funds import current_period, require_approved, require_view
+from budgets.planning.services.funds import first_open_period, require_approved, require_view
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
@@ -83,7 +83,7 @@ def virement_request(
             fund=fund,
             from_line=from_line,
             to_line=to_line,
-            period=current_period(fund, from_line.year),
+            period=first_open_period(fund, from_line.year),
             amount=value,
             recurrent=recurrent,
             reason=reason.strip(),
@@ -112,7 +112,7 @@ def _lock(virement: Virement) -> Virement:
 def _apply(*, actor: Actor, virement: Virement) -> None:
     """Move the money: both lines change, re-phase and get a history record naming the virement."""
     # The money moves from the month being reported when it is applied, not when it was asked.
-    virement.period = current_period(virement.fund, virement.from_line.year)
+    virement.period = first_open_period(virement.fund, virement.from_line.year)
     why = f"Virement #{virement.pk} ({virement.amount}): {virement.reason}"
     # Lock in primary-key order so two virements between the same lines cannot deadlock.
     moves = sorted(

@@ -37,8 +37,8 @@ from budgets.planning.services import receipts as receipt_services
 from budgets.planning.services import savings as savings_services
 from budgets.planning.services.funds import budget_status, year_closed
 from budgets.planning.services.roll_forward import fund_roll_forward
-from budgets.planning.views.funds import get_fund
-from budgets.selectors import fund_year, funds_visible_to
+from budgets.planning.views.funds import get_context, get_fund
+from budgets.selectors import funds_visible_to
 from gmhsc.errors import ApplicationError, NotAllowed
 from gmhsc.money import typed_amount
 from localities.actors import actor_of
@@ -53,11 +53,9 @@ def _year_named(code: str | None) -> FinancialYear | None:
 
 
 def _fund_year(request: HttpRequest, fund: PooledFund) -> FinancialYear:
-    """The year asked for (?year=), else the fund's latest year with lines."""
-    year = _year_named(request.GET.get("year")) or fund_year(fund)
-    if year is None:
-        raise Http404("This fund has no budget yet")
-    return year
+    """The year of the fund's reporting context (the one asked for with ?year=, else the default
+    rule in budgets.context)."""
+    return get_context(request, fund).year
 
 
 def _back(name: str, fund: PooledFund, year: FinancialYear) -> str:

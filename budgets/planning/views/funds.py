@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from budgets import rules, selectors
+from budgets.context import NoBudgetYear, ReportingContext, context_from_query
 from budgets.freshness import fund_freshness
-from budgets.models import PooledFund, Virement
+from budgets.models import FundPosition, PooledFund, Virement
 from budgets.planning import selectors as planning_selectors
 from budgets.planning import year_selectors
 from budgets.planning.services import funds as fund_services
@@ -28,11 +31,12 @@ def get_fund(request: HttpRequest, pk: int) -> PooledFund:
     return fund
 
 
-def get_year(request: HttpRequest, fund: PooledFund) -> Any:
-    year = selectors.fund_year(fund, request.GET.get("year"))
-    if year is None:
-        raise Http404("This fund has no budget yet")
-    return year
+def get_context(request: HttpRequest, fund: PooledFund) -> ReportingContext:
+    """The reporting context the request names (`year`, `period`), else the default rule."""
+    try:
+        return context_from_query(fund, request.GET)
+    except NoBudgetYear:
+        raise Http404("This fund has no budget yet") from None
 
 
 @login_required
@@ -45,7 +49,8 @@ def fund_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    ctx = get_context(request, fund)
+    year = ctx.year
     user: Any = request.user
     is_host_fo = rules.is_host_finance_officer(user, fund)
     awaiting_approval = (
@@ -53,11 +58,18 @@ def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
         if is_host_fo
         else []
     )
+    position = (
+        FundPosition.objects.filter(fund=fund, year=year, period_number=ctx.period.number).first()
+        if ctx.started and ctx.period is not None
+        else None
+    )
     context = {
         "fund": fund,
         "year": year,
+        "ctx": ctx,
+        "position": position,
         "totals": planning_selectors.fund_line_totals(fund, year, user.organisation_id),
-        "budget_status": selectors.fund_budget_status(fund, year),
+        "budget_status": ctx.budget_status,
         "freshness": fund_freshness(fund, year),
         "is_host_fo": is_host_fo,
         "awaiting_approval": awaiting_approval,
@@ -100,11 +112,11 @@ def _budget_action(
     request: HttpRequest, pk: int, service: Any, done: str, **extra: Any
 ) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    year = get_context(request, fund).year
     try:
         service(actor=actor_of(request), fund=fund, year=year, **extra)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The {year.code} budget of {fund.code} was {done}.")
-    return redirect("budgets:fund-overview", pk=fund.pk)
+    return redirect(f"{reverse('budgets:fund-overview', args=[fund.pk])}?year={quote(year.code)}")

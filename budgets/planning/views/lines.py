@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,20 +23,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from budgets import history, rules, selectors
+from budgets.context import CONTEXT_PARAMS, ReportingContext, reporting_context
 from budgets.freshness import fund_freshness
-from budgets.models import BudgetLine, FundBudget, SpendPosting
+from budgets.models import BudgetLine, FundBudget, LineVariance, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
+from budgets.planning import phasing, year_selectors
 from budgets.planning import selectors as planning_selectors
-from budgets.planning import year_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
 from budgets.planning.services import lines as line_services
 from budgets.planning.services.adjustments import adjustment_create
-from budgets.planning.services.funds import budget_status, open_months
-from budgets.planning.views.funds import get_fund, get_year
+from budgets.planning.services.funds import budget_status
+from budgets.planning.views.funds import get_context, get_fund
 from budgets.rag import Rag
 from gmhsc.errors import ApplicationError, NotFound, StaleVersion
-from gmhsc.money import format_money, typed_amount
+from gmhsc.money import ZERO, format_money, typed_amount
 from localities import roles
 from localities.actors import actor_of
 
@@ -76,9 +77,27 @@ def _filters(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET.get(key, "").strip() for key in FILTERS}
 
 
-def _rag_period(fund: Any, year: Any) -> int | None:
-    months = open_months(fund, year)
-    return months[0] if months else 12
+def _rag_period(ctx: ReportingContext) -> int | None:
+    """The month whose RAG the table shows: the context's, none before the year has started."""
+    return ctx.period_number if ctx.started else None
+
+
+def _context_query(url: str) -> str:
+    """The reporting context (`year`, `period`) carried by a page address, as a query string."""
+    params = parse_qs(urlsplit(url).query)
+    return urlencode({k: params[k][0] for k in CONTEXT_PARAMS if params.get(k)})
+
+
+def _request_context_query(request: HttpRequest) -> str:
+    """The reporting context (`year`, `period`) the request carries, as a query string."""
+    return urlencode({k: request.GET[k] for k in CONTEXT_PARAMS if request.GET.get(k)})
+
+
+def _line_url(request: HttpRequest, line: BudgetLine, anchor: str = "") -> str:
+    """The line's page in the reporting context the request carries."""
+    query = _request_context_query(request)
+    url = reverse("budgets:line-detail", args=[line.pk])
+    return f"{url}{'?' + query if query else ''}{anchor}"
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -99,9 +118,10 @@ def _editable(user: Any, line: BudgetLine, status: str | None = None) -> bool:
 @login_required
 def line_table(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    ctx = get_context(request, fund)
+    year = ctx.year
     filters = _filters(request)
-    rag_period = _rag_period(fund, year)
+    rag_period = _rag_period(ctx)
     lines = planning_selectors.line_table(
         request.user,
         fund,
@@ -118,10 +138,11 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
     paginator = Paginator(lines, LINES_PER_PAGE)
     paginator.count = totals["count"]  # type: ignore[misc]  # the totals query already counted
     page = paginator.get_page(request.GET.get("page"))
-    status = selectors.fund_budget_status(fund, year)
+    status = ctx.budget_status
     user: Any = request.user
     can_edit = status == "draft" and roles.has_role(user, roles.COMMISSIONER)
     query = {k: v for k, v in filters.items() if v}
+    query_with_context = {**query, **ctx.params}
     freshness = fund_freshness(fund, year)
     can_edit_org_id = user.organisation_id if can_edit else None
     context = {
@@ -133,6 +154,9 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
             request.get_full_path(),
             fund.pk,
             year.pk,
+            ctx.period_code,
+            ctx.closed,
+            ctx.started,
             status,
             can_edit_org_id,
             rag_period,
@@ -142,10 +166,11 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "fund": fund,
         "year": year,
+        "ctx": ctx,
         "page": page,
         "filters": filters,
-        "query": urlencode(query),
-        "filter_query": urlencode({k: v for k, v in query.items() if k != "sort"}),
+        "query": urlencode(query_with_context),
+        "switcher_keep": [(k, v) for k, v in query.items() if k != "rag"],
         "totals": totals,
         "budget_status": status,
         "can_edit_org_id": can_edit_org_id,
@@ -153,10 +178,11 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
         "table_seconds": TABLE_CACHE_SECONDS,
         **planning_selectors.line_filter_choices(fund, year),
         "rag_choices": RAG_CHOICES,
-        "sorts": _sort_links(filters),
+        "sorts": _sort_links(filters, ctx.params),
         "here": request.get_full_path(),
         "here_q": quote(request.get_full_path(), safe=""),
         "lines_base": _lines_base(),
+        "ctx_query": ctx.query,
     }
     return render(request, "budgets/line_table.html", context)
 
@@ -165,10 +191,11 @@ def _cache_key(*parts: Any) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _sort_links(filters: dict[str, str]) -> dict[str, dict[str, str]]:
-    """For each sortable column: the query that sorts by it (toggling direction) and aria-sort."""
+def _sort_links(filters: dict[str, str], context: dict[str, str]) -> dict[str, dict[str, str]]:
+    """For each sortable column: the query that sorts by it (toggling direction) and aria-sort,
+    keeping the filters and the reporting context."""
     current = filters["sort"] or "code"
-    base = {k: v for k, v in filters.items() if v and k != "sort"}
+    base = {**{k: v for k, v in filters.items() if v and k != "sort"}, **context}
     links = {}
     for key in planning_selectors.LINE_SORTS:
         if current == key:
@@ -185,7 +212,8 @@ def _sort_links(filters: dict[str, str]) -> dict[str, dict[str, str]]:
 def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
     """The totals fragments of the lines table, re-fetched by HTMX after an inline save."""
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    ctx = get_context(request, fund)
+    year = ctx.year
     filters = _filters(request)
     lines = planning_selectors.line_table(
         request.user,
@@ -195,7 +223,7 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
         locality=filters["locality"],
         lead=filters["lead"],
         rag=filters["rag"],
-        rag_period=_rag_period(fund, year) if filters["rag"] else None,
+        rag_period=_rag_period(ctx) if filters["rag"] else None,
         fund_checked=True,
     )
     template = (
@@ -206,9 +234,10 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "fund": fund,
         "year": year,
+        "ctx": ctx,
         "totals": planning_selectors.line_table_totals(lines),
         "fund_totals": planning_selectors.fund_line_totals(fund, year),
-        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "query": urlencode({**{k: v for k, v in filters.items() if v}, **ctx.params}),
     }
     return render(request, template, context)
 
@@ -217,15 +246,29 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _row_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict[str, Any]:
+    """One row of the lines table, in the reporting context of the table it sits in (`next`)."""
     user: Any = request.user
     here = _safe_next(request, reverse("budgets:line-table", args=[line.fund_id]))
+    ctx = reporting_context(
+        line.fund, year=line.year, period=parse_qs(urlsplit(here).query).get("period", [""])[0]
+    )
+    rag_period = _rag_period(ctx)
+    line.rag = (  # type: ignore[attr-defined]  # as the table's rows are annotated
+        LineVariance.objects.filter(line=line, period_number=rag_period)
+        .values_list("rag", flat=True)
+        .first()
+        if rag_period
+        else None
+    )
     return {
+        "rag_period": rag_period,
         "line": line,
         "fund": line.fund,
         "can_edit_org_id": user.organisation_id if _editable(user, line) else None,
         "here": here,
         "here_q": quote(here, safe=""),
         "lines_base": _lines_base(),
+        "ctx_query": _context_query(here),
         **extra,
     }
 
@@ -287,9 +330,11 @@ def line_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # ---- line detail ----------------------------------------------------------------------------------
 
 
-def _money_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict[str, Any]:
+def _money_context(
+    request: HttpRequest, line: BudgetLine, status: str | None = None, **extra: Any
+) -> dict[str, Any]:
     user: Any = request.user
-    status = budget_status(line.fund, line.year)
+    status = status or budget_status(line.fund, line.year)
     editable = _editable(user, line, status)
     months = [
         {"name": name, "field": field, "value": getattr(line, field)}
@@ -300,11 +345,16 @@ def _money_context(request: HttpRequest, line: BudgetLine, **extra: Any) -> dict
         "months": months,
         "budget_status": status,
         "editable": editable,
+        "ctx_query": _request_context_query(request),
         **extra,
     }
     if editable:
         context.setdefault("phasing_form", PhasingForm(initial=PhasingForm.initial_for(line)))
         context.setdefault("rephase_form", RephaseForm(initial={"version": line.version}))
+        grid = context["phasing_form"]
+        context["phasing_total"] = _phasing_total(
+            line, grid.data if grid.is_bound else PhasingForm.initial_for(line)
+        )
     return context
 
 
@@ -325,15 +375,23 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
     for p in postings:
         p.can_reverse = may_reverse and rules.may_post_for(user, p.organisation)
     can_forecast = bool(rules.may_forecast_line(user, line))
-    context = _money_context(request, line)
+    ctx = reporting_context(line.fund, year=line.year, period=request.GET.get("period"))
+    context = _money_context(request, line, ctx.budget_status)
     context.update(
         {
             "fund": line.fund,
+            "ctx": ctx,
+            "figures": (
+                LineVariance.objects.filter(line=line, period_number=ctx.period.number).first()
+                if ctx.started and ctx.period is not None
+                else None
+            ),
+            "freshness": fund_freshness(line.fund, line.year),
             "history": history.line_history(line),
             "postings": postings,
             "show_corrections": may_reverse,
             "can_adjust": rules.acts_for_host_finance(user, line.fund)
-            and budget_status(line.fund, line.year) == FundBudget.Status.APPROVED,
+            and ctx.budget_status == FundBudget.Status.APPROVED,
             "forecasts": planning_selectors.line_forecasts(line),
             "years": year_selectors.line_years(line),
             "can_forecast": can_forecast,
@@ -360,7 +418,7 @@ def _money_response(request: HttpRequest, line: BudgetLine, **extra: Any) -> Htt
         return response
     if extra.get("saved"):
         messages.success(request, extra["saved"])
-        return redirect("budgets:line-detail", pk=line.pk)
+        return redirect(_line_url(request, line))
     context = _money_context(request, line, **extra)
     context.update({"fund": line.fund, "standalone": True})
     return render(request, "budgets/line_phasing.html", context)
@@ -378,14 +436,14 @@ def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
         return _money_response(request, line, phasing_form=form)
     months = form.months()
     try:
-        line = line_services.line_update(
+        line = line_services.line_rephase(
             actor=actor_of(request),
             line=line,
             expected_version=form.cleaned_data["version"],
             reason=form.cleaned_data["reason"] or "Monthly phasing edited",
-            annual_budget=sum(months),
-            phasing_method="custom",
+            method=phasing.CUSTOM,
             custom=months,
+            set_annual_budget=form.cleaned_data["set_annual_budget"],
         )
     except StaleVersion as exc:
         line = get_line(request, pk)
@@ -394,6 +452,35 @@ def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_service_error(exc)
         return _money_response(request, line, phasing_form=form)
     return _money_response(request, line, saved=f"The phasing of {line.code} was saved.")
+
+
+def _phasing_total(line: BudgetLine, data: Any) -> dict[str, Any]:
+    """The months typed so far against the annual budget, for the line beside the grid."""
+    budget = line.current_budget
+    try:
+        parts = phasing.parse_months([typed_amount(str(data.get(f, ""))) for f in MONTH_FIELDS])
+    except ApplicationError:
+        return {"complete": False, "budget": budget}
+    total = sum(parts, ZERO)
+    return {
+        "complete": True,
+        "budget": budget,
+        "total": total,
+        "adds_up": total == budget,
+        "difference_text": phasing.months_difference_text(total, budget),
+    }
+
+
+@login_required
+@require_safe
+def line_phasing_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """The months' total and its difference from the annual budget, as typed (HTMX, live)."""
+    line = get_line(request, pk)
+    return render(
+        request,
+        "budgets/partials/phasing_total.html",
+        {"phasing_total": _phasing_total(line, request.GET)},
+    )
 
 
 @login_required
@@ -447,7 +534,7 @@ def line_forecast(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_service_error(exc)
         else:
             messages.success(request, f"The forecast for {line.code} ({period.code}) was saved.")
-            return redirect(reverse("budgets:line-detail", args=[line.pk]) + "#forecasts")
+            return redirect(_line_url(request, line, "#forecasts"))
     return render(
         request, "budgets/line_forecast.html", {"line": line, "fund": line.fund, "form": form}
     )
@@ -500,7 +587,7 @@ def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
                     f"{period.code}. Its current budget is now "
                     f"{format_money(line.current_budget, pence=True)}.",
                 )
-                return redirect("budgets:line-detail", pk=line.pk)
+                return redirect(_line_url(request, line))
     return render(
         request,
         "budgets/line_adjust.html",

@@ -16,7 +16,7 @@ from budgets import choosers, rules, selectors
 from budgets.models import Virement
 from budgets.planning.forms import DecisionForm, VirementForm
 from budgets.planning.services import virements as virement_services
-from budgets.planning.views.funds import get_fund, get_year
+from budgets.planning.views.funds import get_context, get_fund
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
 
@@ -24,7 +24,8 @@ from localities.actors import actor_of
 @login_required
 def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
     fund = get_fund(request, pk)
-    year = get_year(request, fund)
+    ctx = get_context(request, fund)
+    year = ctx.year
     lines = choosers.line_scope(request.user, fund=fund, year=year)
     initial = {
         "from_line": request.GET.get("from_line", ""),
@@ -64,7 +65,18 @@ def virement_request(request: HttpRequest, pk: int) -> HttpResponse:
                     request, f"Virement {virement.pk} was requested from the finance officer."
                 )
             return redirect("budgets:my-requests")
-    return render(request, "budgets/virement_form.html", {"fund": fund, "year": year, "form": form})
+    return render(
+        request,
+        "budgets/virement_form.html",
+        {
+            "fund": fund,
+            "year": year,
+            "ctx": ctx,
+            "form": form,
+            "approved": not ctx.is_draft,
+            "from_month": next(iter(selectors.open_periods(fund, year)), None),
+        },
+    )
 
 
 @login_required
@@ -86,6 +98,7 @@ def fund_virements(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "fund": fund,
+        "ctx": get_context(request, fund),  # carried back to the fund's pages
         "virements": page,
         "status": status,
         "statuses": Virement.Status.choices,

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgets', '0013_postings_checked_set_based'),
+        ('budgets', '0014_job_heartbeats'),
         ('localities', '0002_alter_user_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
