@@ -1,10 +1,13 @@
-"""Budgets pages. Each sub-domain keeps its own views: budgets/planning/views/, budgets/ledger/views.py,
+"""Budgets pages. Each sub-domain keeps its own views: budgets/planning/views/, budgets/ledger/views/,
 budgets/reports/views.py (included from budgets/reports/urls.py)."""
 
 from django.urls import include, path
 
 from budgets import choosers
-from budgets.ledger import views as ledger
+from budgets.ledger.views import imports as ledger_imports
+from budgets.ledger.views import mappings as ledger_mappings
+from budgets.ledger.views import postings as ledger_postings
+from budgets.ledger.views import profiles as ledger_profiles
 from budgets.planning.views import cycle, funds, lines, virements
 
 app_name = "budgets"
@@ -38,17 +41,51 @@ urlpatterns = [
     path("virements/mine/", virements.my_requests, name="my-requests"),
     path("virements/<int:pk>/", virements.virement_detail, name="virement-detail"),
     path("virements/<int:pk>/decide/", virements.virement_decide, name="virement-decide"),
-    # ledger: imports, mappings, reversals
-    path("ledger/imports/", ledger.import_list, name="ledger-imports"),
-    path("ledger/imports/<int:pk>/", ledger.import_detail, name="ledger-import-detail"),
+    # ledger: imports (preview, then post), mappings and rules, import profiles, reversals
+    path("ledger/imports/", ledger_imports.import_list, name="ledger-imports"),
+    path("ledger/imports/<int:pk>/", ledger_imports.import_detail, name="ledger-import-detail"),
     path(
-        "ledger/imports/<int:pk>/progress/", ledger.import_progress, name="ledger-import-progress"
+        "ledger/imports/<int:pk>/progress/",
+        ledger_imports.import_progress,
+        name="ledger-import-progress",
     ),
     path(
-        "ledger/imports/<int:pk>/errors.csv", ledger.import_errors_csv, name="ledger-import-errors"
+        "ledger/imports/<int:pk>/errors.csv",
+        ledger_imports.import_errors_csv,
+        name="ledger-import-errors",
     ),
-    path("ledger/mappings/", ledger.mapping_list, name="ledger-mappings"),
-    path("postings/<int:pk>/reverse/", ledger.posting_reverse, name="posting-reverse"),
-    path("ledger/mappings/<int:pk>/delete/", ledger.mapping_delete, name="ledger-mapping-delete"),
+    path("ledger/imports/<int:pk>/post/", ledger_imports.import_post, name="ledger-import-post"),
+    path(
+        "ledger/imports/<int:pk>/check-again/",
+        ledger_imports.import_check_again,
+        name="ledger-import-check-again",
+    ),
+    path("ledger/imports/<int:pk>/map/", ledger_imports.import_map, name="ledger-import-map"),
+    path("ledger/mappings/", ledger_mappings.mapping_list, name="ledger-mappings"),
+    path(
+        "ledger/mappings/<int:pk>/delete/",
+        ledger_mappings.mapping_delete,
+        name="ledger-mapping-delete",
+    ),
+    path("ledger/profiles/", ledger_profiles.profile_list, name="ledger-profiles"),
+    path("ledger/profiles/new/", ledger_profiles.profile_build, name="ledger-profile-new"),
+    path("ledger/profiles/<int:pk>/", ledger_profiles.profile_detail, name="ledger-profile-detail"),
+    path(
+        "ledger/profiles/<int:pk>/edit/", ledger_profiles.profile_edit, name="ledger-profile-edit"
+    ),
+    path(
+        "ledger/profiles/<int:pk>/export/",
+        ledger_profiles.profile_export,
+        name="ledger-profile-export",
+    ),
+    path(
+        "ledger/profiles/<int:pk>/copy/", ledger_profiles.profile_copy, name="ledger-profile-copy"
+    ),
+    path(
+        "ledger/profiles/<int:pk>/delete/",
+        ledger_profiles.profile_delete,
+        name="ledger-profile-delete",
+    ),
+    path("postings/<int:pk>/reverse/", ledger_postings.posting_reverse, name="posting-reverse"),
     path("", include("budgets.reports.urls")),
 ]

@@ -6,6 +6,7 @@ Views and API endpoints call `check_upload()` before handing a file to a service
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -94,6 +95,18 @@ def _count_xlsx_rows(handle: IO[bytes]) -> int:
         book.close()
 
 
+def _utf16_text(head: bytes) -> bool:
+    """UTF-16 text with a byte-order mark (Excel's "Unicode text"): its zero bytes are text."""
+    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    try:
+        # Incremental: a character cut at the end of the sample is not an error.
+        text = codecs.getincrementaldecoder("utf-16")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text
+
+
 def check_upload(
     file: Any,
     *,
@@ -131,7 +144,7 @@ def check_upload(
         raise UploadRefused("The upload must be sent as a file, not as text.")
 
     if kind in TEXT_TYPES:
-        if b"\x00" in head:
+        if b"\x00" in head and not _utf16_text(head):
             raise UploadRefused(f"The file is not a {_LABELS.get(kind, kind.upper())} text file.")
     elif kind in _MAGIC and not head.startswith(_MAGIC[kind]):
         raise UploadRefused(f"The file's content is not {_LABELS.get(kind, kind.upper())}.")

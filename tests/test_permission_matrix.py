@@ -257,6 +257,20 @@ ROWS: list[tuple[str, Row]] = [
     ("budgets:ledger-import-errors", R("ledger_import", get=("200 200 200 200 302", "404 404 404 200 302"), post="405 405 405 405 302")),
     ("budgets:ledger-import-progress", R("ledger_import", get=("200 200 200 200 302", "404 404 404 200 302"), post="405 405 405 405 302")),
     ("budgets:ledger-imports", R(get="200 200 200 200 302", post="404 200 404 200 302")),
+    # Preview, then post: the organisation's finance officers (a posted import is not a preview:
+    # the page says so). Mapping a pair needs the pair and year in the query: without them, 404.
+    ("budgets:ledger-import-post", R("ledger_import", get=NOT_ALLOWED, post=("404 302 404 302 302", "404 404 404 302 302"))),
+    ("budgets:ledger-import-check-again", R("ledger_import", get=NOT_ALLOWED, post=("404 302 404 302 302", "404 404 404 302 302"))),
+    ("budgets:ledger-import-map", R("ledger_import", get="404 404 404 404 302", post="404 404 404 404 302")),
+    # Import profiles: shipped ones and the organisation's own. Pages are the organisation's: an
+    # administrator changes another organisation's profile through the API.
+    ("budgets:ledger-profiles", R(get="200 200 200 200 302", post="404 200 404 200 302")),
+    ("budgets:ledger-profile-new", R(get="404 200 404 200 302", post="404 200 404 200 302")),
+    ("budgets:ledger-profile-detail", R("profile", get=("200 200 200 200 302", OWN_404), post=NOT_ALLOWED)),
+    ("budgets:ledger-profile-edit", R("profile", get=("404 200 404 404 302", "404 404 404 404 302"), post=("404 200 404 404 302", "404 404 404 404 302"))),
+    ("budgets:ledger-profile-export", R("profile", get=("200 200 200 200 302", OWN_404), post=NOT_ALLOWED)),
+    ("budgets:ledger-profile-copy", R("profile", get=NOT_ALLOWED, post=("404 302 404 302 302", "404 404 404 302 302"))),
+    ("budgets:ledger-profile-delete", R("profile", get=NOT_ALLOWED, post=("404 302 404 302 302", "404 404 404 302 302"))),
     ("budgets:ledger-mapping-delete", R("mapping", get="405 405 405 405 302", post=("404 302 404 302 302", "404 404 404 302 302"))),
     ("budgets:ledger-mappings", R(get="200 200 200 200 302", post="404 200 404 200 302")),
     ("ledger-import-detail", R("ledger_import", get=("200 200 200 200 403", "404 404 404 200 403"))),
@@ -264,6 +278,14 @@ ROWS: list[tuple[str, Row]] = [
     ("ledger-import-list", R(get="200 200 200 200 403", post="403 415 403 415 403")),
     ("ledger-mapping-detail", R("mapping", delete=("403 204 403 204 403", "404 404 404 204 403"), get=("200 200 200 200 403", "404 404 404 200 403"), patch=("403 400 403 400 403", "404 404 404 400 403"))),
     ("ledger-mapping-list", R(get="200 200 200 200 403", post="403 400 403 400 403")),
+    ("ledger-mapping-which", R(get=ALL_200_ANON_403)),
+    ("ledger-import-post-previewed", R("ledger_import", post=("403 409 403 409 403", "404 404 404 409 403"))),
+    ("ledger-import-check-again", R("ledger_import", post=("403 409 403 409 403", "404 404 404 409 403"))),
+    ("import-profile-list", R(get=ALL_200_ANON_403, post="403 400 403 400 403")),
+    ("import-profile-detail", R("profile", delete=("403 204 403 204 403", "404 404 404 204 403"), get=("200 200 200 200 403", API_OWN_404), patch=("403 400 403 400 403", "404 404 404 400 403"), put=("403 400 403 400 403", "404 404 404 400 403"))),
+    ("import-profile-export", R("profile", get=("200 200 200 200 403", API_OWN_404))),
+    ("import-profile-copy", R("profile", post=("403 409 403 201 403", "404 404 404 201 403"))),
+    ("import-profile-import-json", R(post="403 400 403 400 403")),
     ("spend-posting-detail", R("posting", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("spend-posting-list", R(get="200 200 200 200 403", post="403 400 403 400 403")),
     ("spend-posting-reverse", R("posting", post=("403 400 403 400 403", "404 404 404 400 403"))),
@@ -510,7 +532,7 @@ def _build_world() -> World:
             ),
         )
         from boards.models import BoardPack
-        from budgets.models import LedgerImport, LedgerMapping
+        from budgets.models import ImportProfile, LedgerImport, LedgerMapping
         from tests.budgets.factories import make_posting
 
         add(
@@ -524,6 +546,24 @@ def _build_world() -> World:
                 uploaded_by=users["finance_officer"] if side == "own" else foreign_person,
                 original_name="ledger.csv",
                 status="posted",
+            ),
+        )
+        add(
+            "profile",
+            ImportProfile.objects.create(
+                organisation=org,
+                name=f"mx-{side}",
+                spec={
+                    "name": f"mx-{side}",
+                    "line_numbers": "number_in_file_order",
+                    "columns": {
+                        "document_number": "Doc",
+                        "posting_date": "Date",
+                        "amount": "Amount",
+                        "cost_centre": "CC",
+                        "expense_code": "EC",
+                    },
+                },
             ),
         )
         add(
@@ -799,6 +839,8 @@ GUESSES = [
     ("spend-posting", "posting"),
     ("posting-reverse", "posting"),
     ("ledger-import", "ledger_import"),
+    ("ledger-profile", "profile"),
+    ("import-profile", "profile"),
     ("ledger-mapping", "mapping"),
     ("mapping", "mapping"),
     ("board-decision", "decision"),

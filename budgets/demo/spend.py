@@ -3,7 +3,7 @@ postings, with a few accruals (reversed the month after) and corrected mistakes.
 
 Deterministic (random.Random(2016)) and idempotent: every posting has its ledger's natural key
 (organisation, document, line), so a second run posts nothing. Rows go through the same checks as
-every posting (budgets.ledger.services.postings.RowChecker) and are inserted in bulk, then marked stale.
+every posting (budgets.ledger.posting_rules.RowChecker) and are inserted in bulk, then marked stale.
 Suppliers are NHS trusts from the reference data and care providers.
 """
 
@@ -18,15 +18,10 @@ from typing import Any
 
 from django.db import transaction
 
+from budgets.ledger.posting_rules import Calendar, LinesById, partner_fund_ids
+from budgets.ledger.row_checker import RowChecker
 from budgets.ledger.services.mappings import bulk_mappings_create
-from budgets.ledger.services.postings import (
-    Calendar,
-    RowChecker,
-    insert_checked,
-    lock_organisation,
-    partner_fund_ids,
-    spend_reverse,
-)
+from budgets.ledger.services.postings import insert_checked, lock_organisation, spend_reverse
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping, Period, SpendPosting
 from gmhsc.money import split_largest_remainder
 from localities import roles
@@ -117,18 +112,15 @@ def seed() -> Iterator[str]:
 
     posted = already = 0
     calendar = Calendar()
-    by_id = {line.pk: line for line in lines}
-
-    def resolve(values: dict[str, Any], _year: Any) -> BudgetLine:
-        return by_id[values["budget_line"]]
+    by_id = LinesById({line.pk: line for line in lines})
 
     with transaction.atomic():
         for org_id, rows in sorted(rows_by_org.items()):
             organisation = organisations[org_id]
             lock_organisation(organisation)
-            checker = RowChecker(organisation, calendar)
+            checker = RowChecker(organisation, calendar, lines=by_id)
             for number, values in enumerate(rows, start=1):
-                checker.check(number, values, resolve)
+                checker.check(number, values)
             checker.finish()
             if checker.errors:
                 first = checker.errors[0]

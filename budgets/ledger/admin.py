@@ -1,4 +1,5 @@
-"""Django admin for the ledger: mappings (audited), imports, postings and idempotency records.
+"""Django admin for the ledger: mappings and rules, import profiles (both audited), imports,
+postings and idempotency records.
 
 Postings are immutable: the admin shows them but cannot add, change or delete them (a correction
 is a reversal, through the API or the services).
@@ -12,7 +13,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from budgets.models import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
+from budgets.models import (
+    IdempotencyRecord,
+    ImportProfile,
+    LedgerImport,
+    LedgerMapping,
+    SpendPosting,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,11 +35,36 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerMapping)
 class LedgerMappingAdmin(SimpleHistoryAdmin):
-    list_display = ["organisation", "year", "cost_centre", "expense_code", "budget_line"]
-    list_filter = ["year", "organisation"]
+    list_display = [
+        "organisation",
+        "year",
+        "cost_centre",
+        "cost_centre_match",
+        "expense_code",
+        "expense_code_match",
+        "budget_line",
+    ]
+    list_filter = ["year", "cost_centre_match", "expense_code_match", "organisation"]
     list_select_related = ["organisation", "year", "budget_line"]
     search_fields = ["cost_centre", "expense_code", "budget_line__code", "organisation__code"]
     raw_id_fields = ["budget_line"]
+
+
+@admin.register(ImportProfile)
+class ImportProfileAdmin(SimpleHistoryAdmin):
+    """Read here; changed through the pages, the API or (shipped ones) seed_reference, which
+    check a profile's shape."""
+
+    list_display = ["name", "organisation", "title", "updated_at"]
+    list_filter = ["organisation"]
+    list_select_related = ["organisation"]
+    search_fields = ["name", "title", "organisation__code"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(LedgerImport)
@@ -47,12 +79,14 @@ class LedgerImportAdmin(ReadOnlyAdmin):
         "rows_posted",
         "rows_already_posted",
         "error_count",
+        "rows_outside",
+        "profile",
         "uploaded_by",
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "organisation"]
-    list_select_related = ["organisation", "uploaded_by"]
+    list_filter = ["status", "dry_run", "organisation"]
+    list_select_related = ["organisation", "uploaded_by", "profile"]
     search_fields = ["original_name", "sha256", "organisation__code"]
     date_hierarchy = "created_at"
 

@@ -9,11 +9,11 @@ from gmhsc import jobs
 
 @shared_task(name="budgets.tasks.import_ledger", acks_late=True)
 def import_ledger(import_id: int) -> str:
-    """Check and post a stored ledger import. Safe to run twice: a finished import, or one another
-    worker holds (its heartbeat is fresh), is left as it is, and posting never doubles a row (the
-    natural key is unique). A worker killed mid-import leaves nothing posted (the insert is one
+    """Check and post (or preview) a stored ledger import. Safe to run twice: a finished import, or
+    one another worker holds (its heartbeat is fresh), is left as it is, and posting never doubles
+    a row (the natural key is unique). A worker killed mid-import leaves nothing posted (the insert is one
     transaction); the sweep sends the import again once its heartbeat is stale."""
-    from budgets.ledger.imports import run_import
+    from budgets.ledger.imports.service import run_import
     from budgets.models import LedgerImport
 
     imp = LedgerImport.objects.filter(pk=import_id).first()

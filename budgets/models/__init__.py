@@ -17,7 +17,13 @@ from budgets.models.funds import (
     PooledFund,
     RiskShareAgreement,
 )
-from budgets.models.ledger import IdempotencyRecord, LedgerImport, LedgerMapping, SpendPosting
+from budgets.models.ledger import (
+    IdempotencyRecord,
+    ImportProfile,
+    LedgerImport,
+    LedgerMapping,
+    SpendPosting,
+)
 from budgets.models.lines import BudgetAdjustment, BudgetLine, Forecast, Virement
 from budgets.models.outbox import StaleMark
 from budgets.models.reference import FinancialYear, Period, ServiceArea
@@ -43,6 +49,7 @@ __all__ = [
     "FundPeriod",
     "FundPosition",
     "IdempotencyRecord",
+    "ImportProfile",
     "LedgerImport",
     "LedgerMapping",
     "LineCommitment",

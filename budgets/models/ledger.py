@@ -1,4 +1,5 @@
-"""Spend: ledger mappings, immutable postings, ledger imports and API idempotency records."""
+"""Spend: ledger mappings and mapping rules, import profiles, immutable postings, ledger imports
+and API idempotency records."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from budgets.models.fields import MoneyField
+from budgets.models.fields import MoneyField, money_default
 from budgets.models.funds import PooledFund
 from budgets.models.lines import BudgetLine
 from budgets.models.reference import FinancialYear, Period
@@ -16,14 +17,29 @@ from localities.models import Organisation
 
 
 class LedgerMapping(models.Model):
-    """(organisation, cost centre, expense code) -> budget line, per year."""
+    """(organisation, cost centre, expense code) -> budget line, per year.
+
+    Each code is matched exactly, by prefix (`C027*`), by range (`5140-5199`, numeric or
+    alphabetic) or as any code (`*`); a pair matched exactly on both is a plain mapping, anything
+    else a mapping rule. The most specific rule wins (exact > range > prefix > any, the cost
+    centre first, then the expense code); rules that could both match one pair at the same
+    precedence are refused when saved (budgets.ledger.mapping_rules).
+    """
+
+    class Match(models.TextChoices):
+        EXACT = "exact", "Exactly"
+        RANGE = "range", "In the range"
+        PREFIX = "prefix", "Starting with"
+        ANY = "any", "Any code"
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="ledger_mappings"
     )
     year = models.ForeignKey(FinancialYear, on_delete=models.PROTECT, related_name="+")
     cost_centre = models.CharField(max_length=30)
+    cost_centre_match = models.CharField(max_length=6, choices=Match.choices, default=Match.EXACT)
     expense_code = models.CharField(max_length=30)
+    expense_code_match = models.CharField(max_length=6, choices=Match.choices, default=Match.EXACT)
     budget_line = models.ForeignKey(
         BudgetLine, on_delete=models.PROTECT, related_name="ledger_mappings"
     )
@@ -34,13 +50,72 @@ class LedgerMapping(models.Model):
         ordering = ["organisation__code", "cost_centre", "expense_code"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "year", "cost_centre", "expense_code"],
+                fields=[
+                    "organisation",
+                    "year",
+                    "cost_centre_match",
+                    "cost_centre",
+                    "expense_code_match",
+                    "expense_code",
+                ],
                 name="uniq_ledger_mapping",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.organisation.code} {self.cost_centre}/{self.expense_code} -> {self.budget_line.code}"
+
+    @property
+    def is_rule(self) -> bool:
+        return not (
+            self.cost_centre_match == self.Match.EXACT
+            and self.expense_code_match == self.Match.EXACT
+        )
+
+
+class ImportProfile(models.Model):
+    """How one partner's ledger export is read: file type, encoding, delimiter, header row, rows to
+    skip, and which of the file's columns is which gmhsc field, with its date and amount formats.
+
+    `spec` is data, never code (no expressions or regular expressions): its shape is checked by
+    budgets.ledger.profiles.ProfileSpec whenever it is saved. A profile without an organisation
+    ships with gmhsc (budgets/data/import_profiles/) and is loaded by seed_reference.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="import_profiles",
+        null=True,
+        blank=True,
+    )
+    name = models.SlugField(max_length=60)
+    title = models.CharField(max_length=200, blank=True)
+    spec = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="uniq_import_profile_name"
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(organisation__isnull=True),
+                name="uniq_shipped_import_profile_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_shipped(self) -> bool:
+        return self.organisation_id is None
 
 
 class LedgerImport(JobFields):
@@ -50,6 +125,7 @@ class LedgerImport(JobFields):
         PENDING = "pending", "Waiting to start"
         CHECKING = "checking", "Checking rows"
         POSTING = "posting", "Posting"
+        PREVIEWED = "previewed", "Checked: ready to post"
         POSTED = "posted", "Posted"
         NOTHING_NEW = "nothing_new", "Already imported: nothing new"
         REJECTED = "rejected", "Rejected: nothing posted"
@@ -62,6 +138,22 @@ class LedgerImport(JobFields):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     file = models.FileField(upload_to="ledger-imports/%Y/%m/", blank=True)
+    # How the file is read: an import profile, or (none) the plain gmhsc ledger CSV.
+    profile = models.ForeignKey(
+        ImportProfile,
+        on_delete=models.PROTECT,
+        related_name="imports",
+        null=True,
+        blank=True,
+    )
+    # Rows no mapping covers: refuse the file, or leave them out as outside the pooled funds.
+    outside_pools = models.CharField(
+        max_length=6,
+        choices=[("refuse", "Refuse the file"), ("leave", "Leave them out")],
+        default="refuse",
+    )
+    # True: check and show what would be posted, post nothing (until "Post" turns it off).
+    dry_run = models.BooleanField(default=False)
     original_name = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -72,6 +164,11 @@ class LedgerImport(JobFields):
     errors = models.JSONField(default=list, blank=True)
     error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=list, blank=True)
+    # What the check found beyond the summary: rows to post by line, rows outside the pools,
+    # unmapped pairs, and the fingerprint "Post" compares with.
+    preview = models.JSONField(default=dict, blank=True)
+    rows_outside = models.PositiveIntegerField(default=0)
+    amount_outside = MoneyField(default=money_default)
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -89,8 +186,8 @@ class SpendPosting(models.Model):
     Bulk imports of a million rows set the shape of this table:
     - single-column indexes are left off the foreign keys the composite indexes already lead with
       (organisation, fund, budget line) and off period and created_by;
-    - no database foreign-key constraints, as reliability-and-performance.md 4.2 advises: a
-      row-by-row check costs about 5-12 s per million rows each. Budget line, organisation,
+    - no database foreign-key constraints, as reliability-and-performance.md 4.2 advises: each
+      is a row-by-row check, which a million-row insert pays for per row. Budget line, organisation,
       period and fund are checked set-based before every insert (services and the import's SQL;
       fund and period are derived from the line); ledger_import and created_by are provenance; a
       reversal links to a posting the trigger never lets go. A trigger on budget lines refuses

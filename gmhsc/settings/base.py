@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # A ledger mapping matches its cost centre and its expense code the same ways: one enum.
+    "ENUM_NAME_OVERRIDES": {"CodeMatchEnum": "budgets.models.ledger.LedgerMapping.Match"},
     # Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package, served as static
     # files: no CDN, and no inline script (the CSP allows scripts from 'self' only).
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Sum
 
-from budgets.ledger import imports as ledger_import
-from budgets.ledger.imports import error_file, start_import
+from budgets.ledger.imports import error_file, sql_engine, start_import
+from budgets.ledger.imports import service as ledger_import
 from budgets.ledger.services.postings import spend_post
 from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
 from gmhsc.errors import NotAllowed
@@ -133,7 +133,7 @@ def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, monke
     monkeypatch.setattr(
         ledger_import, "run_import", lambda pk, **kw: real_run(pk, **{**kw, "engine": "sql"})
     )
-    real_lock = ledger_import.lock_organisation
+    real_lock = sql_engine.lock_organisation
 
     def lock_then_someone_posts(organisation):
         real_lock(organisation)
@@ -153,7 +153,7 @@ def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, monke
             ],
         )
 
-    monkeypatch.setattr(ledger_import, "lock_organisation", lock_then_someone_posts)
+    monkeypatch.setattr(sql_engine, "lock_organisation", lock_then_someone_posts)
     imp = upload(w, ledger_csv(GOOD))
     assert (imp.status, imp.rows_posted) == ("posted", 2)
     inv2 = SpendPosting.objects.get(organisation=w.host, document_number="INV-2", line_number=1)

@@ -23,7 +23,7 @@ def w():
     return ledger_world()
 
 
-def test_upload_posts_and_shows_the_summary(client, w):
+def test_upload_previews_then_posts_and_shows_the_summary(client, w):
     client.force_login(w.fin_host)
     page = client.get(reverse("budgets:ledger-imports"))
     assert page.status_code == 200
@@ -34,8 +34,15 @@ def test_upload_posts_and_shows_the_summary(client, w):
     imp = LedgerImport.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("budgets:ledger-import-detail", args=[imp.pk])
+    preview = client.get(response["Location"]).content.decode()
+    assert "Ready to post 1 row (£1,200.50 in all 1 row to post)." in preview
+    assert "HC01 Home care" in preview  # by fund, line and month
+    assert ">Post 1 row</button>" in preview
+    assert SpendPosting.objects.count() == 0  # nothing until "Post"
+    response = client.post(reverse("budgets:ledger-import-post", args=[imp.pk]))
+    assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
-    assert "Posted" in detail
+    assert "Posted 1 row" in detail
     assert "LP-TEST" in detail
     assert "2016/17-M01" in detail
     assert "£1,200.50" in detail
@@ -51,6 +58,8 @@ def test_rejected_import_lists_every_problem_and_offers_the_csv(client, w):
     imp = LedgerImport.objects.get()
     detail = client.get(reverse("budgets:ledger-import-detail", args=[imp.pk])).content.decode()
     assert "Problems (2)" in detail
+    assert ">Post " not in detail
+    assert "Pairs no mapping covers (1)" in detail
     assert "&#x27;1,2x&#x27; is not a number" in detail
     assert "no ledger mapping for cost centre &#x27;CC999&#x27;" in detail
     csv_response = client.get(reverse("budgets:ledger-import-errors", args=[imp.pk]))

@@ -147,6 +147,15 @@ def world():
         expense_code="E5100",
         budget_line=w.nr01,
     )
+    LedgerMappingFactory(  # a mapping rule: cost centres CC2..., any expense code
+        organisation=w.host,
+        year=w.year,
+        cost_centre="CC2*",
+        cost_centre_match="prefix",
+        expense_code="*",
+        expense_code_match="any",
+        budget_line=w.host_line,
+    )
     return w
 
 
@@ -249,7 +258,14 @@ def test_ledger_mappings_and_the_agreement_are_copied_to_the_new_year(world):
     assert not LedgerMapping.objects.filter(year=w.next_year, cost_centre="CC900").exists()
     agreement = RiskShareAgreement.objects.get(fund=w.fund, year=w.next_year)
     assert (agreement.rule, agreement.underspend) == ("pro_rata", "return_pro_rata")
-    assert "1 ledger mappings copied to 2017/18." in result.notes
+    rule = LedgerMapping.objects.get(year=w.next_year, cost_centre="CC2*")
+    assert (rule.cost_centre_match, rule.expense_code, rule.expense_code_match) == (
+        "prefix",
+        "*",
+        "any",
+    )
+    assert rule.budget_line == new_line(w, "HC01")
+    assert "2 ledger mappings and mapping rules copied to 2017/18." in result.notes
 
 
 def test_the_roll_forward_is_recorded_with_who_and_why(world):
@@ -284,7 +300,7 @@ def test_rolling_again_needs_replace_the_draft_and_keeps_line_ids(world):
     hc01 = new_line(w, "HC01")
     # 108,000 x (1 + 3.00% - 1.50%) = 109,620.00
     assert (hc01.current_budget, hc01.version) == (D("109620.00"), 2)
-    assert LedgerMapping.objects.filter(year=w.next_year).count() == 1
+    assert LedgerMapping.objects.filter(year=w.next_year).count() == 2
 
 
 def test_rolling_into_an_approved_year_is_refused_and_writes_nothing(world):

@@ -97,6 +97,6 @@ def test_the_ledger_upload_names_the_missing_file(db, client):
     w = ledger_world()
     client.force_login(w.fin_host)
     refused = client.post(reverse("budgets:ledger-imports"), {}).content.decode()
-    assert '<a href="#id_file">Choose a ledger file (CSV)</a>' in refused
+    assert '<a href="#id_file">Choose a ledger file</a>' in refused
     assert "govuk-file-upload govuk-file-upload--error" in refused
     assert form_problems(Page("/budgets/ledger/imports/", refused)) == []

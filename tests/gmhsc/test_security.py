@@ -399,6 +399,28 @@ def test_upload_of_the_wrong_type_is_refused():
         )
 
 
+def test_utf16_text_with_a_byte_order_mark_is_text_but_zero_bytes_without_one_are_not():
+    """Excel's "Unicode text" is UTF-16: its zero bytes are part of the text. A file whose
+    zero bytes are not UTF-16 text stays refused."""
+    text = "Doc\tAmount\r\nINV-1\t£5.00\r\n".encode("utf-16")
+    info = check_upload(
+        SimpleUploadedFile("ledger.txt", text), max_bytes=10**6, allowed_types=["txt"]
+    )
+    assert info.kind == "txt"
+    with pytest.raises(ApplicationError, match="not a TXT text file"):
+        check_upload(
+            SimpleUploadedFile("ledger.txt", b"\xff\xfe\x00\x00\x00\x00binary"),
+            max_bytes=10**6,
+            allowed_types=["txt"],
+        )
+    with pytest.raises(ApplicationError, match="not a TXT text file"):
+        check_upload(
+            SimpleUploadedFile("ledger.txt", b"Doc\x00Amount"),
+            max_bytes=10**6,
+            allowed_types=["txt"],
+        )
+
+
 def test_renamed_binary_is_refused_by_content():
     with pytest.raises(ApplicationError, match="not a CSV text file"):
         check_upload(

@@ -13,8 +13,8 @@ The rules:
   this year's, last year's pattern from this year's actuals;
 - each partner's contribution rolls forward with its own uplift (the fund's contribution uplift, or
   the partner's); shares are fixed again once next year's contributions are agreed;
-- the year's risk-share agreement carries when next year has none; ledger mappings are copied to the
-  new year's lines (mapping rules join at `copy_ledger_rules`);
+- the year's risk-share agreement carries when next year has none; ledger mappings and mapping
+  rules (prefix, range, any) are copied to the new year's lines;
 - an organisation that ends before the new year (the 2017 merger of Manchester's three CCGs) passes
   its lines and contribution to the one organisation of its kind that serves its localities from the
   new year's start, and the roll forward says so.
@@ -352,16 +352,7 @@ def fund_roll_forward(
         notes = list(dict.fromkeys(successors.notes.values()))
         notes.extend(_carry_agreement(actor, fund, year, source_year, successors))
         copied = copy_ledger_mappings(actor, fund, source_year, year, result["line_map"])
-        notes.append(f"{copied:,} ledger mappings copied to {year.code}.")
-        rules_copied = copy_ledger_rules(
-            actor=actor,
-            fund=fund,
-            from_year=source_year,
-            to_year=year,
-            line_map=result["line_map"],
-        )
-        if rules_copied:
-            notes.append(f"{rules_copied:,} ledger mapping rules copied to {year.code}.")
+        notes.append(f"{copied:,} ledger mappings and mapping rules copied to {year.code}.")
         setting.dropped = result["dropped"]
         setting.notes = notes
         setting.contributions = contributions
@@ -718,6 +709,16 @@ def _carry_agreement(
     ]
 
 
+# What makes a mapping or rule: who, and which codes it covers and how (exact, prefix, range, any).
+CODES = (
+    "organisation_id",
+    "cost_centre",
+    "cost_centre_match",
+    "expense_code",
+    "expense_code_match",
+)
+
+
 def copy_ledger_mappings(
     actor: Actor,
     fund: PooledFund,
@@ -725,43 +726,37 @@ def copy_ledger_mappings(
     to_year: FinancialYear,
     line_map: Mapping[int, int],
 ) -> int:
-    """Each organisation's (cost centre, expense code) mappings to a carried line, copied to the
-    line's successor in the new year, with their history. A mapping the new year already has is
+    """Each organisation's mappings and mapping rules (cost centre and expense code, each with how
+    it matches) to a carried line, copied to the line's successor in the new year, with their
+    history. A mapping the new year already has is
     left as it is; organisations that ended before the new year are not copied."""
     start = to_year.start_date
     sources = (
         LedgerMapping.objects.filter(year=from_year, budget_line__fund=fund)
         .filter(Q(organisation__valid_to__isnull=True) | Q(organisation__valid_to__gte=start))
         .order_by("pk")
-        .values("organisation_id", "cost_centre", "expense_code", "budget_line_id")
+        .values("budget_line_id", *CODES)
     )
-    taken = set(
-        LedgerMapping.objects.filter(year=to_year).values_list(
-            "organisation_id", "cost_centre", "expense_code"
-        )
-    )
+    taken = set(LedgerMapping.objects.filter(year=to_year).values_list(*CODES))
     rows = [
         {
-            "organisation_id": m["organisation_id"],
+            **{key: m[key] for key in CODES},
             "year_id": to_year.pk,
-            "cost_centre": m["cost_centre"],
-            "expense_code": m["expense_code"],
             "budget_line_id": line_map[m["budget_line_id"]],
         }
         for m in sources
-        if m["budget_line_id"] in line_map
-        and (m["organisation_id"], m["cost_centre"], m["expense_code"]) not in taken
+        if m["budget_line_id"] in line_map and tuple(m[key] for key in CODES) not in taken
     ]
     columns = columns_of(LedgerMapping)
     insert_rows(LedgerMapping, columns, rows)
-    ids: dict[tuple[Any, Any, Any], int] = {
-        (o, cc, ec): pk
-        for pk, o, cc, ec in LedgerMapping.objects.filter(
+    ids: dict[tuple[Any, ...], int] = {
+        tuple(codes): pk
+        for pk, *codes in LedgerMapping.objects.filter(
             year=to_year, budget_line__fund=fund
-        ).values_list("pk", "organisation_id", "cost_centre", "expense_code")
+        ).values_list("pk", *CODES)
     }
     for row in rows:
-        row["id"] = ids[(row["organisation_id"], row["cost_centre"], row["expense_code"])]
+        row["id"] = ids[tuple(row[key] for key in CODES)]
     history_rows(
         LedgerMapping,
         rows,
@@ -770,17 +765,3 @@ def copy_ledger_mappings(
         when=timezone.now(),
     )
     return len(rows)
-
-
-def copy_ledger_rules(
-    *,
-    actor: Actor,
-    fund: PooledFund,
-    from_year: FinancialYear,
-    to_year: FinancialYear,
-    line_map: Mapping[int, int],
-) -> int:
-    """Where ledger mapping rules (the ledger import profiles' pattern rules) are copied to the
-    new year, with the plain mappings above. gmhsc keeps no mapping rules yet, so there are none to
-    copy; this returns how many were copied."""
-    return 0

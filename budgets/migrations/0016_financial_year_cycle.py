@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('budgets', '0014_job_heartbeats'),
+        ('budgets', '0015_import_profiles_and_mapping_rules'),
         ('localities', '0002_alter_user_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

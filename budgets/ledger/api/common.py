@@ -1,0 +1,108 @@
+"""What the ledger's API endpoints share: the error shapes, money-safe JSON, the organisation a
+request acts for, who may write, throttles on writes, and small parameter helpers."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound
+from localities import roles
+from localities.models import Organisation
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class RowErrorItem(serializers.Serializer):
+    row = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class RowErrorsSerializer(ErrorSerializer):
+    # Present when rows were checked; a request refused as a whole has code and detail only.
+    errors = RowErrorItem(many=True, required=False)  # type: ignore[assignment]
+
+
+ERRORS = {
+    400: OpenApiResponse(RowErrorsSerializer, description="Bad rows: nothing was posted."),
+    403: OpenApiResponse(ErrorSerializer, description="Not a finance officer of the organisation."),
+    404: OpenApiResponse(ErrorSerializer, description="Not found (or another organisation's)."),
+    429: OpenApiResponse(ErrorSerializer, description="Too many requests (throttled)."),
+}
+
+
+class DecimalJSONParser(JSONParser):
+    """Money arrives as exact decimals: JSON numbers become Decimal, never float."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read()
+        try:
+            return json.loads(raw.decode("utf-8") if raw else "{}", parse_float=Decimal)
+        except ValueError as exc:
+            from rest_framework.exceptions import ParseError
+
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def acting_organisation(user: Any, code: Any) -> Organisation:
+    """The organisation a request acts for: given by code (must be the user's own unless an
+    administrator), else the user's own."""
+    if code:
+        org = Organisation.objects.filter(code=str(code).strip()).first()
+        if org is None or (
+            not roles.is_administrator(user) and org.pk != getattr(user, "organisation_id", None)
+        ):
+            raise NotFound(f"Organisation {code} not found.")
+        return org
+    org = getattr(user, "organisation", None)
+    if org is None:
+        raise ApplicationError("Name the organisation.", extra={"field": "organisation"})
+    return org
+
+
+def require_finance_role(user: Any) -> None:
+    """Writes are for finance officers and administrators; refused before the body is read."""
+    if not (roles.has_role(user, roles.FINANCE_OFFICER) or roles.is_administrator(user)):
+        raise NotAllowed("Only finance officers can post spend or keep ledger mappings.")
+
+
+def error_body(exc: ApplicationError) -> dict[str, Any]:
+    return {"code": exc.code, "detail": exc.message, **exc.extra}
+
+
+class ScopedActionsMixin:
+    """ScopedRateThrottle on the writing actions only; `throttled_actions` maps action -> scope."""
+
+    throttled_actions: dict[str, str] = {}
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        scope = self.throttled_actions.get(getattr(self, "action", None) or "")
+        if scope is None:
+            return []
+        self.throttle_scope = scope
+        return [ScopedRateThrottle()]
+
+
+def int_param(value: Any, name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ApplicationError(
+            f"'{value}' is not a valid {name} id.", extra={"field": name}
+        ) from None
+
+
+def valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

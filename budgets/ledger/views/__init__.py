@@ -1,0 +1,1 @@
+"""Ledger pages, one module per part: imports, mappings, import profiles, postings."""
