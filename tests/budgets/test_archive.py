@@ -10,6 +10,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -198,8 +199,25 @@ def test_import_into_an_empty_database_reproduces_the_figures(fund_year, tmp_pat
     )
     assert result.returncode == 0, result.stderr
     after = json.loads(result.stdout.strip().splitlines()[-1])
-    assert after == before
+    assert after == before, differences(before, after)
     assert after["actuals"] == {"HC01|6": "0.01", "CH01|5": "5000.00", "CH01|6": "250.50"}
     assert after["periods_closed"] == [5]
     assert sorted(after["variance_reports"], key=int) == [str(n) for n in range(1, 13)]
     assert after["variance_reports"]["6"]["totals"]["lines"] == 2
+
+
+def differences(want: Any, got: Any, path: str = "") -> list[str]:
+    """Where two fingerprints differ, leaf by leaf (the dicts are too large for pytest's diff)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        return [
+            d
+            for key in sorted(set(want) | set(got), key=str)
+            for d in differences(want.get(key), got.get(key), f"{path}.{key}")
+        ]
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [
+            d
+            for i, (w, g) in enumerate(zip(want, got, strict=True))
+            for d in differences(w, g, f"{path}[{i}]")
+        ]
+    return [] if want == got else [f"{path}: {want!r} != {got!r}"]
