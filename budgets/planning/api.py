@@ -211,6 +211,19 @@ def _locality(value: Any) -> Locality | None:
 # ---- viewsets -----------------------------------------------------------------------------------
 
 
+class FundYearOutput(serializers.Serializer):
+    """A fund in one year (GET /api/v1/funds/{id}/years/; money as strings)."""
+
+    year = serializers.CharField()
+    status = serializers.CharField()
+    budget = serializers.CharField()
+    outturn = serializers.CharField()
+    outturn_is_final = serializers.BooleanField()
+    variance = serializers.CharField()
+    as_at_month = serializers.IntegerField(help_text="0: the year has not started; 13: closed")
+    shares = serializers.DictField(child=serializers.CharField(), help_text="partner: amount")
+
+
 class FundViewSet(viewsets.ReadOnlyModelViewSet):
     """Funds the user's organisation hosts or contributes to (administrators: all)."""
 
@@ -386,7 +399,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=FundYearOutput(many=True))
     @action(detail=True, methods=["get"])
     def years(self, request: Request, pk: str) -> Response:
         """Budget, outturn, variance and the partners' shares for every year of the fund."""
