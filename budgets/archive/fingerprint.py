@@ -78,6 +78,7 @@ _VOLATILE = {
     "pending",
     "as_at",
     "source",
+    "fair_share_note",  # names when the fair-share run was calculated (its method is compared)
 }
 
 

@@ -625,7 +625,7 @@ def _risk_share(
         )
         for a in RiskShareAllocation.objects.filter(fund=fund, year=year, period_number=number)
         .select_related("partner")
-        .order_by("partner__name")
+        .order_by("partner__name", "basis")
     ]
     return entries, rule
 
