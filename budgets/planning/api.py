@@ -400,7 +400,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
     @extend_schema(responses=FundYearOutput(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # one row a year: never paged
     def years(self, request: Request, pk: str) -> Response:
         """Budget, outturn, variance and the partners' shares for every year of the fund."""
         return Response(
