@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# `make run` needs only what the app runs on; the dev tools (pytest, Playwright, mypy, ruff,
+# schemathesis...) are installed by the targets that use them. Either stamp up to date will do.
+RUN_STAMP := $(VENV)/.installed-run
 VENDOR_STAMP := static/vendor/.installed
 
 .PHONY: help install run test lint fmt typecheck migrations-check worker beat bench seed clean services-start services-stop
@@ -21,6 +24,14 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q -e ".[dev]"
 	@touch $(STAMP)
 
+$(RUN_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "gmhsc: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then touch $(RUN_STAMP); else \
+	  $(PYTHON) -m venv $(VENV) && \
+	  $(VENV)/bin/pip install -q --upgrade pip && \
+	  $(VENV)/bin/pip install -q -e . && \
+	  touch $(RUN_STAMP); fi
+
 $(VENDOR_STAMP): package.json package-lock.json scripts/vendor.sh
 	scripts/vendor.sh
 	@touch $(VENDOR_STAMP)
@@ -32,7 +43,7 @@ seed: install
 	$(PY) manage.py seed_reference
 	$(PY) manage.py seed_demo
 
-run: install
+run: $(RUN_STAMP) $(VENDOR_STAMP)
 	scripts/run.sh
 
 test: install

@@ -5,7 +5,8 @@ This script then
   1. migrates and loads reference and demo data (idempotent),
   2. starts a Celery worker and gunicorn on a free loopback port (own process groups),
   3. runs each bench/bench_*.py module in its own Python process (a crash in one does not stop
-     the others, and each gets a clean Django setup),
+     the others, and each gets a clean Django setup): boards, ledger_import, lines_page,
+     recompute, reports and years (budget setting and year end at 10,000 lines),
   4. stops the worker and gunicorn by pid, also on failure or Ctrl+C,
   5. writes bench/results/summary.json: machine (nproc, memory, CPU model, PostgreSQL and Redis
      versions), the run's parameters, and each module's result or error.

@@ -35,7 +35,7 @@ def server_time_row(page: str, figures: dict[str, Any] | None) -> tuple[str, str
 
 def rows() -> list[tuple[str, str, str, str]]:
     out: list[tuple[str, str, str, str]] = []
-    for module in ("ledger_import", "recompute"):
+    for module in ("ledger_import", "recompute", "years"):
         for f in load(module).get("figures", []):
             value = f"{f['value']:,} {f['unit']}"
             out.append((f["name"], value, str(f.get("target", "")), met(f.get("met"))))

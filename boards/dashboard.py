@@ -22,6 +22,7 @@ from budgets.context import NoBudgetYear, ReportingContext, reporting_context
 from budgets.figures import selectors as figure_selectors
 from budgets.freshness import fund_freshness
 from budgets.models import (
+    FinancialYear,
     Forecast,
     FundPosition,
     LineVariance,
@@ -30,6 +31,7 @@ from budgets.models import (
 )
 from budgets.models.reference import MONTH_NAMES
 from budgets.planning import selectors as planning_selectors
+from budgets.planning.year_selectors import overdue_instalments, savings_summary
 from budgets.rag import Rag
 from gmhsc.money import ZERO
 
@@ -104,6 +106,30 @@ class RedLine:
 
 
 @dataclass
+class FundSavings:
+    """A fund's savings schemes as at the dashboard's month: planned, delivered and at risk."""
+
+    fund_code: str
+    schemes: int
+    planned_year: Decimal
+    planned_to_date: Decimal
+    delivered_to_date: Decimal
+    at_risk: Decimal
+    red: int
+    amber: int
+
+
+@dataclass
+class Overdue:
+    """A partner's contribution instalment past its due date and not fully paid."""
+
+    fund_code: str
+    partner: str
+    due_date: dt.date
+    outstanding: Decimal
+
+
+@dataclass
 class Dashboard:
     board_code: str
     board_name: str
@@ -120,6 +146,8 @@ class Dashboard:
     red_lines_more: int = 0
     as_at: dt.datetime | None = None
     pending: int = 0
+    savings: list[FundSavings] = field(default_factory=list)
+    overdue: list[Overdue] = field(default_factory=list)
     on: str = ""  # the day the reporting context was judged (ISO date)
 
     @property
@@ -130,7 +158,7 @@ class Dashboard:
         def enc(value: Any) -> Any:
             if isinstance(value, Decimal):
                 return str(value)
-            if isinstance(value, dt.datetime):
+            if isinstance(value, dt.date):  # datetimes too
                 return value.isoformat()
             if isinstance(value, dict):
                 return {k: enc(v) for k, v in value.items()}
@@ -207,6 +235,29 @@ class Dashboard:
             red_lines_more=data.get("red_lines_more", 0),
             as_at=dt.datetime.fromisoformat(data["as_at"]) if data["as_at"] else None,
             pending=data["pending"],
+            # Packs frozen before savings plans and receipts existed carry neither.
+            savings=[
+                FundSavings(
+                    fund_code=s["fund_code"],
+                    schemes=s["schemes"],
+                    planned_year=dec(s["planned_year"]),
+                    planned_to_date=dec(s["planned_to_date"]),
+                    delivered_to_date=dec(s["delivered_to_date"]),
+                    at_risk=dec(s["at_risk"]),
+                    red=s["red"],
+                    amber=s["amber"],
+                )
+                for s in data.get("savings", [])
+            ],
+            overdue=[
+                Overdue(
+                    fund_code=o["fund_code"],
+                    partner=o["partner"],
+                    due_date=dt.date.fromisoformat(o["due_date"]),
+                    outstanding=dec(o["outstanding"]),
+                )
+                for o in data.get("overdue", [])
+            ],
             on=data.get("on", ""),
         )
 
@@ -259,7 +310,8 @@ def build_dashboard(
     risk: dict[str, Decimal] = defaultdict(lambda: ZERO)
     figures: list[_FundFigures] = []
     as_at: list[dt.datetime] = []
-    for fund in board.funds.order_by("code"):
+    funds = list(board.funds.order_by("code"))
+    for fund in funds:
         ctx = _fund_context(fund, on, year, period)
         if ctx is None:
             continue
@@ -310,7 +362,34 @@ def build_dashboard(
     dash.movements = _movements(rows_all, before_by_line)
     dash.movements_since = _movements_label(since, {f.previous_period for f in figures})
     dash.red_lines, dash.red_lines_more = _red_lines(rows_all)
+    _cycle(dash, funds)
     return dash
+
+
+def _cycle(dash: Dashboard, funds: list[Any]) -> None:
+    """Savings delivery and overdue contribution instalments for the year each fund shows."""
+    shown = {s.fund_id: s for s in dash.funds}
+    years = {y.code: y for y in FinancialYear.objects.filter(code__in={s.year for s in dash.funds})}
+    pairs = [(f, years[shown[f.pk].year]) for f in funds if f.pk in shown]
+    for fund, year in pairs:
+        summary = savings_summary(fund, year, month=shown[fund.pk].period_number)
+        if summary.schemes:
+            dash.savings.append(
+                FundSavings(
+                    fund_code=fund.code,
+                    schemes=len(summary.schemes),
+                    planned_year=summary.planned_year,
+                    planned_to_date=summary.planned_to_date,
+                    delivered_to_date=summary.delivered_to_date,
+                    at_risk=summary.at_risk,
+                    red=summary.red,
+                    amber=summary.amber,
+                )
+            )
+    dash.overdue = [
+        Overdue(o.fund_code, o.partner, o.due_date, o.outstanding)
+        for o in overdue_instalments(pairs)
+    ]
 
 
 def _summary(ctx: ReportingContext, head: Headline) -> FundSummary:

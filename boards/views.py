@@ -36,7 +36,14 @@ from boards.forms import (
     PackForm,
 )
 from boards.models import ActionItem, Board, BoardPack, Meeting
-from budgets.models import FundPosition, StaleMark
+from budgets.models import (
+    Contribution,
+    ContributionReceipt,
+    FundPosition,
+    SavingsDelivery,
+    SavingsScheme,
+    StaleMark,
+)
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -468,6 +475,8 @@ def _snapshot_stamp(board: Any) -> str:
     """When the board's funds' figures were last computed, which funds have figures, and how many
     changes wait for the recompute: one plain SQL statement, asked on every dashboard request."""
     position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table
+    receipt, contribution = ContributionReceipt._meta.db_table, Contribution._meta.db_table
+    scheme, delivery = SavingsScheme._meta.db_table, SavingsDelivery._meta.db_table
     link = Board.funds.field
     sql = f"""
         WITH board_funds AS (
@@ -475,14 +484,21 @@ def _snapshot_stamp(board: Any) -> str:
           WHERE {link.m2m_column_name()} = %s
         )
         SELECT MAX(computed_at), COUNT(DISTINCT fund_id), SUM(DISTINCT fund_id),
-          (SELECT COUNT(*) FROM {stale} WHERE fund_id IN (SELECT id FROM board_funds))
+          (SELECT COUNT(*) FROM {stale} WHERE fund_id IN (SELECT id FROM board_funds)),
+          (SELECT MAX(r.recorded_at) FROM {receipt} r JOIN {contribution} c
+            ON c.id = r.contribution_id WHERE c.fund_id IN (SELECT id FROM board_funds)),
+          (SELECT MAX(updated_at) FROM {scheme} WHERE fund_id IN (SELECT id FROM board_funds)),
+          (SELECT MAX(d.recorded_at) FROM {delivery} d JOIN {scheme} s ON s.id = d.scheme_id
+            WHERE s.fund_id IN (SELECT id FROM board_funds))
         FROM {position} WHERE fund_id IN (SELECT id FROM board_funds)
     """  # noqa: S608 (table and column names from the models; the board is a parameter)
     with connection.cursor() as cursor:
         cursor.execute(sql, [board.pk])
-        latest, funds, ids, pending = cursor.fetchone()
+        latest, funds, ids, pending, *cycle = cursor.fetchone()
     if latest is None:
         return "none"
+    # Receipts, savings and the day (instalments fall overdue by date) show on the dashboard too.
+    funds = f"{funds}:{':'.join(str(c) for c in cycle)}:{timezone.localdate()}"
     # Changes still waiting for the recompute are part of what the dashboard shows ("Recalculating:
     # N changes pending"), so a new one gives a new key too: never a silently stale figure.
     # (SQLite gives the MAX of a datetime column back as text.)

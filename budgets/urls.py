@@ -8,7 +8,7 @@ from budgets.ledger.views import imports as ledger_imports
 from budgets.ledger.views import mappings as ledger_mappings
 from budgets.ledger.views import postings as ledger_postings
 from budgets.ledger.views import profiles as ledger_profiles
-from budgets.planning.views import funds, lines, virements
+from budgets.planning.views import cycle, funds, lines, virements
 
 app_name = "budgets"
 
@@ -22,6 +22,12 @@ urlpatterns = [
     path("funds/<int:pk>/lines/", lines.line_table, name="line-table"),
     path("funds/<int:pk>/lines/totals/", lines.line_table_totals, name="line-table-totals"),
     path("funds/<int:pk>/virements/", virements.fund_virements, name="fund-virements"),
+    # The financial year cycle
+    path("funds/<int:pk>/budget-setting/", cycle.budget_setting, name="budget-setting"),
+    path("funds/<int:pk>/contributions/", cycle.fund_contributions, name="fund-contributions"),
+    path("funds/<int:pk>/savings/", cycle.fund_savings, name="fund-savings"),
+    path("funds/<int:pk>/years/", cycle.fund_years, name="fund-years"),
+    path("savings/<int:pk>/", cycle.savings_scheme, name="savings-scheme"),
     path("funds/<int:pk>/virements/new/", virements.virement_request, name="virement-request"),
     path("lines/search/", choosers.line_search, name="line-search"),
     path("lines/<int:pk>/", lines.line_detail, name="line-detail"),

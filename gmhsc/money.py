@@ -151,6 +151,11 @@ def split_largest_remainder(total: Decimal, weights: Sequence[Decimal | int]) ->
         weights = [Decimal(1)] * len(weights)
     sign = -1 if total < 0 else 1
     pennies = int((abs(total) / PENNY).to_integral_value())
+    if all(w == weights[0] for w in weights):
+        # Equal weights (flat phasing, four instalments): every remainder is the same, so the
+        # pennies left over go to the earliest parts, as the general rule below would give them.
+        share, left = divmod(pennies, len(weights))
+        return [sign * Decimal(share + (1 if i < left else 0)) * PENNY for i in range(len(weights))]
     weight_sum = sum(weights)
     exact = [Decimal(pennies) * w / weight_sum for w in weights]
     floors = [int(e) for e in exact]

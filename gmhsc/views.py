@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from boards.models import BoardPack
+from budgets.reports.snapshots import months_waiting
 from gmhsc import health as health_checks
 from localities import roles
 
@@ -23,7 +25,16 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "home.html",
-        {"tasks": tasks, "user_roles": sorted(roles.ROLES[r] for r in user_roles)},
+        {
+            "tasks": tasks,
+            "user_roles": sorted(roles.ROLES[r] for r in user_roles),
+            # Background work still to do (after `make run` loads the demo, or while a worker
+            # catches up): said once here; each page shows its own item as "being prepared".
+            "months_waiting": months_waiting().count(),
+            "packs_waiting": BoardPack.objects.filter(
+                status__in=[BoardPack.Status.QUEUED, BoardPack.Status.BUILDING]
+            ).count(),
+        },
     )
 
 

@@ -19,8 +19,11 @@ SKIP = re.compile(
 
 # Pages about pence: postings, ledger imports and corrections, adjustments typed to the penny, and
 # gifts and hospitality (whose thresholds are £6, £25, £50 and £75).
+# Pages about pence: ledgers and postings, adjustments, registers of gifts, and what partners pay
+# and are owed (contributions and receipts, the memorandum account, settlement statements).
 PENCE_PAGES = re.compile(
     r"^/budgets/(ledger|postings)/|/adjust/$|^/boards/(gifts|interests)/|/registers/$"
+    r"|/contributions/$|/memorandum-account/$|/settlement"
 )
 
 BARE_DECIMAL = re.compile(r"(?<![\d,.£/\-A-Za-z])-?\d{4,}\.\d{1,2}(?![\d%])")

@@ -76,6 +76,33 @@ ROWS: list[tuple[str, Row]] = [
     ("api-export-download", R("export", get="404 404 404 404 403")),
     ("api-export-list", R(get="200 200 200 200 403", post="400 400 400 400 403")),
     ("api-fund-variance", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
+    # The financial year cycle. Endpoints whose body names the year validate it first (400), as
+    # the budget approval and period endpoints do; pages refuse roles that may not act (403).
+    ("api-fund-close-year", R("fund", post=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("api-fund-memorandum-account", R("fund", get=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("api-fund-reopen-year", R("fund", post=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("api-fund-settlement", R("fund", get=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("budgets:budget-setting", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("403 200 403 200 302", "404 404 404 200 302"))),
+    ("budgets:fund-contributions", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("403 200 403 200 302", "404 404 404 200 302"))),
+    ("budgets:fund-savings", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 403 200 302", "404 404 404 200 302"))),
+    ("budgets:fund-years", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post="405 405 405 405 302")),
+    ("budgets:memorandum-account", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post="405 405 405 405 302")),
+    ("budgets:savings-scheme", R("savings_scheme", get=("200 200 200 200 302", "404 404 404 200 302"), post=("200 200 403 200 302", "404 404 404 200 302"))),
+    # No year of the matrix's funds is closed, so there is no statement to read.
+    ("budgets:settlement-statement", R("fund", kwargs={"partner": "MXOWN"}, get="404 404 404 404 302", post="405 405 405 405 302")),
+    ("budgets:year-end", R("fund", get=("200 200 200 200 302", "404 404 404 200 302"), post=("403 302 403 403 302", "404 404 404 403 302"))),
+    ("budgets:year-reopen", R("fund", get=("403 403 403 200 302", "404 404 404 200 302"), post=("403 403 403 200 302", "404 404 404 200 302"))),
+    ("contribution-receipt-detail", R("receipt", get=("200 200 200 200 403", "404 404 404 200 403"))),
+    ("contribution-receipt-history", R("receipt", get=("200 200 200 200 403", "404 404 404 200 403"))),
+    ("contribution-receipt-list", R(get="200 200 200 200 403", post="400 400 400 400 403")),
+    ("financial-year-list", R(get="200 200 200 200 403", post="403 403 403 400 403")),
+    ("fund-budget-setting", R("fund", get=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("fund-roll-forward", R("fund", post=("400 400 400 400 403", "404 404 404 400 403"))),
+    ("fund-years", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
+    ("savings-scheme-deliveries", R("savings_scheme", post=("400 400 403 400 403", "404 404 404 400 403"))),
+    ("savings-scheme-detail", R("savings_scheme", get=("200 200 200 200 403", "404 404 404 200 403"), patch=("200 200 403 200 403", "404 404 404 200 403"))),
+    ("savings-scheme-history", R("savings_scheme", get=("200 200 200 200 403", "404 404 404 200 403"))),
+    ("savings-scheme-list", R(get="200 200 200 200 403", post="400 400 400 400 403")),
     ("figures-positions", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("figures-variance", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
     ("figures-risk-share", R("fund", get=("200 200 200 200 403", "404 404 404 200 403"))),
@@ -549,6 +576,29 @@ def _build_world() -> World:
                 budget_line=line_a,
             ),
         )
+        from budgets.models import Contribution, ContributionReceipt, SavingsScheme
+
+        add(
+            "receipt",
+            ContributionReceipt.objects.create(
+                contribution=Contribution.objects.get(fund=fund, year=year),
+                received_on=dt.date(2016, 4, 1),
+                amount=Decimal("1000.00"),
+                reference=f"MX-{side}",
+                recorded_by=users["finance_officer"] if side == "own" else foreign_person,
+            ),
+        )
+        add(
+            "savings_scheme",
+            SavingsScheme.objects.create(
+                fund=fund,
+                year=year,
+                code=f"MX-S-{side}",
+                name="Matrix saving",
+                lead_commissioner=org,
+                created_by=users["commissioner"] if side == "own" else foreign_person,
+            ),
+        )
         pack = BoardPack.objects.create(
             meeting=meeting,
             version=1,
@@ -782,6 +832,8 @@ def test_permission_matrix():
 
 # Observe mode only: which object kind a new URL's arguments probably refer to (first match wins).
 GUESSES = [
+    ("savings-scheme", "savings_scheme"),
+    ("contribution-receipt", "receipt"),
     ("export", "export"),
     ("variance", "fund"),
     ("spend-posting", "posting"),

@@ -7,7 +7,8 @@ adjustments go through the real services so their history, re-phasing and stale 
 
 Also loads 2015/16 lines with a year of posted actuals for LP-BOLTON and LP-MANCHESTER, so
 "last year's pattern" phasing has data (document numbers start with the fund code, e.g.
-LP-BOLTON/ASC.HOME-01/04; budgets.demo.spend need not post 2015/16).
+LP-BOLTON/ASC.HOME-01/04; budgets.demo.spend need not post 2015/16). Later years come from the
+year cycle itself (budgets.demo.cycle): 2017/18 is rolled forward from 2016/17, not loaded.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from localities.models import Locality, Organisation, User
 SEED = 20160401
 YEAR = "2016/17"
 PREVIOUS = "2015/16"
-NEXT = "2017/18"
 GM_HOST = "E47000001"
 NHS_ENGLAND = "X24"
 GM_LINES_PER_AREA = 6
@@ -563,46 +563,6 @@ def _changes(year: FinancialYear) -> Iterator[str]:
     yield "budgets demo: 4 virements (1 awaiting board, 1 requested), 2 adjustments"
 
 
-def _seed_next_year_drafts(year: FinancialYear, next_year: FinancialYear) -> int:
-    """2017/18 budgets in draft for two locality pools: the lines commissioners edit in the demo.
-
-    Same codes as 2016/17 with a 1.9% uplift; Manchester's CCG lines pass to NHS Manchester CCG
-    (14L), which replaced the three Manchester CCGs on 1 April 2017.
-    """
-    rng = random.Random(SEED + 1)
-    count = 0
-    for code in LAST_YEAR_FUNDS:
-        fund = PooledFund.objects.select_related("locality").get(code=code)
-        locality = fund.locality
-        if locality is None:
-            continue
-        ccgs = _ccgs_for(locality, next_year.start_date)
-        builder = _Builder(rng, fund, next_year)
-        current = BudgetLine.objects.filter(fund=fund, year=year).select_related(
-            "service_area__parent", "lead_commissioner"
-        )
-        for n, line in enumerate(current.order_by("code")):
-            lead = line.lead_commissioner
-            if lead.kind == Organisation.Kind.CCG and lead not in ccgs:
-                lead = ccgs[n % len(ccgs)]
-            builder.add(
-                code=line.code,
-                name=line.name,
-                area=line.service_area,
-                lead=lead,
-                locality=locality,
-                amount=(line.original_budget * Decimal("1.019") / 100).quantize(Decimal(1)) * 100
-                + Decimal("0.00"),
-            )
-        lines = builder.save()
-        _contributions(fund, next_year, _contribution_amounts(lines), fix=False)
-        FundBudget.objects.get_or_create(
-            fund=fund, year=next_year, defaults={"status": FundBudget.Status.DRAFT}
-        )
-        count += len(lines)
-    return count
-
-
 def seed() -> Iterator[str]:
     if BudgetLine.objects.filter(fund__code="GM-POOL", year__code=YEAR).exists():
         yield "budgets demo: already loaded"
@@ -624,10 +584,6 @@ def seed() -> Iterator[str]:
         funds.append(_seed_bcf(rng, year))
         forecast_count = _forecasts(rng, funds, year)
         messages = list(_changes(year))
-        drafts = _seed_next_year_drafts(year, FinancialYear.objects.get(code=NEXT))
-        messages.append(
-            f"budgets demo: {drafts} draft lines for {NEXT} in {', '.join(LAST_YEAR_FUNDS)}"
-        )
     total = BudgetLine.objects.filter(year=year).count()
     yield f"budgets demo: {len(funds)} funds, {total} lines for {YEAR}, {forecast_count} forecasts"
     yield f"budgets demo: {PREVIOUS} lines and actuals for {', '.join(LAST_YEAR_FUNDS)}"

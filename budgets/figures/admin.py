@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from budgets.admin_base import ReadOnlyAdmin
 from budgets.models import (
     AllocationResult,
     AllocationRun,
@@ -16,17 +17,6 @@ from budgets.models import (
     RiskShareAllocation,
     StaleMark,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LineVariance)

@@ -36,6 +36,7 @@ class UploadForm(GovukForm):
         help_text="The gmhsc ledger CSV, or your ledger's own export read through an import "
         "profile; up to 1,000,000 rows.",
         widget=forms.FileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+        error_messages={"required": "Choose a ledger file"},
     )
     profile = forms.ChoiceField(
         label="How to read it",

@@ -76,6 +76,8 @@ MESSAGES: dict[str, str] = {
     "outside_year": "{value} is outside {year} ({start} to {end})",
     "period_unknown": "'{value}' is not a known period (like 2016/17-M06)",
     "period_closed": "period {period} is closed for fund {fund}",
+    "year_end_early": "period {period} takes year-end adjustments once {previous} is closed for fund {fund}",
+    "year_end_host": "period {period} takes year-end adjustments for fund {fund} from its host only",
     "line_unknown": "unknown budget line '{value}'",
     "line_ambiguous": "budget line '{value}' is in more than one fund; ask for a ledger mapping",
     "line_not_partner": "budget line {value} is in fund {fund}, which {organisation} is not a partner of",
@@ -135,6 +137,19 @@ class Calendar:
                 "fund_id", "period_id"
             )
         )
+
+    def year_end_problem(
+        self, fund: PooledFund, period: Period, organisation: Organisation
+    ) -> str | None:
+        """Why a posting into M13 is refused, or None: M13 takes year-end adjustments once M12 is
+        closed for the fund, and from the fund's host only."""
+        m12 = self.periods.get((period.year_id, 12))
+        if m12 is None or (fund.pk, m12.pk) not in self.closed:
+            previous = m12.code if m12 is not None else f"{period.year.code}-M12"
+            return message("year_end_early", period=period.code, previous=previous, fund=fund.code)
+        if organisation.pk != fund.host_id:
+            return message("year_end_host", period=period.code, fund=fund.code)
+        return None
 
     def year_of(self, day: date) -> FinancialYear | None:
         for year in self.years:
@@ -616,5 +631,8 @@ assert len(RULES_BY_KEY) == len(ROW_RULES), "rule keys must be unique"
 # Rules over the whole batch, after every row passed the row rules (both engines, same words):
 # - "duplicate" (document_number): the same (document, line) twice: every row after the first;
 # - "period_closed" (posting_date, or period when given): a row not yet posted into a period
-#   closed for its line's fund. Rows already posted are skipped, not refused.
-BATCH_RULES = ("duplicate", "period_closed")
+#   closed for its line's fund. Rows already posted are skipped, not refused;
+# - "year_end_early" / "year_end_host" (the same field): a row not yet posted into M13, the
+#   year-end adjustments period, before M12 is closed for its line's fund, or from an
+#   organisation other than the fund's host (Calendar.year_end_problem).
+BATCH_RULES = ("duplicate", "period_closed", "year_end_early", "year_end_host")

@@ -23,6 +23,7 @@ from budgets.ledger.posting_rules import (
     resolve_values,
 )
 from budgets.models import BudgetLine, Period, SpendPosting
+from budgets.models.reference import YEAR_END_PERIOD
 from gmhsc.money import to_money
 from localities.models import Organisation
 
@@ -187,13 +188,19 @@ class RowChecker:
             )
         for r in self.rows:
             r.already_posted = (r.document_number, r.line_number) in existing
-            if not r.already_posted and (r.line.fund_id, r.period.pk) in self.calendar.closed:
-                field_name = "period" if r.period_given else "posting_date"
+            if r.already_posted:
+                continue
+            field_name = "period" if r.period_given else "posting_date"
+            if (r.line.fund_id, r.period.pk) in self.calendar.closed:
                 self.error(
                     r.row,
                     field_name,
                     message("period_closed", period=r.period.code, fund=r.line.fund.code),
                 )
+            elif r.period.number == YEAR_END_PERIOD:
+                problem = self.calendar.year_end_problem(r.line.fund, r.period, self.organisation)
+                if problem:
+                    self.error(r.row, field_name, problem)
         self.errors.sort(key=lambda e: (e["row"], e["field"]))
 
 

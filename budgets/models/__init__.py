@@ -11,6 +11,7 @@ from budgets.models.figures import (
 from budgets.models.funds import (
     Contribution,
     ContributionInstalment,
+    ContributionReceipt,
     FundBudget,
     FundPeriod,
     PooledFund,
@@ -27,14 +28,20 @@ from budgets.models.lines import BudgetAdjustment, BudgetLine, Forecast, Viremen
 from budgets.models.outbox import StaleMark
 from budgets.models.reference import FinancialYear, Period, ServiceArea
 from budgets.models.reports import ExportJob, ReportSnapshot
+from budgets.models.savings import SavingsDelivery, SavingsScheme
+from budgets.models.setting import BudgetSetting, BudgetSettingRate, RolledLine
+from budgets.models.year_end import Settlement, YearEnd
 
 __all__ = [
     "AllocationResult",
     "AllocationRun",
     "BudgetAdjustment",
     "BudgetLine",
+    "BudgetSetting",
+    "BudgetSettingRate",
     "Contribution",
     "ContributionInstalment",
+    "ContributionReceipt",
     "ExportJob",
     "FinancialYear",
     "Forecast",
@@ -52,8 +59,13 @@ __all__ = [
     "ReportSnapshot",
     "RiskShareAgreement",
     "RiskShareAllocation",
+    "RolledLine",
+    "SavingsDelivery",
+    "SavingsScheme",
     "ServiceArea",
+    "Settlement",
     "SpendPosting",
     "StaleMark",
     "Virement",
+    "YearEnd",
 ]

@@ -134,6 +134,9 @@ class Contribution(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="contributions"
     )
     amount = MoneyField()
+    # Last year's underspend share carried into this year's contribution (UNDERSPEND_CARRY_FORWARD):
+    # it counts as paid in, so the instalments add up to amount - carried_forward.
+    carried_forward = MoneyField(default=Decimal("0.00"))
     # Fraction of the pool (0..1), fixed when the year's shares are fixed; drives pro-rata risk share.
     share = models.DecimalField(max_digits=9, decimal_places=8, null=True, blank=True)
     shares_fixed_at = models.DateTimeField(null=True, blank=True)
@@ -147,10 +150,18 @@ class Contribution(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount__gte=0), name="contribution_non_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(carried_forward__gte=0), name="contribution_carried_non_negative"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.partner} to {self.fund.code} {self.year.code}: {format_money(self.amount)}"
+
+    @property
+    def due_in_cash(self) -> Decimal:
+        """What the partner pays in instalments: the contribution less any carried-forward credit."""
+        return max(self.amount - self.carried_forward, Decimal("0.00"))
 
 
 class ContributionInstalment(models.Model):
@@ -166,6 +177,32 @@ class ContributionInstalment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contribution} instalment {self.due_date}: {format_money(self.amount)}"
+
+
+class ContributionReceipt(models.Model):
+    """Money received from a partner towards its contribution (part payments allowed)."""
+
+    contribution = models.ForeignKey(
+        Contribution, on_delete=models.PROTECT, related_name="receipts"
+    )
+    received_on = models.DateField()
+    amount = MoneyField()
+    reference = models.CharField(max_length=60)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contribution_id", "received_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="receipt_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"Receipt {self.reference} {self.amount} on {self.received_on}"
 
 
 class RiskShareAgreement(models.Model):
@@ -185,6 +222,13 @@ class RiskShareAgreement(models.Model):
         FIXED = "fixed", "Fixed percentages"
         THRESHOLD = "threshold", "Threshold tiers: host bears the first X%, the rest shared"
 
+    class Underspend(models.TextChoices):
+        """What happens to a final underspend (domain.md 1.4, UNDERSPEND_*)."""
+
+        RETURN_PRO_RATA = "return_pro_rata", "Returned to the partners (UNDERSPEND_RETURN_PRORATA)"
+        RETAIN = "retain", "Retained in the pool (UNDERSPEND_RETAIN)"
+        CARRY_FORWARD = "carry_forward", "Carried forward into next year's contributions"
+
     fund = models.ForeignKey(
         PooledFund, on_delete=models.PROTECT, related_name="risk_share_agreements"
     )
@@ -193,6 +237,9 @@ class RiskShareAgreement(models.Model):
     )
     rule = models.CharField(max_length=10, choices=Rule.choices)
     parameters = models.JSONField(default=dict, blank=True)
+    underspend = models.CharField(
+        max_length=16, choices=Underspend.choices, default=Underspend.RETURN_PRO_RATA
+    )
     agreed_on = models.DateField(null=True, blank=True)
     notes = models.TextField(blank=True)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
+# M13 takes year-end adjustments: it opens once M12 closes, and closes and reopens with the year.
+YEAR_END_PERIOD = 13
 PERIOD_CODE = re.compile(r"^(?P<year>\d{4}/\d{2})-M(?P<number>\d{2})$")
 MONTH_NAMES = [
     "Apr",
@@ -31,6 +34,8 @@ class FinancialYear(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
 
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["start_date"]
 
@@ -39,8 +44,16 @@ class FinancialYear(models.Model):
 
     @property
     def previous_code(self) -> str:
-        start = int(self.code[:4]) - 1
-        return f"{start}/{(start + 1) % 100:02d}"
+        return year_code(int(self.code[:4]) - 1)
+
+    @property
+    def next_code(self) -> str:
+        return year_code(int(self.code[:4]) + 1)
+
+
+def year_code(start: int) -> str:
+    """The financial year that starts in April of `start`: 2016 -> '2016/17'."""
+    return f"{start}/{(start + 1) % 100:02d}"
 
 
 class Period(models.Model):

@@ -29,7 +29,8 @@ class FrozenSnapshot(Exception):
 
 
 class ReportSnapshot(models.Model):
-    """The variance report of one fund for one closed month, frozen at close.
+    """The variance report of one fund for one closed month, frozen at close; or the memorandum
+    account of a closed year (kind "memorandum", period M13), frozen when the year closes.
 
     Board papers quote these figures, so a snapshot is written once and never updated or deleted
     (save() and delete() refuse; on PostgreSQL a trigger refuses UPDATE and DELETE too). Reopening
@@ -38,6 +39,7 @@ class ReportSnapshot(models.Model):
 
     class Kind(models.TextChoices):
         VARIANCE = "variance", "Monthly variance report"
+        MEMORANDUM = "memorandum", "Memorandum account for the year (frozen at year end)"
 
     fund = models.ForeignKey(PooledFund, on_delete=models.PROTECT, related_name="report_snapshots")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="report_snapshots")

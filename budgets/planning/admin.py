@@ -5,14 +5,20 @@ budgets/admin.py imports this module and the ledger, figures and reports admins.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from budgets.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
+    BudgetSetting,
+    BudgetSettingRate,
     Contribution,
     ContributionInstalment,
+    ContributionReceipt,
     FinancialYear,
     Forecast,
     FundBudget,
@@ -20,16 +26,42 @@ from budgets.models import (
     Period,
     PooledFund,
     RiskShareAgreement,
+    SavingsDelivery,
+    SavingsScheme,
     ServiceArea,
     Virement,
 )
 from budgets.models.lines import MONTH_FIELDS
+from budgets.planning.services.years import financial_year_open
+from gmhsc.errors import ApplicationError
+from localities.actors import actor_of
 
 
 @admin.register(FinancialYear)
-class FinancialYearAdmin(admin.ModelAdmin):
+class FinancialYearAdmin(SimpleHistoryAdmin):
+    """Years are opened by the open_financial_year service (the action below, the command or the
+    API), so each has its 13 periods; the admin does not add or change them by hand."""
+
     list_display = ["code", "start_date", "end_date"]
     search_fields = ["code"]
+    readonly_fields = ["code", "start_date", "end_date"]
+    actions = ["open_following_year"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Open the year after each selected year (with M1..M13)")
+    def open_following_year(self, request: HttpRequest, queryset: QuerySet[FinancialYear]) -> None:
+        for year in queryset.order_by("start_date"):
+            try:
+                opened, created = financial_year_open(
+                    actor=actor_of(request), code=year.next_code, reason="Opened in the admin"
+                )
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            verb = "opened" if created else "was already open"
+            self.message_user(request, f"{opened.code} {verb}.", messages.SUCCESS)
 
 
 @admin.register(Period)
@@ -98,7 +130,15 @@ class ContributionInstalmentInline(admin.TabularInline):
 
 @admin.register(Contribution)
 class ContributionAdmin(SimpleHistoryAdmin):
-    list_display = ["fund", "year", "partner", "amount", "share", "shares_fixed_at"]
+    list_display = [
+        "fund",
+        "year",
+        "partner",
+        "amount",
+        "carried_forward",
+        "share",
+        "shares_fixed_at",
+    ]
     list_filter = ["year", "fund"]
     list_select_related = ["fund", "year", "partner"]
     search_fields = ["fund__code", "partner__name", "partner__code"]
@@ -107,8 +147,8 @@ class ContributionAdmin(SimpleHistoryAdmin):
 
 @admin.register(RiskShareAgreement)
 class RiskShareAgreementAdmin(SimpleHistoryAdmin):
-    list_display = ["fund", "year", "rule", "agreed_on"]
-    list_filter = ["rule", "year"]
+    list_display = ["fund", "year", "rule", "underspend", "agreed_on"]
+    list_filter = ["rule", "underspend", "year"]
     list_select_related = ["fund", "year"]
     search_fields = ["fund__code", "fund__name", "notes"]
 
@@ -190,3 +230,50 @@ class ForecastAdmin(SimpleHistoryAdmin):
     list_select_related = ["line", "period__year", "updated_by"]
     search_fields = ["line__code", "line__name", "commentary"]
     raw_id_fields = ["line", "updated_by"]
+
+
+# ---- the financial year cycle: read here, changed through the services (pages, API, commands) ----
+
+
+@admin.register(ContributionReceipt)
+class ContributionReceiptAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["contribution", "received_on", "amount", "reference", "recorded_by"]
+    list_filter = ["contribution__year", "contribution__fund"]
+    list_select_related = ["contribution__fund", "contribution__year", "contribution__partner"]
+    search_fields = ["reference", "contribution__partner__code", "contribution__fund__code"]
+
+
+class BudgetSettingRateInline(ReadOnlyInline):
+    model = BudgetSettingRate
+
+
+@admin.register(BudgetSetting)
+class BudgetSettingAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = [
+        "fund",
+        "year",
+        "from_year",
+        "uplift_pct",
+        "efficiency_pct",
+        "contribution_uplift_pct",
+        "lines_carried",
+        "rolled_by",
+        "rolled_at",
+    ]
+    list_filter = ["year"]
+    list_select_related = ["fund", "year", "from_year", "rolled_by"]
+    search_fields = ["fund__code"]
+    inlines = [BudgetSettingRateInline]
+
+
+class SavingsDeliveryInline(ReadOnlyInline):
+    model = SavingsDelivery
+
+
+@admin.register(SavingsScheme)
+class SavingsSchemeAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["code", "name", "fund", "year", "lead_commissioner", "forecast_delivery"]
+    list_filter = ["year", "fund"]
+    list_select_related = ["fund", "year", "lead_commissioner"]
+    search_fields = ["code", "name", "fund__code"]
+    inlines = [SavingsDeliveryInline]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -33,6 +34,7 @@ from budgets.models import (
     Virement,
 )
 from budgets.planning import selectors as planning_selectors
+from budgets.planning import year_selectors
 from budgets.planning.serializers import (
     AdjustmentInput,
     AdjustmentSerializer,
@@ -51,16 +53,29 @@ from budgets.planning.serializers import (
     RephaseInput,
     RiskShareAgreementSerializer,
     RiskShareInput,
+    RollForwardInput,
     VirementInput,
     VirementSerializer,
     YearInput,
 )
-from budgets.planning.services import adjustments, forecasts, funds, lines, periods, virements
+from budgets.planning.services import (
+    adjustments,
+    forecasts,
+    funds,
+    lines,
+    periods,
+    roll_forward,
+    virements,
+)
 from budgets.planning.services.budget_upload import import_budget_file
 from gmhsc.errors import ApplicationError, NotFound
 from gmhsc.parsers import JSONParser
 from localities.actors import actor_of
 from localities.models import Locality, Organisation
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 class PreconditionRequired(ApplicationError):
@@ -198,6 +213,19 @@ def _locality(value: Any) -> Locality | None:
 # ---- viewsets -----------------------------------------------------------------------------------
 
 
+class FundYearOutput(serializers.Serializer):
+    """A fund in one year (GET /api/v1/funds/{id}/years/; money as strings)."""
+
+    year = serializers.CharField()
+    status = serializers.CharField()
+    budget = serializers.CharField()
+    outturn = serializers.CharField()
+    outturn_is_final = serializers.BooleanField()
+    variance = serializers.CharField()
+    as_at_month = serializers.IntegerField(help_text="0: the year has not started; 13: closed")
+    shares = serializers.DictField(child=serializers.CharField(), help_text="partner: amount")
+
+
 class FundViewSet(viewsets.ReadOnlyModelViewSet):
     """Funds the user's organisation hosts or contributes to (administrators: all)."""
 
@@ -298,6 +326,106 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
     def history(self, request: Request, pk: str) -> Response:
         return history_response(history.object_history(self._fund()))
 
+    @extend_schema(request=RollForwardInput, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="roll-forward")
+    def roll_forward(self, request: Request, pk: str) -> Response:
+        """Set next year's draft budget from this year's (budget setting): 201 with what was
+        carried, dropped and noted."""
+        fund = self._fund()
+        data = _valid(RollForwardInput, request.data)
+        result = roll_forward.fund_roll_forward(
+            actor=actor_of(request),
+            fund=fund,
+            year=year_by_code(data["year"]),
+            from_year=year_by_code(data["from_year"]) if data["from_year"] else None,
+            uplift_pct=data["uplift_pct"],
+            efficiency_pct=data["efficiency_pct"],
+            service_areas=data["service_areas"],
+            contribution_uplift_pct=data["contribution_uplift_pct"],
+            partner_uplifts=data["partner_uplifts"],
+            replace_draft=data["replace_draft"],
+            reason=data["reason"],
+        )
+        return Response(result.as_dict(), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", str, required=True, description="e.g. 2017/18")],
+        responses=OpenApiTypes.OBJECT,
+    )
+    @action(detail=True, methods=["get"], url_path="budget-setting")
+    def budget_setting(self, request: Request, pk: str) -> Response:
+        """Line by line: this year's budget and forecast outturn, the roll forward's columns,
+        next year's draft and the change."""
+        fund = self._fund()
+        year = year_by_code(request.query_params.get("year", ""))
+        comparison = year_selectors.budget_setting_comparison(fund, year)
+        setting = comparison.setting
+        return Response(
+            {
+                "fund": fund.pk,
+                "year": year.code,
+                "from_year": comparison.from_year.code if comparison.from_year else None,
+                "status": selectors.fund_budget_status(fund, year),
+                "rates": {
+                    "uplift_pct": str(setting.uplift_pct),
+                    "efficiency_pct": str(setting.efficiency_pct),
+                    "contribution_uplift_pct": str(setting.contribution_uplift_pct),
+                    "service_areas": {
+                        r.service_area.code: {
+                            "uplift_pct": str(r.uplift_pct),
+                            "efficiency_pct": str(r.efficiency_pct),
+                        }
+                        for r in setting.rates.select_related("service_area")
+                    },
+                }
+                if setting
+                else None,
+                "dropped": setting.dropped if setting else [],
+                "notes": setting.notes if setting else [],
+                "forecast_month": comparison.forecast_month,
+                "lines": [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "service_area": r.service_area,
+                        "line": r.line_id,
+                        "this_year_budget": _text(r.this_budget),
+                        "this_year_forecast_outturn": _text(r.this_forecast),
+                        "prior_recurrent_budget": _text(r.prior_recurrent),
+                        "uplift_pct": _text(r.uplift_pct),
+                        "uplift": _text(r.uplift),
+                        "efficiency_pct": _text(r.efficiency_pct),
+                        "efficiency": _text(r.efficiency),
+                        "new_budget": _text(r.rolled),
+                        "next_year_draft": _text(r.draft),
+                        "change": _text(r.change),
+                    }
+                    for r in comparison.rows
+                ],
+                "totals": {k: str(v) for k, v in comparison.totals.items()},
+            }
+        )
+
+    @extend_schema(responses=FundYearOutput(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)  # one row a year: never paged
+    def years(self, request: Request, pk: str) -> Response:
+        """Budget, outturn, variance and the partners' shares for every year of the fund."""
+        return Response(
+            [
+                {
+                    "year": y.year.code,
+                    "status": y.status,
+                    "budget": str(y.budget),
+                    "outturn": str(y.outturn),
+                    "outturn_is_final": y.final,
+                    "variance": str(y.variance),
+                    "as_at_month": y.month,
+                    "shares": {name: str(amount) for name, amount in y.shares},
+                }
+                for y in year_selectors.fund_years(self._fund())
+            ]
+        )
+
     @action(detail=True, methods=["get"], url_path="period-history")
     def period_history(self, request: Request, pk: str) -> Response:
         """Who closed and reopened a period of this fund, and why (?period=2016/17-M06)."""
@@ -373,6 +501,7 @@ class RiskShareAgreementViewSet(
             agreed_on=data["agreed_on"],
             notes=data["notes"],
             reason=data["reason"],
+            underspend=data["underspend"],
         )
         return Response(
             RiskShareAgreementSerializer(agreement).data, status=status.HTTP_201_CREATED

@@ -9,9 +9,12 @@ from budgets.models import (
     BudgetAdjustment,
     BudgetLine,
     Contribution,
+    ContributionReceipt,
+    FinancialYear,
     Forecast,
     PooledFund,
     RiskShareAgreement,
+    SavingsScheme,
     Virement,
 )
 from gmhsc.api_fields import MoneyField, TextField
@@ -49,7 +52,7 @@ class FundSerializer(serializers.ModelSerializer):
 class InstalmentSerializer(serializers.Serializer):
     due_date = serializers.DateField()
     amount = money()
-    paid_on = serializers.DateField(allow_null=True)
+    paid_on = serializers.DateField(allow_null=True, help_text="when receipts paid it in full")
 
 
 class ContributionSerializer(serializers.ModelSerializer):
@@ -65,6 +68,7 @@ class ContributionSerializer(serializers.ModelSerializer):
             "year",
             "partner",
             "amount",
+            "carried_forward",
             "share",
             "shares_fixed_at",
             "instalments",
@@ -76,7 +80,7 @@ class RiskShareAgreementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RiskShareAgreement
-        fields = ["id", "fund", "year", "rule", "parameters", "agreed_on", "notes"]
+        fields = ["id", "fund", "year", "rule", "parameters", "underspend", "agreed_on", "notes"]
 
 
 class BudgetLineSerializer(serializers.ModelSerializer):
@@ -194,6 +198,12 @@ class RiskShareInput(serializers.Serializer):
     agreed_on = serializers.DateField(required=False, allow_null=True, default=None)
     notes = TextField(multiline=True, required=False, allow_blank=True, default="")
     reason = TextField(multiline=True, required=False, allow_blank=True, default="")
+    underspend = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="return_pro_rata (default), retain or carry_forward",
+    )
 
 
 class LineCreateInput(serializers.Serializer):
@@ -272,3 +282,131 @@ class BudgetImportInput(serializers.Serializer):
     file = serializers.FileField()
     fund = TextField(help_text="fund code, e.g. LP-MANCHESTER")
     year = TextField()
+
+
+# ---- the financial year cycle ---------------------------------------------------------------------
+
+
+class FinancialYearSerializer(serializers.ModelSerializer):
+    periods = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FinancialYear
+        fields = ["id", "code", "start_date", "end_date", "periods"]
+
+    def get_periods(self, year: FinancialYear) -> list[str]:
+        return [p.code for p in year.periods.all()]
+
+
+class FinancialYearInput(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. 2018/19")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AreaRatesInput(serializers.Serializer):
+    uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    efficiency_pct = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RollForwardInput(serializers.Serializer):
+    year = serializers.CharField(help_text="the year to set, e.g. 2017/18")
+    from_year = serializers.CharField(required=False, allow_blank=True, default="")
+    uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    efficiency_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    service_areas = serializers.DictField(
+        child=AreaRatesInput(), required=False, default=dict, help_text="{service area code: rates}"
+    )
+    contribution_uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    partner_uplifts = serializers.DictField(
+        child=serializers.CharField(), required=False, default=dict, help_text="{code: pct}"
+    )
+    replace_draft = serializers.BooleanField(required=False, default=False)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReceiptSerializer(serializers.ModelSerializer):
+    fund = serializers.IntegerField(source="contribution.fund_id")
+    year = serializers.CharField(source="contribution.year.code")
+    partner = serializers.CharField(source="contribution.partner.code")
+
+    class Meta:
+        model = ContributionReceipt
+        fields = [
+            "id",
+            "contribution",
+            "fund",
+            "year",
+            "partner",
+            "received_on",
+            "amount",
+            "reference",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class ReceiptInput(serializers.Serializer):
+    fund = serializers.IntegerField()
+    year = serializers.CharField()
+    partner = serializers.CharField(help_text="organisation code")
+    amount = serializers.CharField()
+    received_on = serializers.CharField(help_text="YYYY-MM-DD")
+    reference = serializers.CharField(allow_blank=True)
+
+
+class SavingsSchemeSerializer(serializers.ModelSerializer):
+    year = serializers.CharField(source="year.code")
+    lead_commissioner = serializers.CharField(source="lead_commissioner.code")
+    lines = serializers.SerializerMethodField()
+    planned = serializers.ListField(child=money())
+    deliveries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SavingsScheme
+        fields = [
+            "id",
+            "fund",
+            "year",
+            "code",
+            "name",
+            "lead_commissioner",
+            "lines",
+            "planned",
+            "forecast_delivery",
+            "commentary",
+            "deliveries",
+        ]
+
+    def get_lines(self, scheme: SavingsScheme) -> list[str]:
+        return [line.code for line in scheme.lines.all()]
+
+    def get_deliveries(self, scheme: SavingsScheme) -> dict[str, str]:
+        return {f"M{d.month:02d}": str(d.amount) for d in scheme.deliveries.all()}
+
+
+class SavingsSchemeInput(serializers.Serializer):
+    fund = serializers.IntegerField()
+    year = serializers.CharField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    lead_commissioner = serializers.CharField(help_text="organisation code")
+    lines = serializers.ListField(
+        child=serializers.CharField(), default=list, help_text="line codes"
+    )
+    planned = serializers.ListField(child=serializers.CharField(), help_text="12 monthly amounts")
+    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SavingsSchemeUpdateInput(serializers.Serializer):
+    name = serializers.CharField(required=False)
+    lines = serializers.ListField(child=serializers.CharField(), required=False)
+    planned = serializers.ListField(child=serializers.CharField(), required=False)
+    forecast_delivery = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    commentary = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SavingsDeliveryInput(serializers.Serializer):
+    month = serializers.CharField(help_text="1..12 (or M01..M12)")
+    amount = serializers.CharField()
+    commentary = serializers.CharField(required=False, allow_blank=True, default="")

@@ -83,6 +83,7 @@ def variance_payload(report: VarianceReport) -> dict[str, Any]:
             "note": report.fair_share_note,
             "localities": [{k: _money(v) for k, v in asdict(e).items()} for e in report.fair_share],
         },
+        "savings": [{k: _money(v) for k, v in asdict(e).items()} for e in report.savings],
     }
 
 

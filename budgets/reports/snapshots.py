@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 
 from budgets.models import FundPeriod, Period, PooledFund, ReportSnapshot
 from budgets.reports.variance import compute_live_report, latest_snapshot
@@ -43,3 +44,18 @@ def freeze_variance_snapshot(*, fund: PooledFund, period: Period) -> ReportSnaps
             kind=ReportSnapshot.Kind.VARIANCE,
             closed_at=status.changed_at,
         )
+
+
+def months_waiting() -> QuerySet[FundPeriod]:
+    """Closed months (M1..M12) whose variance report is not frozen yet (its task has not run):
+    after a bulk load, or while a worker catches up."""
+    frozen = ReportSnapshot.objects.filter(
+        fund_id=OuterRef("fund_id"),
+        period_id=OuterRef("period_id"),
+        kind=ReportSnapshot.Kind.VARIANCE,
+    )
+    return (
+        FundPeriod.objects.filter(status=FundPeriod.Status.CLOSED, period__number__lte=12)
+        .annotate(frozen=Exists(frozen))
+        .filter(frozen=False)
+    )

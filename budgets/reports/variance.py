@@ -34,9 +34,12 @@ from budgets.models import (
     ReportSnapshot,
     RiskShareAgreement,
     RiskShareAllocation,
+    SavingsDelivery,
+    SavingsScheme,
     StaleMark,
 )
 from budgets.models.figures import MONEY_COLUMNS, PERCENT_COLUMNS
+from budgets.planning.year_selectors import savings_summary
 from budgets.rag import Rag
 from budgets.selectors import period_status
 from gmhsc.money import ZERO, format_money, percentage
@@ -214,6 +217,30 @@ class FairShareEntry:
     dft_after: Decimal | None = None  # distance from target after allocation, e.g. -0.031 (-3.1%)
 
 
+@dataclass(frozen=True)
+class SavingsEntry:
+    """One savings scheme's delivery as at the report's month (budgets.planning.savings)."""
+
+    code: str
+    name: str
+    lead: str
+    planned_year: Decimal
+    planned_to_date: Decimal
+    delivered_to_date: Decimal
+    forecast: Decimal
+    at_risk: Decimal
+    rag: str
+
+
+SAVINGS_MONEY = (
+    "planned_year",
+    "planned_to_date",
+    "delivered_to_date",
+    "forecast",
+    "at_risk",
+)
+
+
 def _group_key(row: ReportRow, grouping: str) -> tuple[tuple[Any, ...], str, str]:
     """(sort key, group key, group label) of a row under a grouping."""
     if grouping == "locality":
@@ -276,6 +303,14 @@ class VarianceReport:
     groups: list[Group] = field(default_factory=list)
     totals: Totals | None = None
     sign_convention: str = SIGN_CONVENTION
+    savings: list[SavingsEntry] = field(default_factory=list)
+
+    def savings_total(self, name: str) -> Decimal:
+        return sum((getattr(e, name) for e in self.savings), Decimal("0.00"))
+
+    @property
+    def savings_totals(self) -> dict[str, Decimal]:
+        return {name: self.savings_total(name) for name in SAVINGS_MONEY}
 
     @property
     def grouping_label(self) -> str:
@@ -328,6 +363,7 @@ class VarianceReport:
             "risk_share_rule": self.risk_share_rule,
             "fair_share": [_plain(dataclasses.asdict(e)) for e in self.fair_share],
             "fair_share_note": self.fair_share_note,
+            "savings": [_plain(dataclasses.asdict(e)) for e in self.savings],
             "fair_share_method": self.fair_share_method,
         }
 
@@ -395,6 +431,11 @@ def report_from_data(
             for e in data["fair_share"]
         ],
         fair_share_note=data["fair_share_note"],
+        # Snapshots frozen before savings plans existed carry none.
+        savings=[
+            SavingsEntry(**{**e, **{k: Decimal(e[k]) for k in SAVINGS_MONEY}})
+            for e in data.get("savings", [])
+        ],
         fair_share_method=data.get("fair_share_method", ""),
     )
     return report.regroup(grouping)
@@ -521,10 +562,29 @@ def compute_live_report(
         risk_share_rule=rule,
         fair_share=fair_share,
         fair_share_note=note,
+        savings=_savings(fund, period.year, number),
         fair_share_method=method,
         started=started,
     )
     return report.regroup(grouping)
+
+
+def _savings(fund: Any, year: Any, number: int) -> list[SavingsEntry]:
+    summary = savings_summary(fund, year, month=number)
+    return [
+        SavingsEntry(
+            code=r.scheme.code,
+            name=r.scheme.name,
+            lead=r.scheme.lead_commissioner.name,
+            planned_year=r.delivery.planned_year,
+            planned_to_date=r.delivery.planned_to_date,
+            delivered_to_date=r.delivery.delivered_to_date,
+            forecast=r.delivery.forecast,
+            at_risk=r.delivery.at_risk,
+            rag=r.delivery.rag,
+        )
+        for r in summary.schemes
+    ]
 
 
 def _commentary(fund: PooledFund, period: Period) -> dict[int, str]:
@@ -565,7 +625,7 @@ def _risk_share(
         )
         for a in RiskShareAllocation.objects.filter(fund=fund, year=year, period_number=number)
         .select_related("partner")
-        .order_by("partner__name")
+        .order_by("partner__name", "basis")
     ]
     return entries, rule
 
@@ -667,7 +727,8 @@ def _version(fund: PooledFund, period: Period) -> tuple[Any, ...]:
     """Everything the report depends on, read in one query (the page asks on every request).
 
     The period's status and when it last changed, the latest frozen snapshot (run and checksum),
-    the pending recompute marks, and the fund position's computed time and line count: the engine
+    the pending recompute marks, the savings schemes' latest change, and the fund position's
+    computed time and line count: the engine
     rewrites the position, stamped like the LineVariance rows, on every recompute, full or partial,
     so one row stands for a MAX and COUNT over 10,000 snapshot rows. Plain SQL: compiling the same
     statement through the ORM took three times as long as running it.
@@ -675,6 +736,7 @@ def _version(fund: PooledFund, period: Period) -> tuple[Any, ...]:
 
     status, snapshot = FundPeriod._meta.db_table, ReportSnapshot._meta.db_table
     position, stale = FundPosition._meta.db_table, StaleMark._meta.db_table
+    scheme, delivery = SavingsScheme._meta.db_table, SavingsDelivery._meta.db_table
     sql = f"""
         SELECT
           (SELECT status FROM {status} WHERE fund_id = %(fund)s AND period_id = %(period)s),
@@ -687,7 +749,11 @@ def _version(fund: PooledFund, period: Period) -> tuple[Any, ...]:
           (SELECT computed_at FROM {position}
             WHERE fund_id = %(fund)s AND year_id = %(year)s AND period_number = %(number)s),
           (SELECT red_count + amber_count + green_count FROM {position}
-            WHERE fund_id = %(fund)s AND year_id = %(year)s AND period_number = %(number)s)
+            WHERE fund_id = %(fund)s AND year_id = %(year)s AND period_number = %(number)s),
+          (SELECT COUNT(*) FROM {scheme} WHERE fund_id = %(fund)s AND year_id = %(year)s),
+          (SELECT MAX(updated_at) FROM {scheme} WHERE fund_id = %(fund)s AND year_id = %(year)s),
+          (SELECT MAX(d.recorded_at) FROM {delivery} d JOIN {scheme} s ON s.id = d.scheme_id
+            WHERE s.fund_id = %(fund)s AND s.year_id = %(year)s)
     """  # noqa: S608 (table names from the models; values are parameters)
     params = {
         "fund": fund.pk,

@@ -511,3 +511,21 @@ def ledger_world(*, status: str = FundBudget.Status.APPROVED) -> BudgetWorld:
 def ledger_csv(rows: list[str], *, header: str = LEDGER_HEADER, bom: bool = False) -> bytes:
     text = "\n".join([header, *rows]) + "\n"
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+# ---- the financial year cycle ---------------------------------------------------------------------
+
+
+def spend_every_month(w: BudgetWorld, host_month: str, ccg_month: str) -> None:
+    """budget_world's two lines spend the same each month M1..M12 (documents H1.., C1..)."""
+    for n in range(1, 13):
+        make_posting(
+            organisation=w.host,
+            line=w.host_line,
+            document=f"H{n}",
+            amount=host_month,
+            period_number=n,
+        )
+        make_posting(
+            organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount=ccg_month, period_number=n
+        )

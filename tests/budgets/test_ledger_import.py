@@ -493,3 +493,36 @@ def test_the_sql_engine_runs_the_text_checks_only_when_the_bytes_allow_a_problem
     for chunk in chunks:
         scan.feed(chunk)
     assert (scan.controls, scan.line_breaks) == (controls, line_breaks)
+
+
+def test_m13_takes_the_hosts_year_end_adjustments_once_m12_is_closed(w, engine):
+    """Both engines apply Calendar.year_end_problem's rule, with the same words."""
+    header = LEDGER_HEADER + ",budget_line,period,is_accrual"
+    accrual = "TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,750.00,Acme,Year-end accrual,,2016/17-M13,yes"
+    early = upload(w, ledger_csv([accrual], header=header))
+    assert early.status == "rejected"
+    assert early.errors == [
+        {
+            "row": 2,
+            "field": "period",
+            "message": "period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed "
+            "for fund LP-TEST",
+        }
+    ]
+    FundPeriod.objects.create(
+        fund=w.fund, period=Period.objects.get(year=w.year, number=12), status="closed"
+    )
+    ccg_row = "TCCG,YE-2,1,2017-03-31,CC300,E5300,10.00,Trust,Not the host,,2016/17-M13,yes"
+    partner = start_import(
+        actor=w.fin_ccg,
+        organisation=w.ccg,
+        upload=SimpleUploadedFile("ccg.csv", ledger_csv([ccg_row], header=header)),
+        run_now=True,
+    )
+    assert partner.status == "rejected"
+    assert partner.errors[0]["message"] == (
+        "period 2016/17-M13 takes year-end adjustments for fund LP-TEST from its host only"
+    )
+    posted = upload(w, ledger_csv([accrual], header=header))
+    assert posted.status == "posted", posted.errors
+    assert SpendPosting.objects.get(document_number="YE-1").period.code == "2016/17-M13"

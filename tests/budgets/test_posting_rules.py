@@ -235,6 +235,12 @@ CASES: list[Case] = [
          [(3, "document_number", "document OK-1 line 1 is already on row 2")]),
     Case("period_closed", [OK], [(2, "posting_date", "period 2016/17-M01 is closed for fund LP-TEST")],
          setup=_close_m1),
+    # The year-end host rule needs a file from another organisation than the fund's host:
+    # test_ledger_import's M13 test runs it through both engines.
+    Case("year_end_early", ["TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,1.00,A,x,2016/17-M13"],
+         [(2, "period", ("period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed "
+                        "for fund LP-TEST"))],
+         header=LEDGER_HEADER + ",period"),
     # Accepted: every row posts, to the penny.
     Case("accepted", [OK, "TCOUNCIL,OK-1,2,30/09/2016,CC200,E5200,-0.01,Acme,credit",
                       "TCOUNCIL,OK-2,1,2016-05-01,CC100,E5100,+7,B,"], [], total="16.99"),
@@ -282,7 +288,7 @@ API_ONLY = {
 def test_every_rule_has_a_case():
     covered = {case.rule for case in CASES} | API_ONLY
     assert set(RULES_BY_KEY) - covered == set()
-    assert {"duplicate", "period_closed"} <= covered
+    assert {"duplicate", "period_closed", "year_end_early"} <= covered
 
 
 @pytest.fixture

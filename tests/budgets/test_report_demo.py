@@ -1,37 +1,56 @@
-"""The demo's month-end: M1..M5 closed through period_close, five snapshots, M5's files, idempotent."""
+"""The demo's month-end reports fill in after the server starts: every closed month without a frozen
+report is queued by task name, the latest closed month of each fund with its files; idempotent."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from budgets.demo import reports as demo_reports
-from budgets.models import ExportJob, FundBudget, FundPeriod, ReportSnapshot
+from budgets.models import ExportJob, FundBudget, FundPeriod, Period, ReportSnapshot
 from tests.budgets.factories import budget_world
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_closes_m1_to_m5_once(django_capture_on_commit_callbacks, settings, tmp_path):
+def test_closed_months_are_frozen_after_the_server_starts(
+    django_capture_on_commit_callbacks, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     w = budget_world(status=FundBudget.Status.APPROVED)
-    with django_capture_on_commit_callbacks(execute=True):
-        lines = list(demo_reports.seed())
-    # (in a test the close's on_commit work runs when the capture block ends, after the summary)
-    assert lines[0].startswith("month-end close: 5 months closed (M1..M5)")
-    assert ReportSnapshot.objects.count() == 5
-    closed = FundPeriod.objects.filter(fund=w.fund, status="closed").values_list(
-        "period__number", flat=True
+    FundPeriod.objects.bulk_create(
+        FundPeriod(
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            status="closed",
+            changed_by=w.fin_host,
+            changed_at=datetime(2016, n + 4, 7, 10, tzinfo=UTC),
+            reason="Month-end close",
+        )
+        for n in range(1, 6)
     )
-    assert sorted(closed) == [1, 2, 3, 4, 5]
-    with django_capture_on_commit_callbacks(execute=True):
-        again = list(demo_reports.seed())
-    assert again == [
-        "month-end close: 0 months closed (M1..M5), 5 frozen snapshots, 3 report files"
+    assert list(demo_reports.seed()) == [
+        (
+            "month-end reports: 5 closed months' reports to freeze after the server starts "
+            "(seed_demo --fill-in)"
+        )
     ]
-    assert ReportSnapshot.objects.count() == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        assert list(demo_reports.fill_in()) == ["month-end reports: 5 months' reports queued"]
+    assert sorted(ReportSnapshot.objects.values_list("period__number", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     done = ExportJob.objects.filter(status="done")
     assert sorted((j.period.number, j.format) for j in done) == [
         (5, "csv"),
         (5, "pdf"),
         (5, "xlsx"),
     ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert list(demo_reports.fill_in()) == ["month-end reports: 0 months' reports queued"]
+    assert ReportSnapshot.objects.count() == 5

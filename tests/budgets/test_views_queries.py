@@ -12,8 +12,9 @@ from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 LINES_TABLE_QUERIES = 16  # includes the two freshness queries ("as at", changes pending)
-# + the reporting context (one statement), the line's figures at its month and their freshness
-LINE_DETAIL_QUERIES = 15
+# + the reporting context (one statement), the line's figures at its month and their freshness,
+# and the five "across years" queries (year_selectors.line_years)
+LINE_DETAIL_QUERIES = 20
 
 
 def grow(world, n):

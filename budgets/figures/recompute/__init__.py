@@ -13,7 +13,12 @@ commands and other packages import from here.
 
 from __future__ import annotations
 
-from budgets.figures.recompute.compute import VarianceRow, compute_variance_rows
+from budgets.figures.recompute.compute import (
+    VarianceRow,
+    compute_variance_rows,
+    line_actuals,
+    partners_for,
+)
 from budgets.figures.recompute.reconcile import reconcile, reconcile_fund
 from budgets.figures.recompute.write import FundBusy, recompute_all, recompute_fund_now
 
@@ -21,6 +26,8 @@ __all__ = [
     "FundBusy",
     "VarianceRow",
     "compute_variance_rows",
+    "line_actuals",
+    "partners_for",
     "recompute_all",
     "recompute_fund_now",
     "reconcile",

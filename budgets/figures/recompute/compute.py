@@ -203,6 +203,12 @@ def _commitments(
     return out
 
 
+def line_actuals(fund: PooledFund, year_id: int) -> dict[int, dict[int, Decimal]]:
+    """{line id: {period 1..12: posted spend}} for the fund's year, M13 counted in M12 (the same
+    aggregation the recompute writes snapshots from)."""
+    return _actuals_sql(fund.pk, None, _period_numbers(year_id))
+
+
 def iter_variance_rows(
     fund: PooledFund, year_id: int, line_ids: list[int] | None, *, in_python: bool = False
 ) -> Iterator[tuple[int, list[VarianceRow]]]:
@@ -279,7 +285,8 @@ def position_rows_from_python(
     return {n: finish_position(p) for n, p in out.items()}
 
 
-def _partners(fund: PooledFund, year_id: int) -> list[risk_share.Partner]:
+def partners_for(fund: PooledFund, year_id: int) -> list[risk_share.Partner]:
+    """The year's contributing partners for the risk-share rules, the host always among them."""
     partners = [
         risk_share.Partner(
             id=c.partner_id,
@@ -309,7 +316,7 @@ def risk_share_rows(
     agreement = RiskShareAgreement.objects.filter(fund=fund, year_id=year_id).first()
     if agreement is None:
         return []
-    partners = _partners(fund, year_id)
+    partners = partners_for(fund, year_id)
     out = []
     for n, pos in sorted(positions.items()):
         bases = [("forecast", pos["forecast_variance"], leads_forecast.get(n, {}))]

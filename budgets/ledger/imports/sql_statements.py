@@ -37,6 +37,7 @@ from budgets.ledger.posting_rules import (
 )
 from budgets.ledger.profiles import ProfileSpec
 from budgets.models import LedgerMapping
+from budgets.models.reference import YEAR_END_PERIOD
 from gmhsc.money import MAX_AMOUNT_TEXT
 from localities.models import Organisation
 
@@ -626,11 +627,13 @@ def _duplicate_errors(cursor: Any) -> None:
 
 def closed_errors_sql() -> str:
     """Rows not yet posted, into a period closed for the line's fund (not duplicates, no other
-    problem)."""
+    problem); and rows into M13 (year-end adjustments) before M12 is closed for the fund or from
+    an organisation other than its host (Calendar.year_end_problem's rule)."""
+    field = "CASE WHEN r.given_period_id IS NULL THEN 'posting_date' ELSE 'period' END"
+    early = sql_message("year_end_early", period="p.code", previous="p12.code", fund="f.code")
     return f"""
         INSERT INTO ledger_err (row_no, field, message)
-        SELECT r.row_no,
-               CASE WHEN r.given_period_id IS NULL THEN 'posting_date' ELSE 'period' END,
+        SELECT r.row_no, {field},
                {sql_message("period_closed", period="p.code", fund="f.code")}
         FROM ledger_res r
         JOIN budgets_fundperiod fp
@@ -639,7 +642,24 @@ def closed_errors_sql() -> str:
         JOIN budgets_pooledfund f ON f.id = r.fund_id
         WHERE NOT r.existing AND NOT r.bad AND r.line_id IS NOT NULL
           AND r.row_no NOT IN (SELECT row_no FROM ledger_err)
-    """  # noqa: S608 (constants only)
+        UNION ALL
+        SELECT r.row_no, {field},
+               CASE WHEN m12.id IS NULL THEN {early}
+                    ELSE {sql_message("year_end_host", period="p.code", fund="f.code")} END
+        FROM ledger_res r
+        JOIN ledger_periods p ON p.id = r.period_id AND p.number = {YEAR_END_PERIOD}
+        JOIN ledger_periods p12 ON p12.year_id = p.year_id AND p12.number = 12
+        JOIN budgets_pooledfund f ON f.id = r.fund_id
+        LEFT JOIN budgets_fundperiod m12
+          ON m12.fund_id = r.fund_id AND m12.period_id = p12.id AND m12.status = 'closed'
+        WHERE NOT r.existing AND NOT r.bad AND r.line_id IS NOT NULL
+          AND r.row_no NOT IN (SELECT row_no FROM ledger_err)
+          AND NOT EXISTS (
+            SELECT 1 FROM budgets_fundperiod fp
+            WHERE fp.fund_id = r.fund_id AND fp.period_id = r.period_id AND fp.status = 'closed'
+          )
+          AND (m12.id IS NULL OR r.org_id <> f.host_id)
+    """  # noqa: S608 (constants and ints only)
 
 
 # One check's problems: constants, ints and literal()-quoted text only.

@@ -19,6 +19,7 @@ from budgets.ledger import selectors
 from budgets.ledger.posting_rules import Calendar, LinesById, message, partner_fund_ids
 from budgets.ledger.row_checker import CheckedRow, RowChecker, summarise
 from budgets.models import BudgetLine, LedgerImport, Period, SpendPosting
+from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
 from gmhsc.text import clean_field
@@ -223,10 +224,15 @@ def reversal_document(document_number: str) -> str:
 def _default_reversal_period(posting: SpendPosting, calendar: Calendar) -> Period:
     """The original's month if still open, else the first open month after it in that year."""
     original = calendar.periods_by_id.get(posting.period_id, posting.period)
-    for number in range(original.number, 14):
+    for number in range(original.number, YEAR_END_PERIOD + 1):
         candidate = calendar.periods.get((original.year_id, number))
-        if candidate is not None and (posting.fund_id, candidate.pk) not in calendar.closed:
-            return candidate
+        if candidate is None or (posting.fund_id, candidate.pk) in calendar.closed:
+            continue
+        if number == YEAR_END_PERIOD and calendar.year_end_problem(
+            posting.fund, candidate, posting.organisation
+        ):
+            continue
+        return candidate
     raise PeriodClosed(
         f"Every period from {original.code} is closed for fund {posting.fund.code}; "
         "ask an administrator to reopen one."
@@ -271,6 +277,12 @@ def spend_reverse(
             if (original.fund_id, target.pk) in calendar.closed:
                 text = message("period_closed", period=target.code, fund=original.fund.code)
                 raise PeriodClosed(f"{text[0].upper()}{text[1:]}.", extra={"field": "period"})
+            if target.number == YEAR_END_PERIOD:
+                problem = calendar.year_end_problem(original.fund, target, original.organisation)
+                if problem:
+                    raise PeriodClosed(
+                        f"{problem[0].upper()}{problem[1:]}.", extra={"field": "period"}
+                    )
         day = original.posting_date
         if not (target.start_date <= day <= target.end_date):
             day = target.start_date

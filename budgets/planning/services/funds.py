@@ -19,8 +19,12 @@ from budgets.models import (
     Period,
     PooledFund,
     RiskShareAgreement,
+    Settlement,
+    YearEnd,
 )
 from budgets.outbox import mark_stale
+from budgets.planning import instalments
+from budgets.planning.succession import successor_in
 from budgets.selectors import open_months
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
@@ -71,6 +75,47 @@ def require_draft(fund: PooledFund, year: FinancialYear) -> None:
         )
 
 
+class YearClosed(ApplicationError):
+    """The fund's year is closed: its outturn and settlement are frozen."""
+
+    status_code = 409
+    code = "year_closed"
+
+
+def year_closed(fund: PooledFund, year: FinancialYear) -> bool:
+    return YearEnd.objects.filter(fund=fund, year=year, status=YearEnd.Status.CLOSED).exists()
+
+
+def require_year_open(fund: PooledFund, year: FinancialYear) -> None:
+    if year_closed(fund, year):
+        raise YearClosed(
+            f"{fund.code}'s {year.code} year is closed: its outturn and settlement are frozen. "
+            "An administrator can reopen the year, saying why."
+        )
+
+
+def carried_forward_for(fund: PooledFund, year: FinancialYear, partner: Organisation) -> Decimal:
+    """The partner's share of last year's underspend carried into this year's contribution
+    (UNDERSPEND_CARRY_FORWARD), from last year's current close, with the shares of partners it
+    succeeded; 0.00 when there is none."""
+    return carried_forward_by_partner(fund, year).get(partner.pk, ZERO)
+
+
+def carried_forward_by_partner(fund: PooledFund, year: FinancialYear) -> dict[int, Decimal]:
+    """{partner id: underspend carried into `year`} from last year's current close; an ended
+    partner's share goes to its successor in `year`."""
+    amounts: dict[int, Decimal] = {}
+    for settlement in Settlement.objects.filter(
+        year_end__fund=fund,
+        year_end__year__code=year.previous_code,
+        year_end__status=YearEnd.Status.CLOSED,
+        underspend_carried_forward__gt=0,
+    ).select_related("partner"):
+        heir = successor_in(settlement.partner, year) or settlement.partner
+        amounts[heir.pk] = amounts.get(heir.pk, ZERO) + settlement.underspend_carried_forward
+    return amounts
+
+
 def require_approved(fund: PooledFund, year: FinancialYear) -> None:
     if budget_status(fund, year) != FundBudget.Status.APPROVED:
         raise ApplicationError(
@@ -90,10 +135,12 @@ def first_open_period(fund: PooledFund, year: FinancialYear) -> Period:
 # ---- contributions and shares ----------------------------------------------------------------------
 
 
-def _require_fund_finance(actor: Actor, fund: PooledFund) -> None:
+def require_fund_finance(actor: Actor, fund: PooledFund, what: str = "contributions") -> None:
+    """The host's finance officer (or an administrator); others who may see the fund are refused,
+    and a fund they may not see is not found."""
     require_view(actor, fund)
     if not rules.acts_for_host_finance(actor, fund):
-        raise NotAllowed(f"Only the host's finance officer can change {fund.code}'s contributions.")
+        raise NotAllowed(f"Only the host's finance officer can change {fund.code}'s {what}.")
 
 
 def quarter_dates(year: FinancialYear) -> list[date]:
@@ -101,13 +148,22 @@ def quarter_dates(year: FinancialYear) -> list[date]:
     return [date(start, 4, 1), date(start, 7, 1), date(start, 10, 1), date(start + 1, 1, 1)]
 
 
-def _write_instalments(contribution: Contribution) -> None:
+def write_instalments(contribution: Contribution) -> None:
+    """4 equal quarterly instalments of what the partner pays in cash (its contribution less any
+    carried-forward credit), each dated paid once receipts cover it."""
     contribution.instalments.all().delete()
-    parts = split_largest_remainder(contribution.amount, [1, 1, 1, 1])
-    ContributionInstalment.objects.bulk_create(
+    parts = split_largest_remainder(contribution.due_in_cash, [1, 1, 1, 1])
+    rows = [
         ContributionInstalment(contribution=contribution, due_date=due, amount=part)
         for due, part in zip(quarter_dates(contribution.year), parts, strict=True)
+    ]
+    states = instalments.allocate(
+        [(r.due_date, r.amount) for r in rows],
+        contribution.receipts.values_list("received_on", "amount"),
     )
+    for row, state in zip(rows, states, strict=True):
+        row.paid_on = state.paid_on
+    ContributionInstalment.objects.bulk_create(rows)
 
 
 def contribution_set(
@@ -124,7 +180,7 @@ def contribution_set(
     Once the year's shares are fixed, a contribution changes only as a formal variation with a
     reason, which re-fixes every share.
     """
-    _require_fund_finance(actor, fund)
+    require_fund_finance(actor, fund)
     try:
         value = to_money(amount)
     except MoneyError as exc:
@@ -132,6 +188,7 @@ def contribution_set(
     if value < 0:
         raise ApplicationError("A contribution cannot be negative.")
     with transaction.atomic():
+        require_year_open(fund, year)
         fixed = Contribution.objects.filter(
             fund=fund, year=year, shares_fixed_at__isnull=False
         ).exists()
@@ -144,7 +201,13 @@ def contribution_set(
             require_draft(fund, year)
         contribution = Contribution.objects.filter(fund=fund, year=year, partner=partner).first()
         if contribution is None:
-            contribution = Contribution(fund=fund, year=year, partner=partner, amount=value)
+            contribution = Contribution(
+                fund=fund,
+                year=year,
+                partner=partner,
+                amount=value,
+                carried_forward=carried_forward_for(fund, year, partner),
+            )
             reason = f"Contribution set: {partner.code} {value}"
         else:
             reason = f"Contribution changed from {contribution.amount} to {value}"
@@ -158,7 +221,7 @@ def contribution_set(
         contribution.save()
         if fixed:
             del contribution.skip_history_when_saving  # type: ignore[attr-defined]
-        _write_instalments(contribution)
+        write_instalments(contribution)
         if fixed:
             _fix_shares(actor=actor, fund=fund, year=year, reason=f"Variation: {variation_reason}")
         mark_stale(fund_id=fund.pk, year_id=year.pk, reason="contribution")
@@ -191,8 +254,9 @@ def contributions_fix_shares(
 ) -> list[Contribution]:
     """Fix each partner's share = contribution / total for the year (refused once fixed, unless a
     formal variation gives a reason)."""
-    _require_fund_finance(actor, fund)
+    require_fund_finance(actor, fund)
     with transaction.atomic():
+        require_year_open(fund, year)
         already = Contribution.objects.filter(
             fund=fund, year=year, shares_fixed_at__isnull=False
         ).exists()
@@ -321,15 +385,27 @@ def risk_share_agreement_set(
     agreed_on: date | None = None,
     notes: str = "",
     reason: str = "",
+    underspend: str | None = None,
 ) -> RiskShareAgreement:
-    _require_fund_finance(actor, fund)
+    """Set the year's agreement: its rule and parameters, and what happens to a final underspend
+    (returned pro rata, retained in the pool or carried into next year's contributions)."""
+    require_fund_finance(actor, fund)
+    if underspend is not None and underspend not in RiskShareAgreement.Underspend.values:
+        choices = ", ".join(RiskShareAgreement.Underspend.values)
+        raise ApplicationError(
+            f"Unknown underspend choice '{underspend}'; use one of {choices}.",
+            extra={"field": "underspend"},
+        )
     with transaction.atomic():
+        require_year_open(fund, year)
         params = validate_risk_share(fund, year, rule, parameters or {})
         agreement = RiskShareAgreement.objects.filter(fund=fund, year=year).first()
         if agreement is None:
             agreement = RiskShareAgreement(fund=fund, year=year)
         agreement.rule = rule
         agreement.parameters = params
+        if underspend is not None:
+            agreement.underspend = underspend
         agreement.agreed_on = agreed_on
         agreement.notes = notes
         audit(agreement, actor=actor, reason=reason or f"Risk-share rule set: {rule}")
@@ -423,3 +499,28 @@ def fund_budget_return(
         audit(budget, actor=actor, reason=reason)
         budget.save()
     return budget
+
+
+def contributions_carry_forward(
+    *,
+    actor: Actor,
+    fund: PooledFund,
+    year: FinancialYear,
+    amounts: dict[int, Decimal],
+    reason: str,
+) -> int:
+    """Set each partner's carried-forward credit in `year` (last year's underspend share, or 0.00
+    when last year's close is undone) and rewrite its instalments. Partners with no contribution
+    in `year` yet pick theirs up when it is set (`carried_forward_for`). Returns the rows changed.
+    Called by the year-end close and reopen, which check their own permissions."""
+    changed = 0
+    for contribution in Contribution.objects.select_for_update().filter(fund=fund, year=year):
+        amount = amounts.get(contribution.partner_id, ZERO)
+        if contribution.carried_forward == amount:
+            continue
+        contribution.carried_forward = amount
+        audit(contribution, actor=actor, reason=reason)
+        contribution.save()
+        write_instalments(contribution)
+        changed += 1
+    return changed

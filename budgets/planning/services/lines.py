@@ -112,6 +112,26 @@ def last_year_pattern(
     return months if any(months) else None
 
 
+def year_patterns(
+    fund: PooledFund, year: FinancialYear, *, method: str | None = None
+) -> dict[int, list[Decimal]]:
+    """Each line's posted spend per month (M1..M12) in `year`, for every line of the fund that had
+    spend (only lines phased by `method`, if given): what `last_year_pattern` gives the next
+    year's line with the same code, in one query."""
+    postings = SpendPosting.objects.filter(fund=fund, period__year=year, period__number__lte=12)
+    if method is not None:
+        postings = postings.filter(budget_line__phasing_method=method)
+    rows = (
+        postings.order_by()
+        .values_list("budget_line_id", "period__number")
+        .annotate(total=MoneySum("amount"))
+    )
+    patterns: dict[int, list[Decimal]] = {}
+    for line_id, number, total in rows:
+        patterns.setdefault(line_id, [ZERO] * 12)[number - 1] = total or ZERO
+    return {k: v for k, v in patterns.items() if any(v)}
+
+
 def _phase(
     amount: Decimal,
     method: str,

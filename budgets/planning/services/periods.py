@@ -12,6 +12,7 @@ from django.utils import timezone
 from budgets import rules
 from budgets.jobs import owe_month_close_files
 from budgets.models import FundPeriod, Period, PooledFund
+from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
 from budgets.planning.services.funds import require_view
 from gmhsc.audit import audit
@@ -70,6 +71,11 @@ def period_close(
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
         raise NotAllowed("Only the host's finance officer can close a period.")
+    if period.number == YEAR_END_PERIOD:
+        raise ApplicationError(
+            f"{period.code} (year-end adjustments) closes with the year: close the year on the "
+            "year-end page, which also settles with the partners."
+        )
     today = today or timezone.localdate()
     if period.end_date >= today:
         raise ApplicationError(
@@ -112,6 +118,10 @@ def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str
     reason = clean_field(reason, field="reason", label="The reason", multiline=True)
     if not reason:
         raise ApplicationError("Say why the period is reopened.", extra={"field": "reason"})
+    if period.number == YEAR_END_PERIOD:
+        raise ApplicationError(
+            f"{period.code} reopens with the year: reopen the year on the year-end page."
+        )
     with transaction.atomic():
         row = _status_row(fund, period)
         if row.status != FundPeriod.Status.CLOSED:
@@ -122,6 +132,10 @@ def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str
             request=f"closed {period.code} for {fund.code}",
             approval="reopen it",
         )
+        if period.number == 12 and _is_closed(fund, period, YEAR_END_PERIOD):
+            raise ApplicationError(
+                f"{fund.code}'s {period.year.code} year is closed: reopen the year first."
+            )
         if _is_closed(fund, period, period.number + 1):
             following = f"{period.year.code}-M{period.number + 1:02d}"
             raise ApplicationError(f"Reopen {following} first: periods reopen latest first.")

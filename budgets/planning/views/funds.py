@@ -17,6 +17,7 @@ from budgets.context import NoBudgetYear, ReportingContext, context_from_query
 from budgets.freshness import fund_freshness
 from budgets.models import FundPosition, PooledFund, Virement
 from budgets.planning import selectors as planning_selectors
+from budgets.planning import year_selectors
 from budgets.planning.services import funds as fund_services
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
@@ -78,6 +79,9 @@ def fund_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "awaiting_board_count": selectors.virements_visible_to(
             user, fund, Virement.Status.AWAITING_BOARD
         ).count(),
+        "overdue": year_selectors.overdue_instalments([(fund, year)]),
+        "savings": year_selectors.savings_summary(fund, year),
+        "next_year_code": year.next_code,
     }
     return render(request, "budgets/fund_overview.html", context)
 

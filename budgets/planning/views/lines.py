@@ -27,7 +27,7 @@ from budgets.context import CONTEXT_PARAMS, ReportingContext, reporting_context
 from budgets.freshness import fund_freshness
 from budgets.models import BudgetLine, FundBudget, LineVariance, SpendPosting
 from budgets.models.lines import MONTH_FIELDS
-from budgets.planning import phasing
+from budgets.planning import phasing, year_selectors
 from budgets.planning import selectors as planning_selectors
 from budgets.planning.forms import ForecastForm, LineEditForm, PhasingForm, RephaseForm
 from budgets.planning.services import forecasts as forecast_services
@@ -393,6 +393,7 @@ def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_adjust": rules.acts_for_host_finance(user, line.fund)
             and ctx.budget_status == FundBudget.Status.APPROVED,
             "forecasts": planning_selectors.line_forecasts(line),
+            "years": year_selectors.line_years(line),
             "can_forecast": can_forecast,
             "forecast_form": _forecast_form(line) if can_forecast else None,
         }

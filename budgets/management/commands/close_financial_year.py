@@ -1,0 +1,44 @@
+"""python manage.py close_financial_year --fund CODE --year 2016/17 --user USERNAME [--reason ...]:
+close the year and settle with each partner (the host's finance officer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from budgets.management.lookups import fund_named, year_named
+from budgets.reports.memorandum import settlement_rows
+from budgets.reports.year_end import financial_year_close
+from gmhsc.errors import ApplicationError
+from localities.actors import command_actor
+
+
+class Command(BaseCommand):
+    help = "Close a fund's financial year: freeze the outturn and write each partner's settlement."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--fund", required=True)
+        parser.add_argument("--year", required=True, help="e.g. 2016/17")
+        parser.add_argument("--reason", default="")
+        parser.add_argument("--user", help="the host's finance officer who closes it")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        fund = fund_named(options["fund"])
+        try:
+            close = financial_year_close(
+                actor=command_actor(options.get("user")),
+                fund=fund,
+                year=year_named(options["year"]),
+                reason=options["reason"],
+            )
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        for s in settlement_rows(close):
+            self.stdout.write(f"{s.partner.code}: share {s.variance_share}, net due {s.net_due}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{fund.code} {close.year.code} closed (run {close.run}): budget {close.budget}, "
+                f"outturn {close.outturn}, variance {close.variance}."
+            )
+        )
