@@ -14,8 +14,8 @@ from openpyxl.styles import Font, PatternFill
 
 from budgets.models import Settlement, YearEnd
 from budgets.reports.memorandum import MemorandumAccount
-from budgets.reports.safety import neutralise
 from gmhsc.memory import fewer_collections
+from gmhsc.spreadsheets import xlsx_text
 
 MONEY_FORMAT = "£#,##0.00;(£#,##0.00)"
 BOLD = Font(bold=True)
@@ -66,9 +66,9 @@ def _sheet(
         cell.font = BOLD
         cell.fill = HEADER_FILL
     for row in rows:
-        ws.append([neutralise(v) if isinstance(v, str) else v for v in row])
+        ws.append([xlsx_text(v) for v in row])
     if total is not None:
-        ws.append([neutralise(v) if isinstance(v, str) else v for v in total])
+        ws.append([xlsx_text(v) for v in total])
         for cell in ws[ws.max_row]:
             cell.font = BOLD
     for column in ws.iter_cols(min_row=2):
@@ -182,7 +182,7 @@ def account_xlsx(account: MemorandumAccount) -> bytes:
         ["Checksum (SHA-256 of the frozen figures)", account.checksum or "not frozen"],
         ["Sign convention", account.sign_convention],
     ):
-        notes.append([neutralise(v) for v in row])
+        notes.append([xlsx_text(v) for v in row])
     notes.column_dimensions["A"].width = 40
     notes.column_dimensions["B"].width = 110
     out = io.BytesIO()
