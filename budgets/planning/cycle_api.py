@@ -218,7 +218,7 @@ class SavingsSchemeViewSet(
             lines=_lines(scheme.fund, scheme.year, data["lines"]) if "lines" in data else None,
             planned=data.get("planned"),
             forecast_delivery=data.get("forecast_delivery"),
-            clear_forecast="forecast_delivery" in data and not data["forecast_delivery"],
+            clear_forecast="forecast_delivery" in data and data["forecast_delivery"] is None,
             commentary=data.get("commentary"),
         )
         return self._answer(updated)

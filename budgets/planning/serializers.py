@@ -198,7 +198,7 @@ class RiskShareInput(serializers.Serializer):
     agreed_on = serializers.DateField(required=False, allow_null=True, default=None)
     notes = TextField(multiline=True, required=False, allow_blank=True, default="")
     reason = TextField(multiline=True, required=False, allow_blank=True, default="")
-    underspend = serializers.CharField(
+    underspend = TextField(
         required=False,
         allow_null=True,
         default=None,
@@ -299,29 +299,29 @@ class FinancialYearSerializer(serializers.ModelSerializer):
 
 
 class FinancialYearInput(serializers.Serializer):
-    code = serializers.CharField(help_text="e.g. 2018/19")
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    code = TextField(help_text="e.g. 2018/19")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class AreaRatesInput(serializers.Serializer):
-    uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
-    efficiency_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    uplift_pct = TextField(required=False, allow_blank=True, default="")
+    efficiency_pct = TextField(required=False, allow_blank=True, default="")
 
 
 class RollForwardInput(serializers.Serializer):
-    year = serializers.CharField(help_text="the year to set, e.g. 2017/18")
-    from_year = serializers.CharField(required=False, allow_blank=True, default="")
-    uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
-    efficiency_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    year = TextField(help_text="the year to set, e.g. 2017/18")
+    from_year = TextField(required=False, allow_blank=True, default="")
+    uplift_pct = TextField(required=False, allow_blank=True, default="")
+    efficiency_pct = TextField(required=False, allow_blank=True, default="")
     service_areas = serializers.DictField(
         child=AreaRatesInput(), required=False, default=dict, help_text="{service area code: rates}"
     )
-    contribution_uplift_pct = serializers.CharField(required=False, allow_blank=True, default="")
+    contribution_uplift_pct = TextField(required=False, allow_blank=True, default="")
     partner_uplifts = serializers.DictField(
-        child=serializers.CharField(), required=False, default=dict, help_text="{code: pct}"
+        child=TextField(), required=False, default=dict, help_text="{code: pct}"
     )
     replace_draft = serializers.BooleanField(required=False, default=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class ReceiptSerializer(serializers.ModelSerializer):
@@ -347,11 +347,11 @@ class ReceiptSerializer(serializers.ModelSerializer):
 
 class ReceiptInput(serializers.Serializer):
     fund = serializers.IntegerField()
-    year = serializers.CharField()
-    partner = serializers.CharField(help_text="organisation code")
-    amount = serializers.CharField()
-    received_on = serializers.CharField(help_text="YYYY-MM-DD")
-    reference = serializers.CharField(allow_blank=True)
+    year = TextField()
+    partner = TextField(help_text="organisation code")
+    amount = MoneyField()
+    received_on = TextField(help_text="YYYY-MM-DD")
+    reference = TextField(allow_blank=True)
 
 
 class SavingsSchemeSerializer(serializers.ModelSerializer):
@@ -386,27 +386,27 @@ class SavingsSchemeSerializer(serializers.ModelSerializer):
 
 class SavingsSchemeInput(serializers.Serializer):
     fund = serializers.IntegerField()
-    year = serializers.CharField()
-    code = serializers.CharField()
-    name = serializers.CharField()
-    lead_commissioner = serializers.CharField(help_text="organisation code")
-    lines = serializers.ListField(
-        child=serializers.CharField(), default=list, help_text="line codes"
-    )
-    planned = serializers.ListField(child=serializers.CharField(), help_text="12 monthly amounts")
-    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+    year = TextField()
+    code = TextField()
+    name = TextField()
+    lead_commissioner = TextField(help_text="organisation code")
+    lines = serializers.ListField(child=TextField(), default=list, help_text="line codes")
+    planned = serializers.ListField(child=MoneyField(), help_text="12 monthly amounts")
+    commentary = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class SavingsSchemeUpdateInput(serializers.Serializer):
-    name = serializers.CharField(required=False)
-    lines = serializers.ListField(child=serializers.CharField(), required=False)
-    planned = serializers.ListField(child=serializers.CharField(), required=False)
-    forecast_delivery = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    commentary = serializers.CharField(required=False, allow_blank=True)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    name = TextField(required=False)
+    lines = serializers.ListField(child=TextField(), required=False)
+    planned = serializers.ListField(child=MoneyField(), required=False)
+    forecast_delivery = MoneyField(
+        required=False, allow_null=True, help_text="the lead's forecast; null clears it"
+    )
+    commentary = TextField(multiline=True, required=False, allow_blank=True)
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 class SavingsDeliveryInput(serializers.Serializer):
-    month = serializers.CharField(help_text="1..12 (or M01..M12)")
-    amount = serializers.CharField()
-    commentary = serializers.CharField(required=False, allow_blank=True, default="")
+    month = TextField(help_text="1..12 (or M01..M12)")
+    amount = MoneyField()
+    commentary = TextField(multiline=True, required=False, allow_blank=True, default="")

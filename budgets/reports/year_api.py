@@ -19,6 +19,7 @@ from budgets.models import FinancialYear, PooledFund, YearEnd
 from budgets.planning.api import visible_fund, year_by_code
 from budgets.reports import memorandum
 from budgets.reports.year_end import current_close, financial_year_close, financial_year_reopen
+from gmhsc.api_fields import TextField
 from gmhsc.errors import ApplicationError, NotFound
 from localities.actors import actor_of
 
@@ -26,8 +27,8 @@ YEAR = OpenApiParameter("year", str, required=True, description="e.g. 2016/17")
 
 
 class YearReasonInput(serializers.Serializer):
-    year = serializers.CharField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    year = TextField()
+    reason = TextField(multiline=True, required=False, allow_blank=True, default="")
 
 
 def _fund(request: Request, pk: int) -> PooledFund:

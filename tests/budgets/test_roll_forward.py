@@ -103,7 +103,7 @@ def world():
     )
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
     recurrent = virements.virement_request(
-        actor=w.fin_host,
+        actor=w.comm_host,  # nobody approves their own request
         from_line=w.host_line,
         to_line=w.ccg_line,
         amount="12000.00",
@@ -112,7 +112,7 @@ def world():
     )
     virements.virement_approve(actor=w.fin_host, virement=recurrent)
     one_off = virements.virement_request(
-        actor=w.fin_host,
+        actor=w.comm_host,
         from_line=w.ccg_line,
         to_line=w.host_line,
         amount="5000.00",
