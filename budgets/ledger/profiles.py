@@ -22,6 +22,7 @@ from typing import Any
 from budgets.ledger.formats import DATE_FORMATS, PROFILE_DATE_FORMATS, Dialect
 from budgets.ledger.posting_rules import LIMITS
 from gmhsc.errors import ApplicationError
+from gmhsc.text import TextError, clean_text
 
 FORMAT_NAME = "gmhsc-import-profile"
 FORMAT_VERSION = 1
@@ -181,7 +182,7 @@ class ProfileSpec:
                 "give the profile a name of lower-case letters, digits and hyphens, like "
                 "council-oracle-monthly",
             )
-        title = _text(data.get("title", ""))
+        title = _text(data.get("title", ""), "title", problem)
         if len(title) > 200:
             problem("title", "the title is longer than 200 characters")
         file_type = _choice(data, "file_type", "csv", FILE_TYPES, problem, "file type")
@@ -208,7 +209,7 @@ class ProfileSpec:
         footer_rows = _whole(
             data, "footer_rows", 0, 0, MAX_FOOTER_ROWS, problem, "number of rows to leave off"
         )
-        sheet = _text(data.get("sheet", ""))
+        sheet = _text(data.get("sheet", ""), "sheet", problem)
         columns = _columns(data.get("columns", {}), problem)
         constants = _constants(data.get("constants", {}), problem)
         spec = cls(
@@ -244,15 +245,20 @@ class ProfileSpec:
         return cls.from_data(data, name=name)
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+def _text(value: Any, key: str, problem: Any) -> str:
+    """Text through the one text cleaner: no NUL or control characters, nothing but text."""
+    try:
+        return clean_text(value)
+    except TextError as exc:
+        problem(key, f"the {key.replace('_', ' ')} {exc}")
+        return ""
 
 
 def _choice(
     data: dict[str, Any], key: str, default: str, allowed: dict[str, Any], problem: Any, label: str
 ) -> str:
     value = data.get(key, default)
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         problem(key, f"'{value}' is not a {label} gmhsc reads; choose one of {', '.join(allowed)}")
         return default
     return str(value)
@@ -281,7 +287,7 @@ def _columns(raw: Any, problem: Any) -> dict[str, list[str]]:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             problem(name, f"the column for {name} is a name, or a list of names")
             continue
-        cleaned = [" ".join(n.split()) for n in names if n.strip()]
+        cleaned = [" ".join(_text(n, name, problem).split()) for n in names if n.strip()]
         if any(len(n) > 200 for n in cleaned):
             problem(name, f"a column name for {name} is longer than 200 characters")
             continue
@@ -302,7 +308,9 @@ def _constants(raw: Any, problem: Any) -> dict[str, str]:
                 f"{name} cannot be a constant (only {', '.join(CONSTANT_FIELDS)})",
             )
             continue
-        text = _text(value)
+        # A constant may be written as a whole number (a period, say): it is read as text.
+        is_number = isinstance(value, int) and not isinstance(value, bool)
+        text = _text(str(value) if is_number else value, name, problem)
         limit = LIMITS.get(name, 40)
         if len(text) > limit:
             problem(name, f"the constant for {name} is longer than {limit} characters")

@@ -104,6 +104,11 @@ def _spec(**changes: Any) -> dict[str, Any]:
         ({"date_format": "YYYY/DD/MM"}, "date_format", "'YYYY/DD/MM' is not a date format"),
         ({"delimiter": "regex:\\s+"}, "delimiter", "'regex:\\s+' is not a delimiter"),
         ({"expression": "amount * 1.2"}, "profile", "it has settings gmhsc does not know"),
+        # Through the one text cleaner: NUL was a 500 from PostgreSQL, an object was stored.
+        ({"title": "Ledger\x00"}, "title", "the title contains the NUL character (U+0000)"),
+        ({"title": "Red\x1b[31m"}, "title", "control character U+001B"),
+        ({"title": {"a": 1}}, "title", "the title must be text, not an object"),
+        ({"line_numbers": {"a": 1}}, "line_numbers", "is not a way to find line numbers"),
     ],
 )
 def test_bad_profile_is_refused_saying_what_to_change(w, changes, field, text):

@@ -20,7 +20,33 @@ APPS = ("localities", "budgets", "commissioning", "boards")
 
 
 def build() -> World:
-    return _build_world()
+    """The permission matrix's world, with its own organisation's ledger import a preview (a dry
+    run, not posted) so the pages that post or check again a preview have their forms."""
+    world = _build_world()
+    world.objects["ledger_import"] = (previewed_import(world), world.objects["ledger_import"][1])
+    return world
+
+
+def previewed_import(world: World) -> Any:
+    """A one-row gmhsc ledger CSV checked and previewed (dry run) by the finance officer."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from budgets.ledger.imports import start_import
+    from budgets.models import LedgerImport
+    from tests.budgets.factories import LEDGER_HEADER
+
+    text = f"{LEDGER_HEADER},budget_line\nMXOWN,HX-P1,1,2016-09-15,,,10.00,Acme,September,own-A\n"
+    imp = start_import(
+        actor=world.users["finance_officer"],
+        organisation=world.objects["organisation"][0],
+        upload=SimpleUploadedFile("preview.csv", text.encode()),
+        original_name="preview.csv",
+        run_now=True,
+        dry_run=True,
+    )
+    imp.refresh_from_db()
+    assert imp.status == LedgerImport.Status.PREVIEWED, (imp.status, imp.errors, imp.message)
+    return imp
 
 
 def _tables() -> list[str]:
