@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from tests.hostile import values
 from tests.hostile.values import Raw
-from tests.hostile.world import attempt, build, clients
+from tests.hostile.world import attempt, build, clients, profile_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -544,27 +544,12 @@ def bcf_metric(w: Any) -> Call:
     )
 
 
-def _profile_spec(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "title": "Hostile ledger export",
-        "line_numbers": "number_in_file_order",
-        "columns": {
-            "document_number": "Doc",
-            "posting_date": "Date",
-            "amount": "Amount",
-            "cost_centre": "CC",
-            "expense_code": "EC",
-        },
-    }
-
-
 def profile_create(w: Any) -> Call:
     return Call(
         "finance_officer",
         "POST",
         "/api/v1/import-profiles/",
-        {"spec": _profile_spec("hx-new"), "reason": "Our ledger's export"},
+        {"spec": profile_spec("hx-new"), "reason": "Our ledger's export"},
     )
 
 
@@ -573,7 +558,7 @@ def profile_put(w: Any) -> Call:
         "finance_officer",
         "PUT",
         f"/api/v1/import-profiles/{_own(w, 'profile').pk}/",
-        {"spec": _profile_spec("mx-own"), "reason": "Column renamed"},
+        {"spec": profile_spec("mx-own"), "reason": "Column renamed"},
     )
 
 
@@ -604,7 +589,7 @@ def profile_import(w: Any) -> Call:
         "POST",
         "/api/v1/import-profiles/import/",
         {"name": "hx-imported"},
-        file=("profile.json", json.dumps(_profile_spec("hx-shared")).encode()),
+        file=("profile.json", json.dumps(profile_spec("hx-shared")).encode()),
     )
 
 

@@ -23,7 +23,7 @@ import pytest
 from django.urls import Resolver404, resolve
 
 from tests.hostile import values
-from tests.hostile.world import attempt, build, clients
+from tests.hostile.world import attempt, build, clients, profile_spec
 from tests.test_permission_matrix import (
     ROLE_ORDER,
     TABLE,
@@ -103,20 +103,8 @@ KEEP_AS_FOUND = re.compile(r"^column_")
 # first", the line chooser's "Find lines", an import profile's "Show the first 20 rows").
 NOT_SAVE = {"check", "find_lines", "preview"}
 # Files a form's file field is sent (by field name); any other file field gets a small CSV.
-PROFILE_SPEC = {
-    "name": "hx-shared",
-    "title": "Shared ledger export",
-    "line_numbers": "number_in_file_order",
-    "columns": {
-        "document_number": "Doc",
-        "posting_date": "Date",
-        "amount": "Amount",
-        "cost_centre": "CC",
-        "expense_code": "EC",
-    },
-}
 FILES: dict[str, tuple[str, bytes]] = {
-    "profile_file": ("profile.json", json.dumps(PROFILE_SPEC).encode()),
+    "profile_file": ("profile.json", json.dumps(profile_spec("hx-shared")).encode()),
     # A council's spend-over-£500 file: its headings are the shipped profile's, so guessed.
     "sample": (
         "sample.csv",

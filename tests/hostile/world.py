@@ -27,6 +27,22 @@ def build() -> World:
     return world
 
 
+def profile_spec(name: str) -> dict[str, Any]:
+    """An import profile's settings (as exported) for a ledger file with five columns."""
+    return {
+        "name": name,
+        "title": "Hostile ledger export",
+        "line_numbers": "number_in_file_order",
+        "columns": {
+            "document_number": "Doc",
+            "posting_date": "Date",
+            "amount": "Amount",
+            "cost_centre": "CC",
+            "expense_code": "EC",
+        },
+    }
+
+
 def previewed_import(world: World) -> Any:
     """A one-row gmhsc ledger CSV checked and previewed (dry run) by the finance officer."""
     from django.core.files.uploadedfile import SimpleUploadedFile
