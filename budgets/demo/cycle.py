@@ -320,10 +320,16 @@ def _receipts_in_full(rng: random.Random, year: FinancialYear, acting: Any) -> i
 
 
 def _approve(fund: PooledFund, year: FinancialYear, actor: User, admin: User) -> None:
-    """Submitted by a partner, approved by the host's finance officer (the demo's administrator
-    for hosts without one), shares fixed."""
-    if actor != admin:
-        fund_services.fund_budget_submit(actor=actor, fund=fund, year=year)
+    """Submitted by the host's commissioner, approved by the host's finance officer (the demo's
+    administrator for hosts without either), shares fixed."""
+    # Nobody approves what they submitted: the host's commissioner submits.
+    submitter = (
+        User.objects.filter(organisation_id=fund.host_id, groups__name=roles.COMMISSIONER)
+        .order_by("pk")
+        .first()
+    )
+    if actor != admin and submitter is not None:
+        fund_services.fund_budget_submit(actor=submitter, fund=fund, year=year)
         fund_services.fund_budget_approve(actor=actor, fund=fund, year=year)
     else:
         FundBudget.objects.filter(fund=fund, year=year).update(
