@@ -146,26 +146,28 @@ class InterestForm(GovukForm):
     kind = forms.ChoiceField(label="Type of interest", choices=Interest.Kind.choices)
     description = TextFormField(widget=forms.Textarea(attrs={"rows": 3}))
     relationship = TextFormField(
-        required=False, help_text="For an indirect interest: who holds it (e.g. spouse)."
+        required=False,
+        max_length=120,
+        help_text="For an indirect interest: who holds it (e.g. spouse).",
     )
     related_organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.order_by("name"), required=False
     )
     related_organisation_name = TextFormField(
-        required=False, label="Or the organisation's name, if not listed"
+        required=False, max_length=200, label="Or the organisation's name, if not listed"
     )
-    position = TextFormField(required=False)
+    position = TextFormField(required=False, max_length=200)
     valid_from = GovukDateField(label="From")
     valid_to = GovukDateField(label="To", required=False)
     mitigation = TextFormField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     consent_to_publish = forms.BooleanField(required=False, initial=True)
-    no_consent_reason = TextFormField(required=False)
+    no_consent_reason = TextFormField(required=False, max_length=300)
 
 
 class GiftForm(GovukForm):
     kind = forms.ChoiceField(choices=GiftHospitality.Kind.choices)
-    description = TextFormField()
-    offered_by = TextFormField()
+    description = TextFormField(max_length=300)
+    offered_by = TextFormField(max_length=200)
     from_supplier = forms.BooleanField(required=False, label="From a supplier or contractor")
     value = MoneyField(label="Value (£)")
     offered_on = GovukDateField(label="Offered on")

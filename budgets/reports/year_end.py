@@ -36,6 +36,7 @@ from budgets.reports.memorandum import year_end_account
 from budgets.selectors import closed_period_numbers
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed
+from gmhsc.text import clean_field
 from localities import roles
 from localities.actors import Actor
 
@@ -64,6 +65,7 @@ def financial_year_close(
     require_view(actor, fund)
     if not rules.is_host_finance_officer(actor, fund):
         raise NotAllowed("Only the host's finance officer can close the year.")
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
     return close_and_settle(actor=actor, fund=fund, year=year, reason=reason)
 
 
@@ -171,7 +173,8 @@ def financial_year_reopen(
     if not roles.is_administrator(actor):
         require_view(actor, fund)
         raise NotAllowed("Only an administrator can reopen a closed year.")
-    if not (reason or "").strip():
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
+    if not reason:
         raise ApplicationError("Say why the year is reopened.", extra={"field": "reason"})
     with transaction.atomic():
         list(FundPeriod.objects.select_for_update().filter(fund=fund, period__year=year))

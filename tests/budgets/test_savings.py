@@ -110,6 +110,10 @@ def test_savings_on_lines_of_another_fund_are_refused(world):
         ({"planned": ["1"] * 11}, "each of the 12 months"),
         ({"planned": ["-1"] + ["0"] * 11}, r"M01 cannot be below £0\.00"),
         ({"code": ""}, "a code of up to 30 characters"),
+        # Through the one text cleaner (the pages passed control characters straight through).
+        ({"code": "Q\x01"}, r"The code contains the control character U\+0001"),
+        ({"name": "Rates\x1b[31m"}, r"The name contains the control character U\+001B"),
+        ({"commentary": "ok\x00"}, r"The commentary contains the NUL character"),
     ],
 )
 def test_bad_schemes_are_refused(world, kw, message):

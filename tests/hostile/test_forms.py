@@ -123,6 +123,7 @@ WIZARDS = {
 # What a person types in a line chooser's search box (budgets.choosers) to find the lines to
 # choose from: the own fund's code holds it, so every line of the fund and year is offered.
 LINE_SEARCH = "own"
+SEARCH_BOX = re.compile(r"_q$")
 # Values a form needs in this world: a gift nobody else must approve, a commitment profile that
 # adds up to the contract's value.
 FORM_OVERRIDES: dict[str, dict[str, str]] = {
@@ -575,6 +576,8 @@ def test_hostile_form_values(world, found):
 
 
 def _must_refuse(f: dict[str, Any], text: str) -> str | None:
+    if SEARCH_BOX.search(f["name"]):
+        return None  # a line chooser's search words narrow the list; they are never saved
     if any(ch in text.strip() for ch in "\x00\x01\x1b\x7f\x85"):
         return "a control character"  # (at either end, a form's usual trimming removes it)
     if (

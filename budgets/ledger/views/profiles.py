@@ -27,7 +27,14 @@ from budgets.ledger.formats import DATE_FORMATS, PROFILE_DATE_FORMATS
 from budgets.ledger.forms import ProfileForm, SampleForm
 from budgets.ledger.imports import reading
 from budgets.ledger.imports.sample import parsed_rows
-from budgets.ledger.profiles import FIELDS, ProfileError, ProfileSpec, shipped_profiles
+from budgets.ledger.profiles import (
+    DELIMITERS,
+    ENCODINGS,
+    FIELDS,
+    ProfileError,
+    ProfileSpec,
+    shipped_profiles,
+)
 from budgets.ledger.services import profiles as profile_service
 from budgets.ledger.views.imports import organisation_of
 from budgets.models import ImportProfile
@@ -226,11 +233,16 @@ def _opening(post: Any, file_type: str, defaults: ProfileSpec | None) -> Profile
         name="sample",
         file_type=file_type,
         sheet=post.get("sheet", base.sheet),
-        encoding=post.get("encoding", base.encoding) or "auto",
-        delimiter=post.get("delimiter", base.delimiter if defaults else ""),
+        encoding=_known(post.get("encoding"), ENCODINGS, base.encoding or "auto"),
+        delimiter=_known(post.get("delimiter"), DELIMITERS, base.delimiter if defaults else ""),
         header_row=max(number("header_row", base.header_row), 1),
         date_format=post.get("date_format", base.date_format) or "DD/MM/YYYY",
     )
+
+
+def _known(value: Any, allowed: Any, fallback: str) -> str:
+    """A choice the form sent, if it is one gmhsc knows (the form then says what is wrong)."""
+    return value if isinstance(value, str) and value in allowed else fallback
 
 
 def _guesses(sample: reading.Sample) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from budgets.planning.services.funds import (
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError
 from gmhsc.money import ZERO, MoneyError, format_money, to_money
+from gmhsc.text import clean_field
 from localities.actors import Actor
 
 REFERENCE_LENGTH = 60
@@ -57,7 +58,7 @@ def receipt_record(
             "A receipt is an amount of money received: more than £0.00.", extra={"field": "amount"}
         )
     day = _date(received_on)
-    text = (reference or "").strip()
+    text = clean_field(reference, field="reference", label="The reference")
     if not text:
         raise ApplicationError(
             "Give the payment's reference (a remittance or bank reference).",

@@ -67,6 +67,7 @@ from budgets.planning.succession import successor_in
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, Conflict
 from gmhsc.money import PENNY, ZERO, MoneyError, round_money, split_largest_remainder, to_money
+from gmhsc.text import clean_field
 from localities.actors import Actor
 from localities.models import Organisation
 
@@ -244,6 +245,7 @@ def fund_roll_forward(
     (default: the year before). service_areas: {code: {"uplift_pct", "efficiency_pct"}};
     partner_uplifts: {organisation code: pct}."""
     require_fund_finance(actor, fund, "budget setting")
+    reason = clean_field(reason, field="reason", label="The reason", multiline=True)
     source_year = from_year or FinancialYear.objects.filter(code=year.previous_code).first()
     if source_year is None:
         raise ApplicationError(

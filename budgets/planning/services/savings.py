@@ -22,6 +22,7 @@ from budgets.planning.services.funds import require_view, require_year_open
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed
 from gmhsc.money import MoneyError, to_money
+from gmhsc.text import clean_field
 from localities import roles
 from localities.actors import Actor
 from localities.models import Organisation
@@ -108,8 +109,9 @@ def savings_scheme_create(
     commentary: str = "",
 ) -> SavingsScheme:
     _require_keeper(actor, fund, lead_commissioner)
-    code = (code or "").strip()
-    name = (name or "").strip()
+    code = clean_field(code, field="code", label="The code")
+    name = clean_field(name, field="name", label="The name")
+    commentary = clean_field(commentary, field="commentary", label="The commentary", multiline=True)
     if not code or len(code) > 30:
         raise ApplicationError(
             "Give the scheme a code of up to 30 characters.", extra={"field": "code"}
@@ -129,7 +131,7 @@ def savings_scheme_create(
             code=code,
             name=name,
             lead_commissioner=lead_commissioner,
-            commentary=commentary.strip(),
+            commentary=commentary,
             created_by=actor,
         )
         for field_name, value in zip(PLANNED_FIELDS, months, strict=True):
@@ -162,6 +164,12 @@ def savings_scheme_update(
     """Change a scheme's name, lines, plan, forecast of the year's delivery or commentary."""
     fund, year = scheme.fund, scheme.year
     _require_keeper(actor, fund, scheme.lead_commissioner)
+    if name is not None:
+        name = clean_field(name, field="name", label="The name")
+    if commentary is not None:
+        commentary = clean_field(
+            commentary, field="commentary", label="The commentary", multiline=True
+        )
     months = _planned(planned) if planned is not None else None
     chosen = _lines(fund, year, lines) if lines is not None else None
     forecast = None
@@ -201,6 +209,7 @@ def savings_delivery_record(
     """The saving delivered in one month (M1..M12); recording a month again replaces its figure."""
     fund, year = scheme.fund, scheme.year
     _require_keeper(actor, fund, scheme.lead_commissioner)
+    commentary = clean_field(commentary, field="commentary", label="The commentary", multiline=True)
     try:
         number = int(str(month).strip().upper().removeprefix("M"))
     except ValueError:
