@@ -13,7 +13,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]  # no stubs installed
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
