@@ -114,7 +114,7 @@ def test_contributions_are_set_only_while_the_year_is_draft(world):
 @pytest.mark.parametrize(
     ("rule", "params", "stored"),
     [
-        ("own_risk", {"ignored": 1}, {}),
+        ("own_risk", {}, {}),
         ("pro_rata", {"cap_at_contribution": True}, {"cap_at_contribution": True}),
         (
             "fixed",
@@ -150,6 +150,8 @@ def test_risk_share_rules_are_validated_and_normalised(world, rule, params, stor
         ("threshold", {}, "needs host_first_pct"),
         ("threshold", {"host_first_pct": "2", "then": "lottery"}, "'pro_rata' or 'equal'"),
         ("waterfall", {}, "Unknown risk-share rule"),
+        # A name the rule does not take is refused, not silently dropped.
+        ("own_risk", {"ignored": 1}, "The own_risk rule takes no parameter 'ignored'"),
     ],
 )
 def test_bad_risk_share_parameters_are_refused(world, rule, params, message):
