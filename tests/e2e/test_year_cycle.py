@@ -73,9 +73,15 @@ def test_roll_forward_adjust_submit_approve_then_close_and_settle(world, live_se
     assert hc01.locator('td[data-col="draft"]').inner_text() == "£122,400.00"
     assert hc01.locator('td[data-col="change"]').inner_text() == "£2,400.00"
 
+    # The host's commissioner submits the budget; its finance officer, who did not, approves it.
+    page.context.clear_cookies()
+    login(page, live_server, w.comm_host.username, PASSWORD)
     page.goto(f"{live_server.url}/budgets/funds/{w.fund.pk}/?year=2017/18")
     with page.expect_navigation():
         page.click("button:has-text('Submit budget for approval')")
+    page.context.clear_cookies()
+    login(page, live_server, w.fin_host.username, PASSWORD)
+    page.goto(f"{live_server.url}/budgets/funds/{w.fund.pk}/?year=2017/18")
     with page.expect_navigation():
         page.click("button:has-text('Approve budget')")
     assert "Approved" in page.locator("#fund-totals").inner_text()
