@@ -38,7 +38,7 @@ class ResilientRedisCache(RedisCache):
             try:
                 return getattr(super(), name)(*args, **kwargs)
             except UNREACHABLE as exc:
-                retry = float(getattr(settings, "GMHSC_CACHE_RETRY_SECONDS", 5))
+                retry = float(settings.GMHSC_CACHE_RETRY_SECONDS)
                 self._down_until = time.monotonic() + retry
                 logger.warning(
                     "Redis cache unreachable (%s); using this process's memory for %.0f s",

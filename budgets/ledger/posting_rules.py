@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -237,11 +238,11 @@ class Resolved:
         return self.given_period or self.date_period
 
 
-class LineSource:
+class LineSource(ABC):
     """Finds a resolved row's budget line. Subclasses: by id (API), by code or mapping (files)."""
 
-    def resolve(self, r: Resolved) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def resolve(self, r: Resolved) -> None: ...
 
 
 class LinesById(LineSource):

@@ -43,12 +43,10 @@ def acting_organisation(user: Any, code: Any) -> Organisation:
     administrator), else the user's own."""
     if code:
         org = Organisation.objects.filter(code=str(code).strip()).first()
-        if org is None or (
-            not roles.is_administrator(user) and org.pk != getattr(user, "organisation_id", None)
-        ):
+        if org is None or (not roles.is_administrator(user) and org.pk != user.organisation_id):
             raise NotFound(f"Organisation {code} not found.")
         return org
-    org = getattr(user, "organisation", None)
+    org = user.organisation
     if org is None:
         raise ApplicationError("Name the organisation.", extra={"field": "organisation"})
     return org
@@ -68,9 +66,10 @@ class ScopedActionsMixin:
     """ScopedRateThrottle on the writing actions only; `throttled_actions` maps action -> scope."""
 
     throttled_actions: dict[str, str] = {}
+    action: str  # set by the viewset for each request (ViewSetMixin)
 
     def get_throttles(self) -> list[BaseThrottle]:
-        scope = self.throttled_actions.get(getattr(self, "action", None) or "")
+        scope = self.throttled_actions.get(self.action)
         if scope is None:
             return []
         self.throttle_scope = scope
