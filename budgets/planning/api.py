@@ -7,9 +7,10 @@ service or selector, serialise. Business rules live in budgets.services.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -198,6 +199,39 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return dict(serializer.validated_data)
 
 
+class FundRowsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """List and read the rows of the funds the user may see (another organisation's: 404).
+
+    `fund_path` is the row's way to its fund; `related`, `prefetched` and `ordering` shape the
+    query for the serializer."""
+
+    model: type[Model]
+    fund_path = "fund"
+    related: tuple[str, ...] = ()
+    prefetched: tuple[str, ...] = ()
+    ordering: tuple[str, ...] = ()
+
+    def get_queryset(self) -> QuerySet[Any]:
+        visible = selectors.funds_visible_to(self.request.user).values("pk")
+        return (
+            self.model._default_manager.filter(**{f"{self.fund_path}__in": visible})
+            .select_related(*self.related)
+            .prefetch_related(*self.prefetched)
+            .order_by(*self.ordering)
+        )
+
+
+class ObjectHistoryMixin:
+    """GET {id}/history/: the object's changes in words."""
+
+    get_object: Callable[[], Model]
+
+    @HISTORY_SCHEMA
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def history(self, request: Request, pk: str) -> Response:
+        return history_response(history.object_history(self.get_object()))
+
+
 def _locality(value: Any) -> Locality | None:
     if value in (None, ""):
         return None
@@ -297,11 +331,9 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
             ]
         )
 
-    @extend_schema(request=PeriodInput)
-    @action(detail=True, methods=["post"], url_path="close-period")
-    def close_period(self, request: Request, pk: str) -> Response:
+    def _period_changed(self, request: Request, change: Callable[..., FundPeriod]) -> Response:
         data = _valid(PeriodInput, request.data)
-        row = periods.period_close(
+        row = change(
             actor=actor_of(request),
             fund=self._fund(),
             period=selectors.get_period(data["period"]),
@@ -310,16 +342,14 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"period": row.period.code, "status": row.status})
 
     @extend_schema(request=PeriodInput)
+    @action(detail=True, methods=["post"], url_path="close-period")
+    def close_period(self, request: Request, pk: str) -> Response:
+        return self._period_changed(request, periods.period_close)
+
+    @extend_schema(request=PeriodInput)
     @action(detail=True, methods=["post"], url_path="reopen-period")
     def reopen_period(self, request: Request, pk: str) -> Response:
-        data = _valid(PeriodInput, request.data)
-        row = periods.period_reopen(
-            actor=actor_of(request),
-            fund=self._fund(),
-            period=selectors.get_period(data["period"]),
-            reason=data["reason"],
-        )
-        return Response({"period": row.period.code, "status": row.status})
+        return self._period_changed(request, periods.period_reopen)
 
     @HISTORY_SCHEMA
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -435,21 +465,13 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         return history_response(history.object_history(row) if row else [])
 
 
-class ContributionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ContributionViewSet(FundRowsViewSet):
     serializer_class = ContributionSerializer
     filterset_fields = ["fund"]
-
-    def get_queryset(self) -> QuerySet[Contribution]:
-        return (
-            Contribution.objects.filter(
-                fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("year", "partner")
-            .prefetch_related("instalments")
-            .order_by("fund_id", "year__start_date", "partner__code")
-        )
+    model = Contribution
+    related = ("year", "partner")
+    prefetched = ("instalments",)
+    ordering = ("fund_id", "year__start_date", "partner__code")
 
     @extend_schema(request=ContributionInput)
     def create(self, request: Request) -> Response:
@@ -468,26 +490,13 @@ class ContributionViewSet(
             status=status.HTTP_201_CREATED,
         )
 
-    @HISTORY_SCHEMA
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def history(self, request: Request, pk: str) -> Response:
-        return history_response(history.object_history(self.get_object()))
 
-
-class RiskShareAgreementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class RiskShareAgreementViewSet(ObjectHistoryMixin, FundRowsViewSet):
     serializer_class = RiskShareAgreementSerializer
     filterset_fields = ["fund"]
-
-    def get_queryset(self) -> QuerySet[RiskShareAgreement]:
-        return (
-            RiskShareAgreement.objects.filter(
-                fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("year")
-            .order_by("fund_id", "year__start_date")
-        )
+    model = RiskShareAgreement
+    related = ("year",)
+    ordering = ("fund_id", "year__start_date")
 
     @extend_schema(request=RiskShareInput)
     def create(self, request: Request) -> Response:
@@ -506,11 +515,6 @@ class RiskShareAgreementViewSet(
         return Response(
             RiskShareAgreementSerializer(agreement).data, status=status.HTTP_201_CREATED
         )
-
-    @HISTORY_SCHEMA
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def history(self, request: Request, pk: str) -> Response:
-        return history_response(history.object_history(self.get_object()))
 
 
 class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -628,18 +632,12 @@ class BudgetLineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
 
-class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class VirementViewSet(ObjectHistoryMixin, FundRowsViewSet):
     serializer_class = VirementSerializer
     filterset_fields = ["fund", "status"]
-
-    def get_queryset(self) -> QuerySet[Virement]:
-        return (
-            Virement.objects.filter(
-                fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("period__year", "fund")
-            .order_by("-requested_at", "-id")
-        )
+    model = Virement
+    related = ("period__year", "fund")
+    ordering = ("-requested_at", "-id")
 
     @extend_schema(request=VirementInput)
     def create(self, request: Request) -> Response:
@@ -654,51 +652,34 @@ class VirementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(VirementSerializer(virement).data, status=status.HTTP_201_CREATED)
 
+    def _decided(self, request: Request, decide: Callable[..., Virement], note_as: str) -> Response:
+        note = _valid(NoteInput, request.data)["note"]
+        virement = decide(actor=actor_of(request), virement=self.get_object(), **{note_as: note})
+        return Response(VirementSerializer(virement).data)
+
     @extend_schema(request=NoteInput)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
-        note = _valid(NoteInput, request.data)["note"]
-        virement = virements.virement_approve(
-            actor=actor_of(request), virement=self.get_object(), note=note
-        )
-        return Response(VirementSerializer(virement).data)
+        return self._decided(request, virements.virement_approve, "note")
 
     @extend_schema(request=NoteInput)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
-        note = _valid(NoteInput, request.data)["note"]
-        virement = virements.virement_reject(
-            actor=actor_of(request), virement=self.get_object(), note=note
-        )
-        return Response(VirementSerializer(virement).data)
+        return self._decided(request, virements.virement_reject, "note")
 
     @extend_schema(request=NoteInput)
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str) -> Response:
-        note = _valid(NoteInput, request.data)["note"]
-        virement = virements.virement_withdraw(
-            actor=actor_of(request), virement=self.get_object(), reason=note
-        )
-        return Response(VirementSerializer(virement).data)
-
-    @HISTORY_SCHEMA
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def history(self, request: Request, pk: str) -> Response:
-        return history_response(history.object_history(self.get_object()))
+        return self._decided(request, virements.virement_withdraw, "reason")
 
 
-class AdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AdjustmentViewSet(FundRowsViewSet):
     serializer_class = AdjustmentSerializer
     filterset_fields = ["line"]
-
-    def get_queryset(self) -> QuerySet[BudgetAdjustment]:
-        return (
-            BudgetAdjustment.objects.filter(
-                line__fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("period__year")
-            .order_by("-created_at", "-id")
-        )
+    model = BudgetAdjustment
+    fund_path = "line__fund"
+    related = ("period__year",)
+    ordering = ("-created_at", "-id")
 
     @extend_schema(request=AdjustmentInput)
     def create(self, request: Request) -> Response:
@@ -714,18 +695,13 @@ class AdjustmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(AdjustmentSerializer(adjustment).data, status=status.HTTP_201_CREATED)
 
 
-class ForecastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ForecastViewSet(ObjectHistoryMixin, FundRowsViewSet):
     serializer_class = ForecastSerializer
     filterset_fields = ["line"]
-
-    def get_queryset(self) -> QuerySet[Forecast]:
-        return (
-            Forecast.objects.filter(
-                line__fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("period__year")
-            .order_by("line_id", "period__number")
-        )
+    model = Forecast
+    fund_path = "line__fund"
+    related = ("period__year",)
+    ordering = ("line_id", "period__number")
 
     @extend_schema(request=ForecastInput)
     def create(self, request: Request) -> Response:
@@ -739,11 +715,6 @@ class ForecastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             commentary=data["commentary"],
         )
         return Response(ForecastSerializer(forecast).data, status=status.HTTP_201_CREATED)
-
-    @HISTORY_SCHEMA
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def history(self, request: Request, pk: str) -> Response:
-        return history_response(history.object_history(self.get_object()))
 
 
 class BudgetImportViewSet(viewsets.GenericViewSet):

@@ -3,14 +3,19 @@ request acts for, who may write, throttles on writes, and small parameter helper
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Model
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from localities import roles
+from localities.actors import actor_of
 from localities.models import Organisation
 
 
@@ -89,3 +94,44 @@ def valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+class OwnedRowsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """List and read the rows `get_queryset` lets the user see; another organisation's row is
+    404. Changes are for finance officers, checked after the row is found (so others get 404)."""
+
+    id_name: str  # as an error names the id: "mapping"
+    not_found: str  # "Mapping not found."
+
+    def get_object(self) -> Any:
+        found = self.get_queryset().filter(pk=int_param(self.kwargs["pk"], self.id_name)).first()
+        if found is None:
+            raise NotFound(self.not_found)
+        return found
+
+    def writable_object(self) -> Any:
+        found = self.get_object()
+        require_finance_role(self.request.user)
+        return found
+
+    def removed(self, request: Request, delete: Callable[..., None]) -> Response:
+        """DELETE: the service removes the row (it refuses one still in use); 204."""
+        delete(actor=actor_of(request), **{self.id_name: self.writable_object()})
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def changed(
+        self,
+        request: Request,
+        input_class: type[serializers.Serializer],
+        change: Callable[..., Model],
+        **fields: Callable[[dict[str, Any]], Any],
+    ) -> Response:
+        """PUT/PATCH: the row, the role, the body; `fields` build the service's arguments from
+        the body; the changed row in the list's shape."""
+        found = self.writable_object()
+        data = valid(input_class, request.data)
+        kwargs = {name: build(data) for name, build in fields.items()}
+        row = change(
+            actor=actor_of(request), reason=data["reason"], **kwargs, **{self.id_name: found}
+        )
+        return Response(self.get_serializer(row).data)

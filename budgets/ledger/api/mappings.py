@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +15,8 @@ from budgets import selectors
 from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.api.common import (
     ERRORS,
+    OwnedRowsViewSet,
     acting_organisation,
-    int_param,
     require_finance_role,
     valid,
 )
@@ -94,10 +94,10 @@ class MappingUpdateInput(serializers.Serializer):
         summary="One ledger mapping", responses={200: LedgerMappingSerializer, 404: ERRORS[404]}
     ),
 )
-class LedgerMappingViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class LedgerMappingViewSet(OwnedRowsViewSet):
     serializer_class = LedgerMappingSerializer
+    id_name = "mapping"
+    not_found = "Mapping not found."
 
     def get_queryset(self) -> QuerySet[LedgerMapping]:
         qs = ledger_selectors.mappings_visible_to(self.request.user)
@@ -105,12 +105,6 @@ class LedgerMappingViewSet(
         if year:
             qs = qs.filter(year__code=year)
         return qs
-
-    def get_object(self) -> LedgerMapping:
-        found = self.get_queryset().filter(pk=int_param(self.kwargs["pk"], "mapping")).first()
-        if found is None:
-            raise NotFound("Mapping not found.")
-        return found
 
     def _line(self, line_id: int) -> BudgetLine:
         line = selectors.lines_visible_to(self.request.user).filter(pk=line_id).first()
@@ -146,16 +140,12 @@ class LedgerMappingViewSet(
         responses={200: LedgerMappingSerializer, **ERRORS},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        mapping = self.get_object()
-        require_finance_role(request.user)
-        data = valid(MappingUpdateInput, request.data)
-        mapping = mapping_service.mapping_update(
-            actor=actor_of(request),
-            mapping=mapping,
-            budget_line=self._line(data["budget_line"]),
-            reason=data["reason"],
+        return self.changed(
+            request,
+            MappingUpdateInput,
+            mapping_service.mapping_update,
+            budget_line=lambda data: self._line(data["budget_line"]),
         )
-        return Response(LedgerMappingSerializer(mapping).data)
 
     @extend_schema(
         summary="Which line a (cost centre, expense code) pair would go to, and by which rule",
@@ -195,10 +185,7 @@ class LedgerMappingViewSet(
 
     @extend_schema(summary="Remove a mapping", responses={204: None, **ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
-        mapping = self.get_object()
-        require_finance_role(request.user)
-        mapping_service.mapping_delete(actor=actor_of(request), mapping=mapping)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.removed(request, mapping_service.mapping_delete)
 
 
 def _year(code: str) -> FinancialYear:

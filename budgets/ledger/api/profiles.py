@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,15 +20,15 @@ from rest_framework.response import Response
 from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.api.common import (
     ERRORS,
+    OwnedRowsViewSet,
     acting_organisation,
-    int_param,
     require_finance_role,
     valid,
 )
 from budgets.ledger.services import profiles as profile_service
 from budgets.models import ImportProfile
 from gmhsc.api_fields import TextField
-from gmhsc.errors import ApplicationError, NotFound
+from gmhsc.errors import ApplicationError
 from gmhsc.parsers import JSONParser
 from localities.actors import actor_of
 
@@ -77,20 +77,14 @@ class ProfileImportInput(serializers.Serializer):
         summary="One import profile", responses={200: ImportProfileSerializer, 404: ERRORS[404]}
     ),
 )
-class ImportProfileViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ImportProfileViewSet(OwnedRowsViewSet):
     serializer_class = ImportProfileSerializer
+    id_name = "profile"
+    not_found = "Import profile not found."
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[ImportProfile]:
         return ledger_selectors.profiles_visible_to(self.request.user)
-
-    def get_object(self) -> ImportProfile:
-        found = self.get_queryset().filter(pk=int_param(self.kwargs["pk"], "profile")).first()
-        if found is None:
-            raise NotFound("Import profile not found.")
-        return found
 
     def _spec(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
@@ -122,16 +116,12 @@ class ImportProfileViewSet(
         responses={200: ImportProfileSerializer, **ERRORS},
     )
     def update(self, request: Request, pk: str) -> Response:
-        profile = self.get_object()
-        require_finance_role(request.user)
-        data = valid(ProfileUpdateInput, request.data)
-        profile = profile_service.profile_update(
-            actor=actor_of(request),
-            profile=profile,
-            data=self._spec(data["spec"]),
-            reason=data["reason"],
+        return self.changed(
+            request,
+            ProfileUpdateInput,
+            profile_service.profile_update,
+            data=lambda data: self._spec(data["spec"]),
         )
-        return Response(ImportProfileSerializer(profile).data)
 
     @extend_schema(
         summary="Change an import profile", request=ProfileUpdateInput,
@@ -144,10 +134,7 @@ class ImportProfileViewSet(
         summary="Remove an import profile no import used", responses={204: None, **ERRORS}
     )
     def destroy(self, request: Request, pk: str) -> Response:
-        profile = self.get_object()
-        require_finance_role(request.user)
-        profile_service.profile_delete(actor=actor_of(request), profile=profile)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.removed(request, profile_service.profile_delete)
 
     @extend_schema(
         summary="The profile as a JSON file, to share with another team",
@@ -173,8 +160,7 @@ class ImportProfileViewSet(
     )
     @action(detail=True, methods=["post"])
     def copy(self, request: Request, pk: str) -> Response:
-        profile = self.get_object()
-        require_finance_role(request.user)
+        profile = self.writable_object()
         data = valid(ProfileCopyInput, request.data)
         organisation = acting_organisation(request.user, data.get("organisation"))
         made = profile_service.profile_copy(
