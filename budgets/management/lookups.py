@@ -3,10 +3,18 @@ there is none), and a service's refusal turned into the command's error."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
 from django.core.management.base import CommandError
+from django.db.models import Model, QuerySet
 
 from budgets.models import FinancialYear, PooledFund
+from gmhsc.errors import ApplicationError
 from localities.models import Organisation
+
+RowT = TypeVar("RowT", bound=Model)
 
 
 def fund_named(code: str) -> PooledFund:
@@ -28,3 +36,20 @@ def organisation_named(code: str) -> Organisation:
     if org is None:
         raise CommandError(f"There is no organisation {code}.")
     return org
+
+
+def first_or_error(rows: QuerySet[RowT], message: str) -> RowT:
+    """The first of `rows`, or the command stops with `message`."""
+    row = rows.first()
+    if row is None:
+        raise CommandError(message)
+    return row
+
+
+@contextmanager
+def refusal_as_command_error() -> Iterator[None]:
+    """A service's refusal (ApplicationError) ends the command with its message, no traceback."""
+    try:
+        yield
+    except ApplicationError as exc:
+        raise CommandError(exc.message) from exc

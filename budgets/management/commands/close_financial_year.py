@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from budgets.management.lookups import fund_named, year_named
+from budgets.management.lookups import fund_named, refusal_as_command_error, year_named
 from budgets.reports.memorandum import settlement_rows
 from budgets.reports.year_end import financial_year_close
-from gmhsc.errors import ApplicationError
 from localities.actors import command_actor
 
 
@@ -25,15 +24,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         fund = fund_named(options["fund"])
-        try:
+        with refusal_as_command_error():
             close = financial_year_close(
                 actor=command_actor(options.get("user")),
                 fund=fund,
                 year=year_named(options["year"]),
                 reason=options["reason"],
             )
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
         for s in settlement_rows(close):
             self.stdout.write(f"{s.partner.code}: share {s.variance_share}, net due {s.net_due}")
         self.stdout.write(

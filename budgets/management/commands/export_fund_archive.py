@@ -8,8 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from budgets.archive.export import export_archive
+from budgets.management.lookups import refusal_as_command_error
 from budgets.models import FinancialYear, PooledFund
-from gmhsc.errors import ApplicationError
 from gmhsc.money import format_money
 
 
@@ -28,10 +28,8 @@ class Command(BaseCommand):
         year = FinancialYear.objects.filter(code=options["year"]).first()
         if year is None:
             raise CommandError(f"No financial year {options['year']}.")
-        try:
+        with refusal_as_command_error():
             manifest = export_archive(fund=fund, year=year, out_dir=Path(options["output"]))
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
         rows = sum(meta["rows"] for meta in manifest["files"].values())
         self.stdout.write(
             f"Archived {fund.code} {year.code}: {len(manifest['files'])} files, {rows:,} rows, "

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from budgets.archive.restore import import_archive
-from gmhsc.errors import ApplicationError
+from budgets.management.lookups import refusal_as_command_error
 from gmhsc.money import format_money
 
 
@@ -19,10 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("directory", help="folder written by export_fund_archive")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
+        with refusal_as_command_error():
             manifest = import_archive(in_dir=Path(options["directory"]))
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from exc
         self.stdout.write(
             f"Restored {manifest['fund']} {manifest['year']}: "
             f"{manifest['totals']['budget_lines']} budget lines, "

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
+from budgets.management.lookups import refusal_as_command_error
 from budgets.planning.services.years import financial_year_open
-from gmhsc.errors import ApplicationError
 from localities.actors import command_actor
 
 
@@ -20,12 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="an administrator (default: the first administrator)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
+        with refusal_as_command_error():
             year, created = financial_year_open(
                 actor=command_actor(options.get("user")), code=options["year"]
             )
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
         verb = "opened" if created else "was already open"
         self.stdout.write(
             self.style.SUCCESS(

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from budgets.management.lookups import fund_named, year_named
+from budgets.management.lookups import (
+    first_or_error,
+    fund_named,
+    refusal_as_command_error,
+    year_named,
+)
 from budgets.models import Contribution
 from budgets.planning.services.receipts import receipt_record
-from gmhsc.errors import ApplicationError
 from localities.actors import command_actor
 
 
@@ -29,16 +33,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         fund = fund_named(options["fund"])
         year = year_named(options["year"])
-        contribution = (
-            Contribution.objects.filter(fund=fund, year=year, partner__code=options["partner"])
-            .select_related("fund", "year", "partner")
-            .first()
+        contribution = first_or_error(
+            Contribution.objects.filter(
+                fund=fund, year=year, partner__code=options["partner"]
+            ).select_related("fund", "year", "partner"),
+            f"{options['partner']} has no contribution to {fund.code} in {year.code}.",
         )
-        if contribution is None:
-            raise CommandError(
-                f"{options['partner']} has no contribution to {fund.code} in {year.code}."
-            )
-        try:
+        with refusal_as_command_error():
             receipt = receipt_record(
                 actor=command_actor(options.get("user")),
                 contribution=contribution,
@@ -46,8 +47,6 @@ class Command(BaseCommand):
                 received_on=options["date"],
                 reference=options["reference"],
             )
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"{receipt.reference}: {receipt.amount} from {contribution.partner.code} on {receipt.received_on}."

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
-from budgets.management.lookups import fund_named, year_named
+from budgets.management.lookups import (
+    first_or_error,
+    fund_named,
+    refusal_as_command_error,
+    year_named,
+)
 from budgets.models import SavingsScheme
 from budgets.planning.services.savings import savings_delivery_record
-from gmhsc.errors import ApplicationError
 from localities.actors import command_actor
 
 
@@ -31,16 +35,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         fund = fund_named(options["fund"])
         year = year_named(options["year"])
-        scheme = (
-            SavingsScheme.objects.filter(fund=fund, year=year, code=options["scheme"])
-            .select_related("fund", "year", "lead_commissioner")
-            .first()
+        scheme = first_or_error(
+            SavingsScheme.objects.filter(
+                fund=fund, year=year, code=options["scheme"]
+            ).select_related("fund", "year", "lead_commissioner"),
+            f"{fund.code} has no savings scheme {options['scheme']} in {year.code}.",
         )
-        if scheme is None:
-            raise CommandError(
-                f"{fund.code} has no savings scheme {options['scheme']} in {year.code}."
-            )
-        try:
+        with refusal_as_command_error():
             row = savings_delivery_record(
                 actor=command_actor(options.get("user")),
                 scheme=scheme,
@@ -48,8 +49,6 @@ class Command(BaseCommand):
                 amount=options["amount"],
                 commentary=options["commentary"],
             )
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
         self.stdout.write(
             self.style.SUCCESS(f"{scheme.code} M{row.month:02d}: {row.amount} delivered.")
         )

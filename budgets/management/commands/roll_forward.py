@@ -8,9 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from budgets.management.lookups import fund_named, year_named
+from budgets.management.lookups import fund_named, refusal_as_command_error, year_named
 from budgets.planning.services.roll_forward import fund_roll_forward
-from gmhsc.errors import ApplicationError
 from localities.actors import command_actor
 
 
@@ -60,7 +59,7 @@ class Command(BaseCommand):
             if not sep:
                 raise CommandError(f"--area {code}={rates}: give UPLIFT:EFFICIENCY.")
             areas[code] = {"uplift_pct": uplift, "efficiency_pct": efficiency}
-        try:
+        with refusal_as_command_error():
             result = fund_roll_forward(
                 actor=command_actor(options.get("user")),
                 fund=fund_named(options["fund"]),
@@ -74,8 +73,6 @@ class Command(BaseCommand):
                 replace_draft=options["replace_draft"],
                 reason=options["reason"],
             )
-        except ApplicationError as exc:
-            raise CommandError(exc.message) from None
         for item in result.dropped:
             self.stdout.write(f"dropped {item['code']} {item['amount']}: {item['why']}")
         for note in result.notes:
