@@ -109,6 +109,15 @@ class OwnedRowsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             raise NotFound(self.not_found)
         return found
 
+    def organisation_input(
+        self, request: Request, input_class: type[serializers.Serializer]
+    ) -> tuple[Organisation, dict[str, Any]]:
+        """A new row's checks: the role (before the body is read), the body, and the organisation
+        it is for (its `organisation` field, else the user's own)."""
+        require_finance_role(request.user)
+        data = valid(input_class, request.data)
+        return acting_organisation(request.user, data.get("organisation")), data
+
     def writable_object(self) -> Any:
         found = self.get_object()
         require_finance_role(self.request.user)

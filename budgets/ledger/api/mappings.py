@@ -17,8 +17,6 @@ from budgets.ledger.api.common import (
     ERRORS,
     OwnedRowsViewSet,
     acting_organisation,
-    require_finance_role,
-    valid,
 )
 from budgets.ledger.services import mappings as mapping_service
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping
@@ -118,9 +116,7 @@ class LedgerMappingViewSet(OwnedRowsViewSet):
         responses={201: LedgerMappingSerializer, **ERRORS},
     )
     def create(self, request: Request) -> Response:
-        require_finance_role(request.user)
-        data = valid(MappingInput, request.data)
-        organisation = acting_organisation(request.user, data.get("organisation"))
+        organisation, data = self.organisation_input(request, MappingInput)
         mapping = mapping_service.mapping_set(
             actor=actor_of(request),
             organisation=organisation,

@@ -21,9 +21,6 @@ from budgets.ledger import selectors as ledger_selectors
 from budgets.ledger.api.common import (
     ERRORS,
     OwnedRowsViewSet,
-    acting_organisation,
-    require_finance_role,
-    valid,
 )
 from budgets.ledger.services import profiles as profile_service
 from budgets.models import ImportProfile
@@ -99,9 +96,7 @@ class ImportProfileViewSet(OwnedRowsViewSet):
         responses={201: ImportProfileSerializer, **ERRORS},
     )
     def create(self, request: Request) -> Response:
-        require_finance_role(request.user)
-        data = valid(ProfileInput, request.data)
-        organisation = acting_organisation(request.user, data.get("organisation"))
+        organisation, data = self.organisation_input(request, ProfileInput)
         profile = profile_service.profile_create(
             actor=actor_of(request),
             organisation=organisation,
@@ -160,9 +155,8 @@ class ImportProfileViewSet(OwnedRowsViewSet):
     )
     @action(detail=True, methods=["post"])
     def copy(self, request: Request, pk: str) -> Response:
-        profile = self.writable_object()
-        data = valid(ProfileCopyInput, request.data)
-        organisation = acting_organisation(request.user, data.get("organisation"))
+        profile = self.get_object()  # another organisation's profile is 404 before the role
+        organisation, data = self.organisation_input(request, ProfileCopyInput)
         made = profile_service.profile_copy(
             actor=actor_of(request), profile=profile, organisation=organisation, name=data["name"]
         )
@@ -175,9 +169,7 @@ class ImportProfileViewSet(OwnedRowsViewSet):
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_json(self, request: Request) -> Response:
-        require_finance_role(request.user)
-        data = valid(ProfileImportInput, request.data)
-        organisation = acting_organisation(request.user, data.get("organisation"))
+        organisation, data = self.organisation_input(request, ProfileImportInput)
         upload = data["file"]
         if upload.size > 1024 * 1024:
             raise ApplicationError("A profile file is at most 1 MB.", extra={"field": "file"})
