@@ -7,6 +7,7 @@ Another organisation's fund answers 404.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -71,26 +72,74 @@ def _envelope(
     return Response({"fund": fund.code, **fund_freshness(fund, year).as_dict(), "results": results})
 
 
+def _year_rows(
+    request: Request,
+    code: str,
+    rows: Callable[[PooledFund, FinancialYear | None], Iterable[Any]],
+    row: Callable[[Any], dict[str, Any]],
+) -> Response:
+    """The fund's rows of the year asked for (?year=, else every year), one `row` each, in the
+    freshness envelope."""
+    fund = _fund(request, code)
+    year = _year(request)
+    return _envelope(fund, year, [row(r) for r in rows(fund, year)])
+
+
+def _position(p: Any) -> dict[str, Any]:
+    return {
+        "year": p.year.code,
+        "period_number": p.period_number,
+        **{c: _money(getattr(p, c)) for c in MONEY_COLUMNS},
+        "ytd_variance_pct": _money(p.ytd_variance_pct),
+        "forecast_variance_pct": _money(p.forecast_variance_pct),
+        "red_count": p.red_count,
+        "amber_count": p.amber_count,
+        "green_count": p.green_count,
+        "computed_at": p.computed_at.isoformat(),
+    }
+
+
+def _allocation(a: Any) -> dict[str, Any]:
+    return {
+        "year": a.year.code,
+        "period_number": a.period_number,
+        "partner": a.partner.code,
+        "partner_name": a.partner.name,
+        "basis": a.basis,
+        "rule": a.rule,
+        "amount": _money(a.amount),
+        "inputs": a.inputs,
+    }
+
+
+def _allocation_run(run: Any) -> dict[str, Any]:
+    return {
+        "year": run.year.code,
+        "method": run.method,
+        "method_name": run.get_method_display(),
+        "status": run.status,
+        "total_pot": _money(run.total_pot),
+        "policy": run.policy,
+        "inputs": run.inputs,
+        "results": [
+            {
+                "locality": r.locality.name,
+                "weighted_population": str(r.weighted_population),
+                "baseline": _money(r.baseline),
+                "target": _money(r.target),
+                "dft_before": _money(r.dft_before),
+                "allocation": _money(r.allocation),
+                "dft_after": _money(r.dft_after),
+            }
+            for r in run.results.all()
+        ],
+    }
+
+
 class FundPositionsView(APIView):
     @extend_schema(parameters=[YEAR], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
-        fund = _fund(request, code)
-        year = _year(request)
-        rows = [
-            {
-                "year": p.year.code,
-                "period_number": p.period_number,
-                **{c: _money(getattr(p, c)) for c in MONEY_COLUMNS},
-                "ytd_variance_pct": _money(p.ytd_variance_pct),
-                "forecast_variance_pct": _money(p.forecast_variance_pct),
-                "red_count": p.red_count,
-                "amber_count": p.amber_count,
-                "green_count": p.green_count,
-                "computed_at": p.computed_at.isoformat(),
-            }
-            for p in figure_selectors.fund_positions(fund, year)
-        ]
-        return _envelope(fund, year, rows)
+        return _year_rows(request, code, figure_selectors.fund_positions, _position)
 
 
 class LineVarianceView(APIView):
@@ -132,56 +181,21 @@ class LineVarianceView(APIView):
 class RiskShareView(APIView):
     @extend_schema(parameters=[YEAR, PERIOD], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
-        fund = _fund(request, code)
-        year = _year(request)
-        rows = [
-            {
-                "year": a.year.code,
-                "period_number": a.period_number,
-                "partner": a.partner.code,
-                "partner_name": a.partner.name,
-                "basis": a.basis,
-                "rule": a.rule,
-                "amount": _money(a.amount),
-                "inputs": a.inputs,
-            }
-            for a in figure_selectors.risk_share_allocations(
+        return _year_rows(
+            request,
+            code,
+            # The period is read after the fund: another organisation's fund is 404 first.
+            lambda fund, year: figure_selectors.risk_share_allocations(
                 fund, year, _period(request, required=False)
-            )
-        ]
-        return _envelope(fund, year, rows)
+            ),
+            _allocation,
+        )
 
 
 class AllocationRunsView(APIView):
     @extend_schema(parameters=[YEAR], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
-        fund = _fund(request, code)
-        year = _year(request)
-        rows = [
-            {
-                "year": run.year.code,
-                "method": run.method,
-                "method_name": run.get_method_display(),
-                "status": run.status,
-                "total_pot": _money(run.total_pot),
-                "policy": run.policy,
-                "inputs": run.inputs,
-                "results": [
-                    {
-                        "locality": r.locality.name,
-                        "weighted_population": str(r.weighted_population),
-                        "baseline": _money(r.baseline),
-                        "target": _money(r.target),
-                        "dft_before": _money(r.dft_before),
-                        "allocation": _money(r.allocation),
-                        "dft_after": _money(r.dft_after),
-                    }
-                    for r in run.results.all()
-                ],
-            }
-            for run in figure_selectors.allocation_runs(fund, year)
-        ]
-        return _envelope(fund, year, rows)
+        return _year_rows(request, code, figure_selectors.allocation_runs, _allocation_run)
 
 
 urlpatterns = [

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +25,14 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from budgets import history, rules, selectors
 from budgets.context import CONTEXT_PARAMS, ReportingContext, reporting_context
 from budgets.freshness import fund_freshness
-from budgets.models import BudgetLine, FundBudget, LineVariance, SpendPosting
+from budgets.models import (
+    BudgetLine,
+    FinancialYear,
+    FundBudget,
+    LineVariance,
+    PooledFund,
+    SpendPosting,
+)
 from budgets.models.lines import MONTH_FIELDS
 from budgets.planning import phasing, year_selectors
 from budgets.planning import selectors as planning_selectors
@@ -107,6 +114,28 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
+def _filtered_lines(
+    request: HttpRequest,
+    fund: PooledFund,
+    year: FinancialYear,
+    filters: dict[str, str],
+    **shown: Any,
+) -> QuerySet[Any]:
+    """The fund's lines the user may see, through the table's filters (`shown`: the RAG month
+    and, for the table itself, the sort)."""
+    return planning_selectors.line_table(
+        request.user,
+        fund,
+        year,
+        service_area=filters["service_area"],
+        locality=filters["locality"],
+        lead=filters["lead"],
+        rag=filters["rag"],
+        fund_checked=True,
+        **shown,
+    )
+
+
 def _editable(user: Any, line: BudgetLine, status: str | None = None) -> bool:
     status = status or budget_status(line.fund, line.year)
     return status == "draft" and bool(rules.can_edit_line(user, line))
@@ -122,17 +151,8 @@ def line_table(request: HttpRequest, pk: int) -> HttpResponse:
     year = ctx.year
     filters = _filters(request)
     rag_period = _rag_period(ctx)
-    lines = planning_selectors.line_table(
-        request.user,
-        fund,
-        year,
-        service_area=filters["service_area"],
-        locality=filters["locality"],
-        lead=filters["lead"],
-        rag=filters["rag"],
-        sort=filters["sort"] or "code",
-        rag_period=rag_period,
-        fund_checked=True,
+    lines = _filtered_lines(
+        request, fund, year, filters, rag_period=rag_period, sort=filters["sort"] or "code"
     )
     totals = planning_selectors.line_table_totals(lines)
     paginator = Paginator(lines, LINES_PER_PAGE)
@@ -215,16 +235,8 @@ def line_table_totals(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = get_context(request, fund)
     year = ctx.year
     filters = _filters(request)
-    lines = planning_selectors.line_table(
-        request.user,
-        fund,
-        year,
-        service_area=filters["service_area"],
-        locality=filters["locality"],
-        lead=filters["lead"],
-        rag=filters["rag"],
-        rag_period=_rag_period(ctx) if filters["rag"] else None,
-        fund_checked=True,
+    lines = _filtered_lines(
+        request, fund, year, filters, rag_period=_rag_period(ctx) if filters["rag"] else None
     )
     template = (
         "budgets/partials/lines_tfoot.html"
