@@ -165,6 +165,22 @@ def _meeting_form_invalid(request: HttpRequest, meeting: Meeting, name: str, for
     )
 
 
+def _meeting_form_post(
+    request: HttpRequest,
+    meeting: Meeting,
+    name: str,
+    form: Any,
+    save: Callable[[dict[str, Any]], Any],
+    success: str,
+) -> HttpResponse:
+    """A form of the meeting page posted: its problems on the page again, else `save` the
+    cleaned data (the service's refusal shown as a message) and back to the meeting."""
+    if not form.is_valid():
+        return _meeting_form_invalid(request, meeting, name, form)
+    _attempt(request, lambda: save(form.cleaned_data), success)
+    return redirect("boards:meeting-detail", pk=meeting.pk)
+
+
 @login_required
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
@@ -206,13 +222,12 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def item_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
-    form = AgendaItemForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _meeting_form_invalid(request, meeting, "item_form", form)
-    data = form.cleaned_data
-    _attempt(
+    return _meeting_form_post(
         request,
-        lambda: services.agenda_item_add(
+        meeting,
+        "item_form",
+        AgendaItemForm(request.POST, request.FILES),
+        lambda data: services.agenda_item_add(
             actor=actor_of(request),
             meeting=meeting,
             title=data["title"],
@@ -224,7 +239,6 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "Agenda item added.",
     )
-    return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
 @login_required
@@ -246,12 +260,12 @@ def item_paper(request: HttpRequest, pk: int) -> FileResponse:
 def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
     form = DecisionForm(request.POST, meeting=meeting)
-    if not form.is_valid():
-        return _meeting_form_invalid(request, meeting, "decision_form", form)
-    data = form.cleaned_data
-    _attempt(
+    return _meeting_form_post(
         request,
-        lambda: services.decision_record(
+        meeting,
+        "decision_form",
+        form,
+        lambda data: services.decision_record(
             actor=actor_of(request),
             meeting=meeting,
             text=data["text"],
@@ -268,41 +282,34 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "Decision recorded.",
     )
-    return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
 @login_required
 @require_POST
 def declaration_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
-    form = DeclarationForm(request.POST, meeting=meeting)
-    if not form.is_valid():
-        return _meeting_form_invalid(request, meeting, "declaration_form", form)
-    _attempt(
+    return _meeting_form_post(
         request,
-        lambda: services.declaration_record(
-            actor=actor_of(request), meeting=meeting, **form.cleaned_data
-        ),
+        meeting,
+        "declaration_form",
+        DeclarationForm(request.POST, meeting=meeting),
+        lambda data: services.declaration_record(actor=actor_of(request), meeting=meeting, **data),
         "Declaration recorded.",
     )
-    return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
 @login_required
 @require_POST
 def action_add(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = selectors.get_meeting(request.user, pk)
-    form = ActionForm(request.POST, meeting=meeting)
-    if not form.is_valid():
-        return _meeting_form_invalid(request, meeting, "action_form", form)
-    _attempt(
+    return _meeting_form_post(
         request,
-        lambda: services.action_create(
-            actor=actor_of(request), meeting=meeting, **form.cleaned_data
-        ),
+        meeting,
+        "action_form",
+        ActionForm(request.POST, meeting=meeting),
+        lambda data: services.action_create(actor=actor_of(request), meeting=meeting, **data),
         "Action added.",
     )
-    return redirect("boards:meeting-detail", pk=meeting.pk)
 
 
 @login_required
