@@ -18,6 +18,24 @@ INPUT = "govuk-input"
 MONEY_INPUT = "govuk-input govuk-input--width-10"
 
 
+def change_reason_field() -> TextFormField:
+    """The optional one-line reason a change to a line is saved with (its history shows it)."""
+    return TextFormField(
+        label="Reason for the change",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"class": INPUT}),
+    )
+
+
+def checkbox_field(label: str) -> forms.BooleanField:
+    return forms.BooleanField(
+        label=label,
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
+    )
+
+
 class LineEditForm(GovukForm):
     """Name, annual budget and recurrent flag of a draft line (the table's inline edit)."""
 
@@ -28,17 +46,8 @@ class LineEditForm(GovukForm):
         label="Annual budget",
         help_text="In pounds. The monthly phasing is re-spread by the line's method.",
     )
-    recurrent = forms.BooleanField(
-        label="Recurrent (continues next year)",
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
-    )
-    reason = TextFormField(
-        label="Reason for the change",
-        max_length=500,
-        required=False,
-        widget=forms.TextInput(attrs={"class": INPUT}),
-    )
+    recurrent = checkbox_field("Recurrent (continues next year)")
+    reason = change_reason_field()
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     @classmethod
@@ -57,17 +66,8 @@ class PhasingForm(GovukForm):
     unless the person asks for the annual budget to become their total (draft budgets only)."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
-    set_annual_budget = forms.BooleanField(
-        label="Set the annual budget to the months' total",
-        required=False,
-        widget=forms.CheckboxInput(attrs={"class": "govuk-checkboxes__input"}),
-    )
-    reason = TextFormField(
-        label="Reason for the change",
-        max_length=500,
-        required=False,
-        widget=forms.TextInput(attrs={"class": INPUT}),
-    )
+    set_annual_budget = checkbox_field("Set the annual budget to the months' total")
+    reason = change_reason_field()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
