@@ -32,6 +32,7 @@ from budgets.planning.services.funds import (
     contributions_carry_forward,
     require_view,
 )
+from budgets.planning.services.periods import period_status_set
 from budgets.reports.memorandum import year_end_account
 from budgets.selectors import closed_period_numbers
 from gmhsc.audit import audit
@@ -130,12 +131,9 @@ def close_and_settle(
         row = FundPeriod.objects.filter(fund=fund, period=m13).first() or FundPeriod(
             fund=fund, period=m13
         )
-        row.status = FundPeriod.Status.CLOSED
-        row.changed_by = actor
-        row.changed_at = now
-        row.reason = "Year closed and settled"
-        audit(row, actor=actor, reason=row.reason)
-        row.save()
+        period_status_set(
+            row, FundPeriod.Status.CLOSED, actor=actor, reason="Year closed and settled", when=now
+        )
         ReportSnapshot.objects.create(
             fund=fund,
             period=m13,
@@ -194,13 +192,14 @@ def financial_year_reopen(
         close.reopen_reason = reason.strip()
         audit(close, actor=actor, reason=f"Reopened: {reason.strip()}")
         close.save()
-        row = FundPeriod.objects.get(fund=fund, period=_m13(year))
-        row.status = FundPeriod.Status.OPEN
-        row.changed_by = actor
-        row.changed_at = now
-        row.reason = reason.strip()
-        audit(row, actor=actor, reason=f"Year reopened: {reason.strip()}")
-        row.save()
+        period_status_set(
+            FundPeriod.objects.get(fund=fund, period=_m13(year)),
+            FundPeriod.Status.OPEN,
+            actor=actor,
+            reason=reason.strip(),
+            why=f"Year reopened: {reason.strip()}",
+            when=now,
+        )
         if (
             following is not None
             and close.settlements.filter(underspend_carried_forward__gt=0).exists()

@@ -4,7 +4,7 @@ administrator with a reason. Both audited through FundPeriod's history."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,6 +39,26 @@ def _is_closed(fund: PooledFund, period: Period, number: int) -> bool:
         period__number=number,
         status=FundPeriod.Status.CLOSED,
     ).exists()
+
+
+def period_status_set(
+    row: FundPeriod,
+    status: FundPeriod.Status,
+    *,
+    actor: Actor,
+    reason: str,
+    why: str | None = None,
+    when: datetime | None = None,
+) -> FundPeriod:
+    """Record who changed a fund's period to `status`, when and why (the row's history says
+    `why`, else the reason). Inside the caller's transaction and checks."""
+    row.status = status
+    row.changed_by = actor
+    row.changed_at = when or timezone.now()
+    row.reason = reason
+    audit(row, actor=actor, reason=why or reason)
+    row.save()
+    return row
 
 
 def enqueue_period_close_reports(fund_id: int, period_id: int, files: bool = True) -> None:
@@ -89,12 +109,9 @@ def period_close(
         if period.number > 1 and not _is_closed(fund, period, period.number - 1):
             previous = f"{period.year.code}-M{period.number - 1:02d}"
             raise ApplicationError(f"Close {previous} first: periods close in order.")
-        row.status = FundPeriod.Status.CLOSED
-        row.changed_by = actor
-        row.changed_at = timezone.now()
-        row.reason = reason or "Month-end close"
-        audit(row, actor=actor, reason=row.reason)
-        row.save()
+        period_status_set(
+            row, FundPeriod.Status.CLOSED, actor=actor, reason=reason or "Month-end close"
+        )
         mark_stale(
             fund_id=fund.pk,
             year_id=period.year_id,
@@ -139,12 +156,13 @@ def period_reopen(*, actor: Actor, fund: PooledFund, period: Period, reason: str
         if _is_closed(fund, period, period.number + 1):
             following = f"{period.year.code}-M{period.number + 1:02d}"
             raise ApplicationError(f"Reopen {following} first: periods reopen latest first.")
-        row.status = FundPeriod.Status.OPEN
-        row.changed_by = actor
-        row.changed_at = timezone.now()
-        row.reason = reason.strip()
-        audit(row, actor=actor, reason=f"Reopened: {row.reason}")
-        row.save()
+        period_status_set(
+            row,
+            FundPeriod.Status.OPEN,
+            actor=actor,
+            reason=reason.strip(),
+            why=f"Reopened: {reason.strip()}",
+        )
         mark_stale(
             fund_id=fund.pk,
             year_id=period.year_id,
