@@ -17,16 +17,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from budgets import history, selectors
+from budgets import history
 from budgets.models import (
-    BudgetLine,
-    Contribution,
     ContributionReceipt,
     FinancialYear,
     SavingsScheme,
 )
+from budgets.planning import selectors as planning_selectors
 from budgets.planning.api import (
     HISTORY_SCHEMA,
+    FundRowsViewSet,
+    ObjectHistoryMixin,
     _valid,
     history_response,
     visible_fund,
@@ -84,51 +85,27 @@ def _fund_year_filters(qs: QuerySet[Any], params: Any, prefix: str = "") -> Quer
     return qs
 
 
-def _lines(fund: Any, year: FinancialYear, codes: list[str]) -> list[BudgetLine]:
-    found = {
-        line.code: line
-        for line in BudgetLine.objects.filter(fund=fund, year=year, code__in=codes).select_related(
-            "fund", "year"
-        )
-    }
-    missing = [c for c in codes if c not in found]
-    if missing:
-        raise ApplicationError(
-            f"{fund.code} has no {year.code} line {', '.join(missing)}: a scheme's savings are on "
-            "its own fund's lines.",
-            extra={"field": "lines"},
-        )
-    return [found[c] for c in codes]
-
-
-class ContributionReceiptViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ContributionReceiptViewSet(ObjectHistoryMixin, FundRowsViewSet):
     """Receipts against partners' contributions (?fund=, ?year=). POST: the host's finance officer
     records one (part payments allowed, never more than is still due)."""
 
     serializer_class = ReceiptSerializer
+    model = ContributionReceipt
+    fund_path = "contribution__fund"
+    related = ("contribution__year", "contribution__partner")
+    ordering = ("contribution__fund_id", "received_on", "id")
 
     def get_queryset(self) -> QuerySet[ContributionReceipt]:
-        qs = (
-            ContributionReceipt.objects.filter(
-                contribution__fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("contribution__year", "contribution__partner")
-            .order_by("contribution__fund_id", "received_on", "id")
+        return _fund_year_filters(
+            super().get_queryset(), self.request.query_params, "contribution__"
         )
-        return _fund_year_filters(qs, self.request.query_params, "contribution__")
 
     @extend_schema(request=ReceiptInput, responses={201: ReceiptSerializer})
     def create(self, request: Request) -> Response:
         data = _valid(ReceiptInput, request.data)
         fund = visible_fund(request.user, data["fund"])
         year = year_by_code(data["year"])
-        contribution = (
-            Contribution.objects.filter(fund=fund, year=year, partner__code=data["partner"])
-            .select_related("fund", "year", "partner")
-            .first()
-        )
+        contribution = planning_selectors.partner_contribution(fund, year, data["partner"])
         if contribution is None:
             raise ApplicationError(
                 f"{data['partner']} has no contribution to {fund.code} in {year.code}.",
@@ -146,29 +123,18 @@ class ContributionReceiptViewSet(
             status=status.HTTP_201_CREATED,
         )
 
-    @HISTORY_SCHEMA
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def history(self, request: Request, pk: str) -> Response:
-        return history_response(history.object_history(self.get_object()))
 
-
-class SavingsSchemeViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class SavingsSchemeViewSet(FundRowsViewSet):
     """Savings schemes (?fund=, ?year=): create, change (PATCH), record a month's delivery."""
 
     serializer_class = SavingsSchemeSerializer
+    model = SavingsScheme
+    related = ("year", "lead_commissioner", "fund")
+    prefetched = ("lines", "deliveries")
+    ordering = ("fund_id", "year__start_date", "code")
 
     def get_queryset(self) -> QuerySet[SavingsScheme]:
-        qs = (
-            SavingsScheme.objects.filter(
-                fund__in=selectors.funds_visible_to(self.request.user).values("pk")
-            )
-            .select_related("year", "lead_commissioner", "fund")
-            .prefetch_related("lines", "deliveries")
-            .order_by("fund_id", "year__start_date", "code")
-        )
-        return _fund_year_filters(qs, self.request.query_params)
+        return _fund_year_filters(super().get_queryset(), self.request.query_params)
 
     def _scheme(self) -> SavingsScheme:
         scheme = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
@@ -199,7 +165,7 @@ class SavingsSchemeViewSet(
             code=data["code"],
             name=data["name"],
             lead_commissioner=lead,
-            lines=_lines(fund, year, data["lines"]),
+            lines=savings.scheme_lines_named(fund, year, data["lines"]),
             planned=data["planned"],
             commentary=data["commentary"],
         )
@@ -215,7 +181,9 @@ class SavingsSchemeViewSet(
             scheme=scheme,
             reason=data.get("reason", ""),
             name=data.get("name"),
-            lines=_lines(scheme.fund, scheme.year, data["lines"]) if "lines" in data else None,
+            lines=savings.scheme_lines_named(scheme.fund, scheme.year, data["lines"])
+            if "lines" in data
+            else None,
             planned=data.get("planned"),
             forecast_delivery=data.get("forecast_delivery"),
             clear_forecast="forecast_delivery" in data and data["forecast_delivery"] is None,

@@ -8,10 +8,27 @@ from typing import Any
 from django.db.models import Count, DecimalField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from budgets.models import BudgetLine, Forecast, LineVariance, ServiceArea, SpendPosting, Virement
+from budgets.models import (
+    BudgetLine,
+    Contribution,
+    Forecast,
+    LineVariance,
+    ServiceArea,
+    SpendPosting,
+    Virement,
+)
 from budgets.selectors import lines_visible_to, ytd_actual
 from gmhsc.money import ZERO
 from localities.models import Locality, Organisation
+
+
+def partner_contribution(fund: Any, year: Any, partner_code: str) -> Contribution | None:
+    """The partner's contribution to the fund's year (receipts are recorded against it)."""
+    return (
+        Contribution.objects.filter(fund=fund, year=year, partner__code=partner_code)
+        .select_related("fund", "year", "partner")
+        .first()
+    )
 
 
 def suggested_forecast(line: Any, period: Any) -> Any:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from budgets.management.lookups import (
-    first_or_error,
     fund_named,
     refusal_as_command_error,
     year_named,
 )
-from budgets.models import Contribution
+from budgets.planning.selectors import partner_contribution
 from budgets.planning.services.receipts import receipt_record
 from localities.actors import command_actor
 
@@ -33,12 +32,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         fund = fund_named(options["fund"])
         year = year_named(options["year"])
-        contribution = first_or_error(
-            Contribution.objects.filter(
-                fund=fund, year=year, partner__code=options["partner"]
-            ).select_related("fund", "year", "partner"),
-            f"{options['partner']} has no contribution to {fund.code} in {year.code}.",
-        )
+        contribution = partner_contribution(fund, year, options["partner"])
+        if contribution is None:
+            raise CommandError(
+                f"{options['partner']} has no contribution to {fund.code} in {year.code}."
+            )
         with refusal_as_command_error():
             receipt = receipt_record(
                 actor=command_actor(options.get("user")),

@@ -87,6 +87,25 @@ def _lines(fund: PooledFund, year: FinancialYear, lines: Iterable[BudgetLine]) -
     return chosen
 
 
+def scheme_lines_named(fund: PooledFund, year: FinancialYear, codes: list[str]) -> list[BudgetLine]:
+    """The fund's lines of the year with these codes (a scheme's lines, as typed), in the order
+    given; a code the fund's year does not have is refused by name."""
+    found = {
+        line.code: line
+        for line in BudgetLine.objects.filter(fund=fund, year=year, code__in=codes).select_related(
+            "fund", "year"
+        )
+    }
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise ApplicationError(
+            f"{fund.code} has no {year.code} line {', '.join(missing)}: a scheme's savings are on "
+            "its own fund's lines.",
+            extra={"field": "lines"},
+        )
+    return [found[c] for c in codes]
+
+
 def _partner(fund: PooledFund, year: FinancialYear, lead: Organisation) -> None:
     if lead.pk == fund.host_id or fund.contributions.filter(year=year, partner=lead).exists():
         return

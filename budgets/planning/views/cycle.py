@@ -32,6 +32,7 @@ from budgets.models import (
     ServiceArea,
 )
 from budgets.models.savings import PLANNED_FIELDS
+from budgets.planning import selectors as planning_selectors
 from budgets.planning import year_selectors
 from budgets.planning.services import receipts as receipt_services
 from budgets.planning.services import savings as savings_services
@@ -233,11 +234,7 @@ def fund_contributions(request: HttpRequest, pk: int) -> HttpResponse:
         if not rules.acts_for_host_finance(user, fund):
             raise PermissionDenied("Only the host's finance officer records receipts.")
         data = request.POST
-        contribution = (
-            Contribution.objects.filter(fund=fund, year=year, partner__code=data.get("partner", ""))
-            .select_related("fund", "year", "partner")
-            .first()
-        )
+        contribution = planning_selectors.partner_contribution(fund, year, data.get("partner", ""))
         if contribution is None:
             errors["partner"] = "Choose the partner that paid."
         else:
@@ -315,16 +312,10 @@ def fund_savings(request: HttpRequest, pk: int) -> HttpResponse:
             codes = [
                 c.strip() for c in data.get("lines", "").replace(",", " ").split() if c.strip()
             ]
-            found = {
-                line.code: line
-                for line in BudgetLine.objects.filter(fund=fund, year=year, code__in=codes)
-            }
-            missing = [c for c in codes if c not in found]
-            if missing:
-                errors["lines"] = (
-                    f"{fund.code} has no {year.code} line {', '.join(missing)}: a scheme's savings "
-                    "are on its own fund's lines."
-                )
+            try:
+                lines = savings_services.scheme_lines_named(fund, year, codes)
+            except ApplicationError as exc:
+                errors["lines"] = exc.message
             else:
                 try:
                     scheme = savings_services.savings_scheme_create(
@@ -334,7 +325,7 @@ def fund_savings(request: HttpRequest, pk: int) -> HttpResponse:
                         code=data.get("code", ""),
                         name=data.get("name", ""),
                         lead_commissioner=lead,
-                        lines=list(found.values()),
+                        lines=lines,
                         planned=[typed_amount(data.get(f, "") or "0") for f in PLANNED_FIELDS],
                         commentary=data.get("commentary", ""),
                     )
