@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,20 @@ def _lookups(fund: PooledFund) -> dict[str, Any]:
     }
 
 
+def _text_ok(bad: Callable[[str, str], None], name: str, value: str, *, longest: int) -> bool:
+    """A required text cell: safe, not empty, not longer than the column (else `bad` says so)."""
+    problem = text_problem(value)
+    if problem:
+        bad(name, str(problem))
+    elif not value:
+        bad(name, "is empty")
+    elif len(value) > longest:
+        bad(name, f"is longer than {longest} characters")
+    else:
+        return True
+    return False
+
+
 def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
     """Check every row; raise RowErrors listing every problem, or return the parsed rows."""
     reader = csv.reader(io.StringIO(text))
@@ -151,23 +166,13 @@ def parse_rows(text: str, fund: PooledFund) -> list[_Row]:
             errors.append({"row": number, "field": name, "message": message})
 
         code = cell["line_code"]
-        if text_problem(code):
-            bad("line_code", str(text_problem(code)))
-        elif not code:
-            bad("line_code", "is empty")
-        elif len(code) > 30:
-            bad("line_code", "is longer than 30 characters")
-        elif code in seen:
-            bad("line_code", f"{code} is already on row {seen[code]}")
-        else:
-            seen[code] = number
+        if _text_ok(bad, "line_code", code, longest=30):
+            if code in seen:
+                bad("line_code", f"{code} is already on row {seen[code]}")
+            else:
+                seen[code] = number
         name = cell["name"]
-        if text_problem(name):
-            bad("name", str(text_problem(name)))
-        elif not name:
-            bad("name", "is empty")
-        elif len(name) > 200:
-            bad("name", "is longer than 200 characters")
+        _text_ok(bad, "name", name, longest=200)
         area = found["areas"].get(cell["service_area"])
         if area is None:
             bad("service_area", f"unknown service area '{cell['service_area']}'")

@@ -189,14 +189,9 @@ def contribution_set(
         raise ApplicationError("A contribution cannot be negative.")
     with transaction.atomic():
         require_year_open(fund, year)
-        fixed = Contribution.objects.filter(
-            fund=fund, year=year, shares_fixed_at__isnull=False
-        ).exists()
-        if fixed and not variation_reason.strip():
-            raise ApplicationError(
-                f"Shares for {fund.code} {year.code} are fixed; a change needs a formal variation "
-                "with a reason."
-            )
+        fixed = _shares_fixed(
+            fund, year, variation_reason=variation_reason, refusal="are fixed; a change needs"
+        )
         if not fixed:
             require_draft(fund, year)
         contribution = Contribution.objects.filter(fund=fund, year=year, partner=partner).first()
@@ -228,6 +223,21 @@ def contribution_set(
     return contribution
 
 
+def _shares_fixed(
+    fund: PooledFund, year: FinancialYear, *, variation_reason: str, refusal: str
+) -> bool:
+    """Whether the year's shares are fixed; once they are, a change is refused unless it is a
+    formal variation with a reason ("Shares for F 2016/17 <refusal> a formal variation...")."""
+    fixed = Contribution.objects.filter(
+        fund=fund, year=year, shares_fixed_at__isnull=False
+    ).exists()
+    if fixed and not variation_reason.strip():
+        raise ApplicationError(
+            f"Shares for {fund.code} {year.code} {refusal} a formal variation with a reason."
+        )
+    return fixed
+
+
 def _fix_shares(*, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str) -> None:
     contributions = list(
         Contribution.objects.select_for_update()
@@ -257,14 +267,12 @@ def contributions_fix_shares(
     require_fund_finance(actor, fund)
     with transaction.atomic():
         require_year_open(fund, year)
-        already = Contribution.objects.filter(
-            fund=fund, year=year, shares_fixed_at__isnull=False
-        ).exists()
-        if already and not variation_reason.strip():
-            raise ApplicationError(
-                f"Shares for {fund.code} {year.code} are already fixed; recomputing them needs a "
-                "formal variation with a reason."
-            )
+        already = _shares_fixed(
+            fund,
+            year,
+            variation_reason=variation_reason,
+            refusal="are already fixed; recomputing them needs",
+        )
         reason = f"Variation: {variation_reason}" if already else "Shares fixed for the year"
         _fix_shares(actor=actor, fund=fund, year=year, reason=reason)
         mark_stale(fund_id=fund.pk, year_id=year.pk, reason="shares fixed")
