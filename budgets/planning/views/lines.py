@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -440,30 +441,53 @@ def _money_response(request: HttpRequest, line: BudgetLine, **extra: Any) -> Htt
 @require_POST
 def line_phasing(request: HttpRequest, pk: int) -> HttpResponse:
     """Save twelve monthly amounts typed into the phasing grid (becomes custom phasing)."""
-    line = get_line(request, pk)
-    if not rules.can_edit_line(request.user, line):
-        raise Http404("Budget line not found")
+    line = _line_to_rephase(request, pk)
     form = PhasingForm(request.POST)
     if not form.is_valid():
         return _money_response(request, line, phasing_form=form)
-    months = form.months()
+    return _rephased(
+        request,
+        line,
+        form,
+        "phasing_form",
+        lambda done: f"The phasing of {done.code} was saved.",
+        reason=form.cleaned_data["reason"] or "Monthly phasing edited",
+        method=phasing.CUSTOM,
+        custom=form.months(),
+        set_annual_budget=form.cleaned_data["set_annual_budget"],
+    )
+
+
+def _line_to_rephase(request: HttpRequest, pk: int) -> BudgetLine:
+    line = get_line(request, pk)
+    if not rules.can_edit_line(request.user, line):
+        raise Http404("Budget line not found")
+    return line
+
+
+def _rephased(
+    request: HttpRequest,
+    line: BudgetLine,
+    form: Any,
+    form_name: str,
+    saved: Callable[[BudgetLine], str],
+    **change: Any,
+) -> HttpResponse:
+    """Re-spread the line (line_rephase) at the version the form was read at: someone else's
+    save first shows the conflict, a refusal shows the form again, else the `saved` message."""
     try:
-        line = line_services.line_rephase(
+        done = line_services.line_rephase(
             actor=actor_of(request),
             line=line,
             expected_version=form.cleaned_data["version"],
-            reason=form.cleaned_data["reason"] or "Monthly phasing edited",
-            method=phasing.CUSTOM,
-            custom=months,
-            set_annual_budget=form.cleaned_data["set_annual_budget"],
+            **change,
         )
     except StaleVersion as exc:
-        line = get_line(request, pk)
-        return _money_response(request, line, conflict=exc.message)
+        return _money_response(request, get_line(request, line.pk), conflict=exc.message)
     except ApplicationError as exc:
         form.add_service_error(exc)
-        return _money_response(request, line, phasing_form=form)
-    return _money_response(request, line, saved=f"The phasing of {line.code} was saved.")
+        return _money_response(request, line, **{form_name: form})
+    return _money_response(request, done, saved=saved(done))
 
 
 def _phasing_total(line: BudgetLine, data: Any) -> dict[str, Any]:
@@ -499,28 +523,18 @@ def line_phasing_check(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def line_rephase(request: HttpRequest, pk: int) -> HttpResponse:
     """Re-spread the line's budget: flat, seasonal or last year's pattern."""
-    line = get_line(request, pk)
-    if not rules.can_edit_line(request.user, line):
-        raise Http404("Budget line not found")
+    line = _line_to_rephase(request, pk)
     form = RephaseForm(request.POST)
     if not form.is_valid():
         return _money_response(request, line, rephase_form=form)
-    try:
-        line = line_services.line_rephase(
-            actor=actor_of(request),
-            line=line,
-            expected_version=form.cleaned_data["version"],
-            method=form.cleaned_data["method"],
-        )
-    except StaleVersion as exc:
-        line = get_line(request, pk)
-        return _money_response(request, line, conflict=exc.message)
-    except ApplicationError as exc:
-        form.add_service_error(exc)
-        return _money_response(request, line, rephase_form=form)
     label = dict(form.fields["method"].choices).get(form.cleaned_data["method"], "")  # type: ignore[attr-defined]
-    return _money_response(
-        request, line, saved=f"{line.code} was re-spread ({str(label).split(':')[0].lower()})."
+    return _rephased(
+        request,
+        line,
+        form,
+        "rephase_form",
+        lambda done: f"{done.code} was re-spread ({str(label).split(':')[0].lower()}).",
+        method=form.cleaned_data["method"],
     )
 
 
