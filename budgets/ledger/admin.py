@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from budgets.admin_base import ReadOnlyAdmin
 from budgets.models import (
     IdempotencyRecord,
     ImportProfile,
@@ -20,17 +21,6 @@ from budgets.models import (
     LedgerMapping,
     SpendPosting,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(LedgerMapping)
