@@ -10,6 +10,8 @@ import codecs
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any
@@ -61,16 +63,13 @@ def _size(file: Any) -> int:
     return end
 
 
-def _count_csv_rows(handle: IO[bytes], limit: int | None) -> int:
-    """Data rows (excluding the header) of a CSV; stops counting once past `limit`."""
+@contextmanager
+def csv_text(handle: IO[bytes]) -> Iterator[io.TextIOWrapper]:
+    """An uploaded CSV as text (UTF-8, a BOM allowed) while the block reads it: a file that is not
+    UTF-8, or not CSV, is refused saying what to do. The byte handle stays open."""
     text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     try:
-        reader = csv.reader(text)
-        rows = -1  # the header row
-        for rows, _row in enumerate(reader):
-            if limit is not None and rows > limit:
-                break
-        return max(rows, 0)
+        yield text
     except UnicodeDecodeError as exc:
         raise UploadRefused(
             "The file is not a UTF-8 CSV file. Save it as 'CSV UTF-8' and upload it again."
@@ -79,6 +78,16 @@ def _count_csv_rows(handle: IO[bytes], limit: int | None) -> int:
         raise UploadRefused(f"The CSV file could not be read: {exc}.") from exc
     finally:
         text.detach()
+
+
+def _count_csv_rows(handle: IO[bytes], limit: int | None) -> int:
+    """Data rows (excluding the header) of a CSV; stops counting once past `limit`."""
+    with csv_text(handle) as text:
+        rows = -1  # the header row
+        for rows, _row in enumerate(csv.reader(text)):
+            if limit is not None and rows > limit:
+                break
+        return max(rows, 0)
 
 
 def _count_xlsx_rows(handle: IO[bytes]) -> int:

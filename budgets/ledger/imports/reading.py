@@ -34,7 +34,7 @@ from budgets.ledger.formats import (
 from budgets.ledger.posting_rules import STRIP, message
 from budgets.ledger.profiles import DELIMITERS, Columns, ProfileSpec, header_score
 from gmhsc.errors import ApplicationError
-from gmhsc.uploads import UploadRefused
+from gmhsc.uploads import UploadRefused, csv_text
 
 HEADER = [
     "organisation",
@@ -113,8 +113,7 @@ def plain_records(
     handle: IO[bytes], columns: list[str]
 ) -> Iterator[tuple[int, dict[str, str] | None, int]]:
     """(row number, values, cells) of each data row of a plain CSV; values None: a ragged row."""
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-    try:
+    with csv_text(handle) as text:
         reader = csv.reader(text)
         next(reader, None)
         for number, record in enumerate(reader, start=2):
@@ -122,14 +121,6 @@ def plain_records(
                 yield number, None, len(record)
             else:
                 yield number, dict(zip(columns, record, strict=True)), len(record)
-    except UnicodeDecodeError:
-        raise UploadRefused(
-            "The file is not a UTF-8 CSV file. Save it as 'CSV UTF-8' and upload it again."
-        ) from None
-    except csv.Error as exc:
-        raise UploadRefused(f"The CSV file could not be read: {exc}.") from None
-    finally:
-        text.detach()
 
 
 # ---- files read through a profile -----------------------------------------------------------------

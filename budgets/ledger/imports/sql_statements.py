@@ -135,6 +135,22 @@ def _debit_credit(d: str, c: str) -> str:
 # ---- where the rows come from ---------------------------------------------------------------------
 
 
+def _read_columns(column: Callable[[str], str]) -> dict[str, str]:
+    """The raw fields both kinds of file read from a column of the same name (`column`: the SQL
+    for a named column of the staged row)."""
+    return {
+        "doc": column("document_number"),
+        "ln_text": column("line_number"),
+        "date_text": column("posting_date"),
+        "cc": column("cost_centre"),
+        "ec": column("expense_code"),
+        "amt_src": column("amount"),
+        "supplier": column("supplier"),
+        "period_code": column("period"),
+        "accrual_text": column("is_accrual"),
+    }
+
+
 @dataclass
 class Source:
     """The staged file: the SQL for each raw field of a row, and how rows are numbered."""
@@ -152,20 +168,12 @@ class Source:
             return _trim(f"s.{name}") if name in columns else "NULL::text"
 
         exprs = {
+            **_read_columns(column),
             "org_code": column("organisation"),
-            "doc": column("document_number"),
-            "ln_text": column("line_number"),
-            "date_text": column("posting_date"),
-            "cc": column("cost_centre"),
-            "ec": column("expense_code"),
-            "amt_src": column("amount"),
             "debit_text": "NULL::text",
             "credit_text": "NULL::text",
-            "supplier": column("supplier"),
             "description": "coalesce(s.description, '')",
             "line_code": column("budget_line"),
-            "period_code": column("period"),
-            "accrual_text": column("is_accrual"),
         }
         return cls(exprs=exprs, row_no="s.n + 1")
 
@@ -186,20 +194,12 @@ class Source:
             else literal(spec.constants.get("description", ""))
         )
         exprs = {
+            **_read_columns(column),
             "org_code": literal(org_code),
-            "doc": column("document_number"),
-            "ln_text": column("line_number"),
-            "date_text": column("posting_date"),
-            "cc": column("cost_centre"),
-            "ec": column("expense_code"),
-            "amt_src": column("amount"),
             "debit_text": column("debit"),
             "credit_text": column("credit"),
-            "supplier": column("supplier"),
             "description": description,
             "line_code": "NULL::text",
-            "period_code": column("period"),
-            "accrual_text": column("is_accrual"),
         }
         cells = " OR ".join(f"btrim(s.c{i}, E' \\t\\r\\n') <> ''" for i in range(1, width + 1))
         return cls(
