@@ -32,7 +32,30 @@ MONEY_COLUMNS = (
 PERCENT_COLUMNS = ("ytd_variance_pct", "forecast_variance_pct")
 
 
-class LineVariance(models.Model):
+class FigureColumns(models.Model):
+    """The report's columns, as a line's and a fund's snapshots both store them (MONEY_COLUMNS and
+    PERCENT_COLUMNS)."""
+
+    original_budget = MoneyField()
+    changes = MoneyField()
+    current_budget = MoneyField()
+    ytd_budget = MoneyField()
+    ytd_actual = MoneyField()
+    ytd_variance = MoneyField()
+    ytd_variance_pct = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    commitments = MoneyField()
+    forecast_outturn = MoneyField()
+    forecast_variance = MoneyField()
+    forecast_variance_pct = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    movement = MoneyField()
+
+    class Meta:
+        abstract = True
+
+
+class LineVariance(FigureColumns):
     """Every report column for one budget line at one period (1..12). Variance = actual - budget."""
 
     # Derived rows, rewritten 120,000 at a time: no database FK constraints (their deferred checks
@@ -61,20 +84,6 @@ class LineVariance(models.Model):
         db_index=False,
     )
     period_number = models.PositiveSmallIntegerField()
-    original_budget = MoneyField()
-    changes = MoneyField()
-    current_budget = MoneyField()
-    ytd_budget = MoneyField()
-    ytd_actual = MoneyField()
-    ytd_variance = MoneyField()
-    ytd_variance_pct = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    commitments = MoneyField()
-    forecast_outturn = MoneyField()
-    forecast_variance = MoneyField()
-    forecast_variance_pct = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True
-    )
-    movement = MoneyField()
     rag = models.CharField(max_length=5, choices=Rag.choices)
     adverse_favourable = models.CharField(max_length=10, blank=True)
     computed_at = models.DateTimeField()
@@ -92,26 +101,12 @@ class LineVariance(models.Model):
         return f"variance line {self.line_id} M{self.period_number:02d}: {format_money(self.forecast_variance)}"
 
 
-class FundPosition(models.Model):
+class FundPosition(FigureColumns):
     """A fund's totals at one period, with counts of lines by RAG."""
 
     fund = models.ForeignKey(PooledFund, on_delete=models.CASCADE, related_name="positions")
     year = models.ForeignKey(FinancialYear, on_delete=models.PROTECT, related_name="+")
     period_number = models.PositiveSmallIntegerField()
-    original_budget = MoneyField()
-    changes = MoneyField()
-    current_budget = MoneyField()
-    ytd_budget = MoneyField()
-    ytd_actual = MoneyField()
-    ytd_variance = MoneyField()
-    ytd_variance_pct = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    commitments = MoneyField()
-    forecast_outturn = MoneyField()
-    forecast_variance = MoneyField()
-    forecast_variance_pct = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True
-    )
-    movement = MoneyField()
     red_count = models.PositiveIntegerField(default=0)
     amber_count = models.PositiveIntegerField(default=0)
     green_count = models.PositiveIntegerField(default=0)
