@@ -15,7 +15,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from budgets import rules
 from budgets.figures.settlement import compute_settlement
 from budgets.models import (
     FinancialYear,
@@ -30,6 +29,7 @@ from budgets.models.reference import YEAR_END_PERIOD
 from budgets.planning.services.funds import (
     carried_forward_by_partner,
     contributions_carry_forward,
+    require_host_finance_officer,
     require_view,
 )
 from budgets.planning.services.periods import period_status_set
@@ -63,9 +63,7 @@ def financial_year_close(
     *, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str = ""
 ) -> YearEnd:
     """Close the fund's year: freeze the outturn, settle with each partner, close M13."""
-    require_view(actor, fund)
-    if not rules.is_host_finance_officer(actor, fund):
-        raise NotAllowed("Only the host's finance officer can close the year.")
+    require_host_finance_officer(actor, fund, to="close the year")
     reason = clean_field(reason, field="reason", label="The reason", multiline=True)
     return close_and_settle(actor=actor, fund=fund, year=year, reason=reason)
 

@@ -135,6 +135,14 @@ def first_open_period(fund: PooledFund, year: FinancialYear) -> Period:
 # ---- contributions and shares ----------------------------------------------------------------------
 
 
+def require_host_finance_officer(actor: Actor, fund: PooledFund, *, to: str) -> None:
+    """The host's finance officer only (administrators too are refused): a fund the actor may not
+    see is not found; others who may see it are told who can ("...can <to>.")."""
+    require_view(actor, fund)
+    if not rules.is_host_finance_officer(actor, fund):
+        raise NotAllowed(f"Only the host's finance officer can {to}.")
+
+
 def require_fund_finance(actor: Actor, fund: PooledFund, what: str = "contributions") -> None:
     """The host's finance officer (or an administrator); others who may see the fund are refused,
     and a fund they may not see is not found."""
@@ -464,9 +472,7 @@ def fund_budget_submit(*, actor: Actor, fund: PooledFund, year: FinancialYear) -
 
 def fund_budget_approve(*, actor: Actor, fund: PooledFund, year: FinancialYear) -> FundBudget:
     """The host's finance officer approves: original budgets are frozen from now on."""
-    require_view(actor, fund)
-    if not rules.is_host_finance_officer(actor, fund):
-        raise NotAllowed("Only the host's finance officer can approve the budget.")
+    require_host_finance_officer(actor, fund, to="approve the budget")
     with transaction.atomic():
         budget = fund_budget(fund, year)
         budget = (
@@ -492,9 +498,7 @@ def fund_budget_return(
     *, actor: Actor, fund: PooledFund, year: FinancialYear, reason: str
 ) -> FundBudget:
     """The host's finance officer sends a submitted budget back to draft, saying why."""
-    require_view(actor, fund)
-    if not rules.is_host_finance_officer(actor, fund):
-        raise NotAllowed("Only the host's finance officer can return the budget to draft.")
+    require_host_finance_officer(actor, fund, to="return the budget to draft")
     reason = clean_field(reason, field="reason", label="The reason", multiline=True)
     if not reason:
         raise ApplicationError("Say why the budget goes back to draft.")

@@ -9,12 +9,11 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from budgets import rules
 from budgets.jobs import owe_month_close_files
 from budgets.models import FundPeriod, Period, PooledFund
 from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
-from budgets.planning.services.funds import require_view
+from budgets.planning.services.funds import require_host_finance_officer, require_view
 from gmhsc.audit import audit
 from gmhsc.background import enqueue_on_commit
 from gmhsc.errors import ApplicationError, NotAllowed
@@ -88,9 +87,7 @@ def period_close(
     are made. files=False is for closing past months in bulk (loading history, the demo): the
     snapshot is frozen all the same and any export of it can be asked for later.
     """
-    require_view(actor, fund)
-    if not rules.is_host_finance_officer(actor, fund):
-        raise NotAllowed("Only the host's finance officer can close a period.")
+    require_host_finance_officer(actor, fund, to="close a period")
     if period.number == YEAR_END_PERIOD:
         raise ApplicationError(
             f"{period.code} (year-end adjustments) closes with the year: close the year on the "

@@ -16,7 +16,12 @@ from budgets import rules
 from budgets.models import BudgetLine, Virement
 from budgets.outbox import mark_stale
 from budgets.planning.services.adjustments import apply_change, crosses_zero
-from budgets.planning.services.funds import first_open_period, require_approved, require_view
+from budgets.planning.services.funds import (
+    first_open_period,
+    require_approved,
+    require_host_finance_officer,
+    require_view,
+)
 from gmhsc.audit import audit
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from gmhsc.money import MoneyError, format_money, to_money
@@ -149,9 +154,7 @@ def _decide_and_apply(
 def virement_approve(*, actor: Actor, virement: Virement, note: str = "") -> Virement:
     """The host's finance officer approves a virement within the officer limit; it applies at once."""
     fund = virement.fund
-    require_view(actor, fund)
-    if not rules.is_host_finance_officer(actor, fund):
-        raise NotAllowed("Only the host's finance officer can approve a virement.")
+    require_host_finance_officer(actor, fund, to="approve a virement")
     with transaction.atomic():
         locked = _lock(virement)
         refuse_own_request(
