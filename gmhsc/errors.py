@@ -24,6 +24,10 @@ class ApplicationError(Exception):
         self.message = message
         self.extra = extra or {}
 
+    def field_or(self, default: str) -> str:
+        """The field the message is about (extra["field"]), else `default`: where a page shows it."""
+        return str(self.extra.get("field", default))
+
 
 class NotFound(ApplicationError):
     status_code = status.HTTP_404_NOT_FOUND

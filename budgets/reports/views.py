@@ -238,8 +238,7 @@ def period_reopen(request: HttpRequest, code: str) -> HttpResponse:
             try:
                 reopen(actor=actor_of(request), fund=fund, period=period, reason=reason)
             except ApplicationError as exc:
-                field = (exc.extra or {}).get("field", "period")
-                errors[field] = exc.message
+                errors[exc.field_or("period")] = exc.message
             else:
                 messages.success(
                     request,

@@ -150,7 +150,7 @@ def year_reopen(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             financial_year_reopen(actor=actor_of(request), fund=fund, year=year, reason=reason)
         except ApplicationError as exc:
-            errors[(exc.extra or {}).get("field", "reason")] = exc.message
+            errors[exc.field_or("reason")] = exc.message
         else:
             messages.success(
                 request,

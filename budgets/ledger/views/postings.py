@@ -57,7 +57,7 @@ def posting_reverse(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=actor_of(request), posting=posting, reason=data["reason"], period=period
                 )
             except ApplicationError as exc:
-                errors[(exc.extra or {}).get("field", "posting")] = exc.message
+                errors[exc.field_or("posting")] = exc.message
             else:
                 messages.success(
                     request,

@@ -64,7 +64,7 @@ def _back(name: str, fund: PooledFund, year: FinancialYear) -> str:
 
 
 def _field_error(errors: dict[str, str], exc: ApplicationError, default: str) -> None:
-    errors[str((exc.extra or {}).get("field", default))] = exc.message
+    errors[exc.field_or(default)] = exc.message
 
 
 # ---- budget setting -------------------------------------------------------------------------------

@@ -604,7 +604,7 @@ def line_adjust(request: HttpRequest, pk: int) -> HttpResponse:
                     period=period,
                 )
             except ApplicationError as exc:
-                errors[(exc.extra or {}).get("field", "line")] = exc.message
+                errors[exc.field_or("line")] = exc.message
             else:
                 line.refresh_from_db()
                 messages.success(
