@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -53,6 +54,18 @@ class StaleVersion(Conflict):
 
 class PeriodClosed(ApplicationError):
     code = "period_closed"
+
+
+def save_or_conflict(
+    obj: models.Model, message: str, *, extra: dict[str, Any] | None = None
+) -> None:
+    """Save `obj` in a savepoint: a unique constraint it breaks (someone saved the same key a
+    moment ago) is a Conflict saying `message`, and the caller's transaction carries on intact."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise Conflict(message, extra=extra) from None
 
 
 class RowErrors(ApplicationError):

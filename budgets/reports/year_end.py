@@ -11,7 +11,7 @@ reopened, and next year's carried-forward credits are taken back.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -36,7 +36,7 @@ from budgets.planning.services.periods import period_status_set
 from budgets.reports.memorandum import year_end_account
 from budgets.selectors import closed_period_numbers
 from gmhsc.audit import audit
-from gmhsc.errors import ApplicationError, Conflict, NotAllowed
+from gmhsc.errors import ApplicationError, Conflict, NotAllowed, save_or_conflict
 from gmhsc.text import clean_field
 from localities import roles
 from localities.actors import Actor
@@ -104,11 +104,7 @@ def close_and_settle(
             reason=reason.strip(),
         )
         audit(close, actor=actor, reason=reason.strip() or "Year closed and settled")
-        try:
-            with transaction.atomic():
-                close.save()
-        except IntegrityError:
-            raise Conflict(f"{fund.code}'s {year.code} year was closed at the same time.") from None
+        save_or_conflict(close, f"{fund.code}'s {year.code} year was closed at the same time.")
         Settlement.objects.bulk_create(
             Settlement(
                 year_end=close,

@@ -100,7 +100,7 @@ class OwnedRowsViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """List and read the rows `get_queryset` lets the user see; another organisation's row is
     404. Changes are for finance officers, checked after the row is found (so others get 404)."""
 
-    id_name: str  # as an error names the id: "mapping"
+    id_name: str  # the row as an error names its id and the services take it: "mapping"
     not_found: str  # "Mapping not found."
 
     def get_object(self) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from budgets import rules
 from budgets.ledger import mapping_rules
@@ -18,7 +18,7 @@ from budgets.ledger.mapping_rules import CodePattern, PatternError, Rule, RuleBo
 from budgets.ledger.posting_rules import partner_fund_ids
 from budgets.models import BudgetLine, FinancialYear, LedgerMapping
 from gmhsc.audit import audit
-from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound
+from gmhsc.errors import ApplicationError, NotAllowed, NotFound, save_or_conflict
 from localities.actors import Actor
 from localities.models import Organisation
 
@@ -125,13 +125,9 @@ def mapping_set(
             why = reason or f"Mapped to {budget_line.code} instead"
         mapping.budget_line = budget_line
         audit(mapping, actor=actor, reason=why)
-        try:
-            with transaction.atomic():
-                mapping.save()
-        except IntegrityError:
-            raise Conflict(
-                "That cost centre and expense code were mapped at the same time; try again."
-            ) from None
+        save_or_conflict(
+            mapping, "That cost centre and expense code were mapped at the same time; try again."
+        )
     return mapping
 
 

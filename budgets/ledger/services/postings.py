@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from budgets import rules
 from budgets.ledger import selectors
@@ -21,7 +21,15 @@ from budgets.ledger.row_checker import CheckedRow, RowChecker, summarise
 from budgets.models import BudgetLine, LedgerImport, Period, SpendPosting
 from budgets.models.reference import YEAR_END_PERIOD
 from budgets.outbox import mark_stale
-from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, PeriodClosed, RowErrors
+from gmhsc.errors import (
+    ApplicationError,
+    Conflict,
+    NotAllowed,
+    NotFound,
+    PeriodClosed,
+    RowErrors,
+    save_or_conflict,
+)
 from gmhsc.text import clean_field
 from localities.actors import Actor
 from localities.models import Organisation
@@ -302,14 +310,11 @@ def spend_reverse(
             reverses=original,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        try:
-            with transaction.atomic():
-                reversal.save()
-        except IntegrityError:
-            raise Conflict(
-                f"Posting {original.document_number}/{original.line_number} was already reversed, "
-                f"or document {reversal.document_number} line {original.line_number} exists."
-            ) from None
+        save_or_conflict(
+            reversal,
+            f"Posting {original.document_number}/{original.line_number} was already reversed, "
+            f"or document {reversal.document_number} line {original.line_number} exists.",
+        )
         mark_stale(
             fund_id=original.fund_id,
             year_id=target.year_id,

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import ProtectedError
 
 from budgets import rules
 from budgets.ledger.profiles import ProfileSpec, shipped_profiles
 from budgets.models import ImportProfile
 from gmhsc.audit import audit
-from gmhsc.errors import Conflict, NotAllowed, NotFound
+from gmhsc.errors import Conflict, NotAllowed, NotFound, save_or_conflict
 from localities.actors import Actor
 from localities.models import Organisation
 
@@ -44,14 +44,11 @@ def _keeper_of(actor: Actor, profile: ImportProfile) -> Organisation:
 
 def _save(profile: ImportProfile, *, actor: Actor, reason: str) -> ImportProfile:
     audit(profile, actor=actor, reason=reason)
-    try:
-        with transaction.atomic():
-            profile.save()
-    except IntegrityError:
-        raise Conflict(
-            f"There is already an import profile called {profile.name}; choose another name.",
-            extra={"field": "name"},
-        ) from None
+    save_or_conflict(
+        profile,
+        f"There is already an import profile called {profile.name}; choose another name.",
+        extra={"field": "name"},
+    )
     return profile
 
 

@@ -13,14 +13,14 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from budgets import rules
 from budgets.models import BudgetLine, FinancialYear, PooledFund, SavingsDelivery, SavingsScheme
 from budgets.models.savings import PLANNED_FIELDS
 from budgets.planning.services.funds import require_view, require_year_open
 from gmhsc.audit import audit
-from gmhsc.errors import ApplicationError, Conflict, NotAllowed
+from gmhsc.errors import ApplicationError, NotAllowed, save_or_conflict
 from gmhsc.money import MoneyError, to_money
 from gmhsc.text import clean_field
 from localities import roles
@@ -156,14 +156,11 @@ def savings_scheme_create(
         for field_name, value in zip(PLANNED_FIELDS, months, strict=True):
             setattr(scheme, field_name, value)
         audit(scheme, actor=actor, reason="Savings scheme created")
-        try:
-            with transaction.atomic():
-                scheme.save()
-        except IntegrityError:
-            raise Conflict(
-                f"{fund.code} already has a savings scheme {code} in {year.code}.",
-                extra={"field": "code"},
-            ) from None
+        save_or_conflict(
+            scheme,
+            f"{fund.code} already has a savings scheme {code} in {year.code}.",
+            extra={"field": "code"},
+        )
         scheme.lines.set(chosen)
     return scheme
 
