@@ -465,7 +465,7 @@ class FundViewSet(viewsets.ReadOnlyModelViewSet):
         return history_response(history.object_history(row) if row else [])
 
 
-class ContributionViewSet(FundRowsViewSet):
+class ContributionViewSet(ObjectHistoryMixin, FundRowsViewSet):
     serializer_class = ContributionSerializer
     filterset_fields = ["fund"]
     model = Contribution
