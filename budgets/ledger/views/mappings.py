@@ -21,6 +21,9 @@ from budgets.models import FinancialYear, LedgerMapping
 from gmhsc.errors import ApplicationError
 from localities.actors import actor_of
 
+# GOV.UK tables page at a length a reader scans; each row carries its own "Remove" form.
+MAPPINGS_PER_PAGE = 50
+
 
 @login_required
 def mapping_list(request: HttpRequest) -> HttpResponse:
@@ -76,12 +79,20 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
             cost_centre=which_form.cleaned_data["cost_centre"],
             expense_code=which_form.cleaned_data["expense_code"],
         )
-    mappings = Paginator(
-        LedgerMapping.objects.filter(organisation=org, year=year).select_related(
-            "budget_line", "budget_line__fund"
-        ),
-        100,
-    ).get_page(request.GET.get("page"))
+    # Only what the table shows: a line has many columns, and its phasing is not needed here.
+    shown = LedgerMapping.objects.filter(organisation=org, year=year).select_related(
+        "budget_line", "budget_line__fund"
+    )
+    shown = shown.only(
+        "cost_centre",
+        "cost_centre_match",
+        "expense_code",
+        "expense_code_match",
+        "budget_line__code",
+        "budget_line__name",
+        "budget_line__fund__code",
+    ).order_by("cost_centre", "expense_code", "pk")
+    mappings = Paginator(shown, MAPPINGS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "budgets/ledger/mapping_list.html",
