@@ -3,18 +3,20 @@ there is none), and a service's refusal turned into the command's error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.management.base import CommandError
 from django.db.models import Model, QuerySet
 
 from budgets.models import FinancialYear, PooledFund
 from gmhsc.errors import ApplicationError
+from localities.actors import command_actor
 from localities.models import Organisation
 
 RowT = TypeVar("RowT", bound=Model)
+T = TypeVar("T")
 
 
 def fund_named(code: str) -> PooledFund:
@@ -53,3 +55,16 @@ def refusal_as_command_error() -> Iterator[None]:
         yield
     except ApplicationError as exc:
         raise CommandError(exc.message) from exc
+
+
+def fund_year_call(options: dict[str, Any], service: Callable[..., T]) -> tuple[PooledFund, T]:
+    """`service` for the --fund's --year, by --user, with --reason; a refusal ends the command."""
+    fund = fund_named(options["fund"])
+    with refusal_as_command_error():
+        done = service(
+            actor=command_actor(options.get("user")),
+            fund=fund,
+            year=year_named(options["year"]),
+            reason=options["reason"],
+        )
+    return fund, done

@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from budgets.management.lookups import fund_named, refusal_as_command_error, year_named
+from budgets.management.lookups import fund_year_call
 from budgets.reports.memorandum import settlement_rows
 from budgets.reports.year_end import financial_year_close
-from localities.actors import command_actor
 
 
 class Command(BaseCommand):
@@ -23,14 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="the host's finance officer who closes it")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        fund = fund_named(options["fund"])
-        with refusal_as_command_error():
-            close = financial_year_close(
-                actor=command_actor(options.get("user")),
-                fund=fund,
-                year=year_named(options["year"]),
-                reason=options["reason"],
-            )
+        fund, close = fund_year_call(options, financial_year_close)
         for s in settlement_rows(close):
             self.stdout.write(f"{s.partner.code}: share {s.variance_share}, net due {s.net_due}")
         self.stdout.write(

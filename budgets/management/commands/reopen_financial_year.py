@@ -7,9 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from budgets.management.lookups import fund_named, refusal_as_command_error, year_named
+from budgets.management.lookups import fund_year_call
 from budgets.reports.year_end import financial_year_reopen
-from localities.actors import command_actor
 
 
 class Command(BaseCommand):
@@ -22,12 +21,5 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="an administrator (default: the first administrator)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        fund = fund_named(options["fund"])
-        with refusal_as_command_error():
-            close = financial_year_reopen(
-                actor=command_actor(options.get("user")),
-                fund=fund,
-                year=year_named(options["year"]),
-                reason=options["reason"],
-            )
+        fund, close = fund_year_call(options, financial_year_reopen)
         self.stdout.write(self.style.SUCCESS(f"{fund.code} {close.year.code} reopened."))
