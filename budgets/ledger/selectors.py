@@ -6,7 +6,7 @@ asks the same queryset as the lists.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 
@@ -16,19 +16,27 @@ from budgets.models import BudgetLine, ImportProfile, LedgerImport, LedgerMappin
 from gmhsc.errors import ApplicationError
 from localities import roles
 
+RowT = TypeVar("RowT", LedgerImport, LedgerMapping)
+
 
 def _signed_in(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
-def imports_visible_to(user: Any) -> QuerySet[LedgerImport]:
-    """Administrators see every import; everyone else their own organisation's."""
-    qs = LedgerImport.objects.select_related("organisation", "uploaded_by", "profile")
+def _own_organisation(user: Any, qs: QuerySet[RowT]) -> QuerySet[RowT]:
+    """Administrators see every row; everyone else their own organisation's; nobody signed out."""
     if not _signed_in(user):
         return qs.none()
     if roles.is_administrator(user):
         return qs
     return qs.filter(organisation_id=user.organisation_id)
+
+
+def imports_visible_to(user: Any) -> QuerySet[LedgerImport]:
+    """Administrators see every import; everyone else their own organisation's."""
+    return _own_organisation(
+        user, LedgerImport.objects.select_related("organisation", "uploaded_by", "profile")
+    )
 
 
 def postings_visible_to(user: Any) -> QuerySet[SpendPosting]:
@@ -52,14 +60,12 @@ def posting_visible(user: Any, posting: SpendPosting) -> bool:
 
 def mappings_visible_to(user: Any) -> QuerySet[LedgerMapping]:
     """Administrators see every mapping; everyone else their own organisation's."""
-    qs = LedgerMapping.objects.select_related(
-        "organisation", "year", "budget_line", "budget_line__fund"
+    return _own_organisation(
+        user,
+        LedgerMapping.objects.select_related(
+            "organisation", "year", "budget_line", "budget_line__fund"
+        ),
     )
-    if not _signed_in(user):
-        return qs.none()
-    if roles.is_administrator(user):
-        return qs
-    return qs.filter(organisation_id=user.organisation_id)
 
 
 def profiles_visible_to(user: Any) -> QuerySet[ImportProfile]:
