@@ -508,6 +508,48 @@ def ledger_world(*, status: str = FundBudget.Status.APPROVED) -> BudgetWorld:
     return w
 
 
+def posted_rows(**filters: Any) -> list[tuple[Any, ...]]:
+    """The spend postings matching `filters`, sorted, each as (document number, line number,
+    posting date, period code, line code, amount, supplier, description, is accrual)."""
+    from budgets.models import SpendPosting
+
+    return sorted(
+        (
+            p.document_number,
+            p.line_number,
+            p.posting_date,
+            p.period.code,
+            p.budget_line.code,
+            p.amount,
+            p.supplier,
+            p.description,
+            p.is_accrual,
+        )
+        for p in SpendPosting.objects.filter(**filters).select_related(
+            "period__year", "budget_line"
+        )
+    )
+
+
+# An import profile's columns for a ledger export headed Doc, Date, Amount, CC, EC (what every
+# profile must name), and the optional text columns headed Supplier and Description.
+PROFILE_COLUMNS = {
+    "document_number": "Doc",
+    "posting_date": "Date",
+    "amount": "Amount",
+    "cost_centre": "CC",
+    "expense_code": "EC",
+}
+PROFILE_TEXT_COLUMNS = {"supplier": "Supplier", "description": "Description"}
+
+
+def profile_spec(name: str, *, text: bool = False, **settings: Any) -> dict[str, Any]:
+    """An import profile's settings (as exported): PROFILE_COLUMNS (with PROFILE_TEXT_COLUMNS if
+    `text`), lines numbered in file order; `settings` add to or replace these."""
+    columns = {**PROFILE_COLUMNS, **(PROFILE_TEXT_COLUMNS if text else {})}
+    return {"name": name, "line_numbers": "number_in_file_order", "columns": columns, **settings}
+
+
 def ledger_csv(rows: list[str], *, header: str = LEDGER_HEADER, bom: bool = False) -> bytes:
     text = "\n".join([header, *rows]) + "\n"
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
@@ -528,4 +570,32 @@ def spend_every_month(w: BudgetWorld, host_month: str, ccg_month: str) -> None:
         )
         make_posting(
             organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount=ccg_month, period_number=n
+        )
+
+
+def year_cycle_world() -> BudgetWorld:
+    """budget_world approved, each contribution's instalments written and a pro-rata risk share:
+    a year that can be spent, received, closed and settled."""
+    from budgets.models import RiskShareAgreement
+    from budgets.planning.services.funds import write_instalments
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    for contribution in Contribution.objects.filter(fund=w.fund, year=w.year):
+        write_instalments(contribution)
+    RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
+    return w
+
+
+def close_months_by_service(w: BudgetWorld, through: int = 12) -> None:
+    """Months 1..through of w's year closed by the host's finance officer (period_close, no
+    files)."""
+    from budgets.models import Period
+    from budgets.planning.services.periods import period_close
+
+    for n in range(1, through + 1):
+        period_close(
+            actor=w.fin_host,
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            files=False,
         )

@@ -11,18 +11,19 @@ from rest_framework.test import APIClient
 from budgets.figures.recompute import recompute_fund_now
 from budgets.models import (
     BudgetLine,
-    Contribution,
     FinancialYear,
-    FundBudget,
     Period,
-    RiskShareAgreement,
     YearEnd,
 )
-from budgets.planning.services.funds import write_instalments
 from budgets.planning.services.periods import period_close
 from budgets.planning.services.years import financial_year_open
 from gmhsc.errors import ApplicationError
-from tests.budgets.factories import budget_world, make_year, spend_every_month
+from tests.budgets.factories import (
+    close_months_by_service,
+    make_year,
+    spend_every_month,
+    year_cycle_world,
+)
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -36,22 +37,12 @@ def api(user):
 
 @pytest.fixture
 def world():
-    w = budget_world(status=FundBudget.Status.APPROVED)
-    for contribution in Contribution.objects.filter(fund=w.fund, year=w.year):
-        write_instalments(contribution)
-    RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
-    return w
+    return year_cycle_world()
 
 
 def closed_year(w):
     spend_every_month(w, "10500.00", "5000.00")
-    for n in range(1, 13):
-        period_close(
-            actor=w.fin_host,
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            files=False,
-        )
+    close_months_by_service(w)
 
 
 # ---- opening years ----------------------------------------------------------------------------
