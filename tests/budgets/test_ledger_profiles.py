@@ -22,25 +22,12 @@ from budgets.ledger.profiles import ProfileError, ProfileSpec
 from budgets.ledger.services import profiles as profile_service
 from budgets.models import ImportProfile, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import NotAllowed, NotFound
-from tests.budgets.factories import ledger_world
+from tests.budgets.factories import ledger_world, profile_spec
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ledger"
-SPEC = {
-    "name": "council-oracle",
-    "title": "Our Oracle export",
-    "line_numbers": "number_in_file_order",
-    "columns": {
-        "document_number": "Doc",
-        "posting_date": "Date",
-        "amount": "Amount",
-        "cost_centre": "CC",
-        "expense_code": "EC",
-        "supplier": "Supplier",
-        "description": "Description",
-    },
-}
+SPEC = profile_spec("council-oracle", text=True, title="Our Oracle export")
 NO_LINES = (FIXTURES / "no-line-numbers.csv").read_bytes()
 
 
