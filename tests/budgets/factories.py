@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import factory
@@ -513,22 +514,30 @@ def posted_rows(**filters: Any) -> list[tuple[Any, ...]]:
     posting date, period code, line code, amount, supplier, description, is accrual)."""
     from budgets.models import SpendPosting
 
-    return sorted(
-        (
-            p.document_number,
-            p.line_number,
-            p.posting_date,
-            p.period.code,
-            p.budget_line.code,
-            p.amount,
-            p.supplier,
-            p.description,
-            p.is_accrual,
-        )
-        for p in SpendPosting.objects.filter(**filters).select_related(
-            "period__year", "budget_line"
-        )
+    row = attrgetter(
+        *[
+            "document_number",
+            "line_number",
+            "posting_date",
+            "period.code",
+            "budget_line.code",
+            "amount",
+            "supplier",
+            "description",
+            "is_accrual",
+        ]
     )
+    postings = SpendPosting.objects.filter(**filters).select_related("period__year", "budget_line")
+    return sorted(row(p) for p in postings)
+
+
+def assert_rejected(imp: Any, row: int, field: str, message: str) -> None:
+    """The ledger import was rejected with exactly this one error and no spend was posted."""
+    from budgets.models import SpendPosting
+
+    assert imp.status == "rejected", (imp.status, imp.errors)
+    assert imp.errors == [{"row": row, "field": field, "message": message}], imp.errors
+    assert SpendPosting.objects.count() == 0
 
 
 # An import profile's columns for a ledger export headed Doc, Date, Amount, CC, EC (what every
