@@ -179,6 +179,29 @@ def budget_world(*, status: str = FundBudget.Status.DRAFT) -> BudgetWorld:
     )
 
 
+def fund_line(w: BudgetWorld, code: str, budget: str, **fields: Any) -> BudgetLine:
+    """Another line of w's fund in w's year, phased flat, in w's service area and led by the host
+    (unless `fields` say otherwise), with `budget` its original budget."""
+    defaults = {"service_area": w.area, "lead_commissioner": w.host}
+    return BudgetLineFactory(
+        fund=w.fund,
+        year=w.year,
+        code=code,
+        original_budget=Decimal(budget),
+        **{**defaults, **fields},
+    )
+
+
+def approved_virement(w: BudgetWorld, **request: Any) -> Any:
+    """A virement (virement_request's from_line, to_line, amount, reason and, one-off unless
+    said, recurrent) requested by the host's commissioner and approved by its finance officer
+    (nobody approves their own request)."""
+    from budgets.planning.services.virements import virement_approve, virement_request
+
+    virement = virement_request(actor=w.comm_host, **{"recurrent": False, **request})
+    return virement_approve(actor=w.fin_host, virement=virement)
+
+
 # ---- reports -------------------------------------------------------------------------------------
 
 
@@ -309,20 +332,17 @@ def small_variance_fund() -> BudgetWorld:
     from budgets.models import Period, SpendPosting
     from budgets.planning.services.commitments import commitments_replace
     from budgets.planning.services.forecasts import forecast_set
-    from budgets.planning.services.virements import virement_approve, virement_request
 
     d = Decimal
     w = budget_world(status=FundBudget.Status.APPROVED)
     periods = {p.number: p for p in Period.objects.filter(year=w.year)}
-    virement = virement_request(
-        actor=w.comm_host,  # nobody approves their own request
+    approved_virement(
+        w,
         from_line=w.host_line,
         to_line=w.ccg_line,
         amount=d("12000.00"),
-        recurrent=False,
         reason="Move home care to community health",
     )
-    virement_approve(actor=w.fin_host, virement=virement)
 
     def row(
         doc: str,
@@ -481,31 +501,25 @@ class LedgerMappingFactory(factory.django.DjangoModelFactory):
     budget_line = factory.SubFactory(BudgetLineFactory)
 
 
+def mapping(w: BudgetWorld, cost_centre: str, expense_code: str, line: Any, **fields: Any) -> Any:
+    """The host's mapping (unless `organisation` is given) in w's year of a cost centre and
+    expense code to `line`."""
+    return LedgerMappingFactory(
+        **{"organisation": w.host, **fields},
+        year=w.year,
+        cost_centre=cost_centre,
+        expense_code=expense_code,
+        budget_line=line,
+    )
+
+
 def ledger_world(*, status: str = FundBudget.Status.APPROVED) -> BudgetWorld:
     """budget_world plus the host's mappings CC100/E5100 -> host_line and CC200/E5200 -> ccg_line,
     and the CCG's mapping CC300/E5300 -> ccg_line."""
     w = budget_world(status=status)
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC100",
-        expense_code="E5100",
-        budget_line=w.host_line,
-    )
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC200",
-        expense_code="E5200",
-        budget_line=w.ccg_line,
-    )
-    LedgerMappingFactory(
-        organisation=w.ccg,
-        year=w.year,
-        cost_centre="CC300",
-        expense_code="E5300",
-        budget_line=w.ccg_line,
-    )
+    mapping(w, "CC100", "E5100", w.host_line)
+    mapping(w, "CC200", "E5200", w.ccg_line)
+    mapping(w, "CC300", "E5300", w.ccg_line, organisation=w.ccg)
     return w
 
 
