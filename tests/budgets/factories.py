@@ -609,9 +609,11 @@ def year_cycle_world() -> BudgetWorld:
     return w
 
 
-def close_months_by_service(w: BudgetWorld, through: int = 12) -> None:
-    """Months 1..through of w's year closed by the host's finance officer (period_close, no
-    files)."""
+def close_months_by_service(
+    w: BudgetWorld, through: int = 12, *, files: bool = False, **options: Any
+) -> None:
+    """Months 1..through of w's year closed by the host's finance officer (period_close, without
+    the month's files unless `files`; `options` such as today= go to period_close)."""
     from budgets.models import Period
     from budgets.planning.services.periods import period_close
 
@@ -620,5 +622,6 @@ def close_months_by_service(w: BudgetWorld, through: int = 12) -> None:
             actor=w.fin_host,
             fund=w.fund,
             period=Period.objects.get(year=w.year, number=n),
-            files=False,
+            files=files,
+            **options,
         )
