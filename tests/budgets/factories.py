@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
@@ -607,6 +608,24 @@ def year_cycle_world() -> BudgetWorld:
         write_instalments(contribution)
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
     return w
+
+
+def close_months_at(w: BudgetWorld, through: int, closed_at: Callable[[int], Any]) -> None:
+    """Months 1..through of w's year closed at closed_at(month number) by the host's finance
+    officer for "Month-end close", the rows written directly (no frozen report, no files)."""
+    from budgets.models import FundPeriod, Period
+
+    FundPeriod.objects.bulk_create(
+        FundPeriod(
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            status="closed",
+            changed_by=w.fin_host,
+            changed_at=closed_at(n),
+            reason="Month-end close",
+        )
+        for n in range(1, through + 1)
+    )
 
 
 def close_months_by_service(
