@@ -20,7 +20,7 @@ from budgets.ledger.services.postings import spend_post
 from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
 from gmhsc.errors import NotAllowed
 from gmhsc.uploads import UploadRefused
-from tests.budgets.factories import LEDGER_HEADER, ledger_csv, ledger_world
+from tests.budgets.factories import LEDGER_HEADER, assert_rejected, ledger_csv, ledger_world
 
 pytestmark = pytest.mark.django_db
 
@@ -298,10 +298,8 @@ BAD_ROWS = [
 @pytest.mark.parametrize(("line", "field", "problem"), BAD_ROWS)
 def test_each_bad_row_refused_naming_row_and_column(w, engine, line, field, problem):
     imp = upload(w, ledger_csv([GOOD[0], line]))
-    assert imp.status == "rejected"
-    assert imp.errors == [{"row": 3, "field": field, "message": problem}]
+    assert_rejected(imp, 3, field, problem)
     assert imp.error_count == 1
-    assert SpendPosting.objects.count() == 0
 
 
 def test_closed_period_refused(w, engine):
@@ -309,15 +307,7 @@ def test_closed_period_refused(w, engine):
         fund=w.fund, period=Period.objects.get(year=w.year, number=6), status="closed"
     )
     imp = upload(w, ledger_csv(GOOD))
-    assert imp.status == "rejected"
-    assert imp.errors == [
-        {
-            "row": 4,
-            "field": "posting_date",
-            "message": "period 2016/17-M06 is closed for fund LP-TEST",
-        }
-    ]
-    assert SpendPosting.objects.count() == 0
+    assert_rejected(imp, 4, "posting_date", "period 2016/17-M06 is closed for fund LP-TEST")
 
 
 def test_posting_date_outside_the_periods_year(w, engine):
@@ -446,15 +436,7 @@ def test_a_nul_character_after_the_first_8_kb_is_named_by_row_and_column(w, engi
     ]
     rows.append("TCOUNCIL,N-nul,1,2016-04-15,CC100,E5100,10.00,Ac\x00me,x")
     imp = upload(w, ledger_csv(rows))
-    assert imp.status == "rejected"
-    assert imp.errors == [
-        {
-            "row": 302,
-            "field": "supplier",
-            "message": "contains the NUL character (U+0000); remove it",
-        }
-    ]
-    assert SpendPosting.objects.count() == 0
+    assert_rejected(imp, 302, "supplier", "contains the NUL character (U+0000); remove it")
 
 
 def test_only_the_organisations_finance_officer_may_import(w):
