@@ -115,6 +115,15 @@ def reset_celery_client(app) -> None:
         del app._local.backend
 
 
+#: The queues a worker takes, as `make worker` starts it.
+QUEUES = "default,recompute,imports,exports"
+
+
+def celery_command(*args: str) -> list[str]:
+    """The command line of one of this app's Celery processes (a worker, beat) with `args`."""
+    return [sys.executable, "-m", "celery", "-A", "gmhsc", *args]
+
+
 def start_worker(
     name: str = "w1", *, broker_url: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
@@ -132,12 +141,7 @@ def start_worker(
         env.update(REDIS_URL=broker_url, CELERY_BROKER_URL=broker_url)
     env.update(extra)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gmhsc",
+        celery_command(
             "worker",
             "-P",
             "solo",
@@ -146,7 +150,7 @@ def start_worker(
             "-n",
             f"{name}@%h",
             "-Q",
-            "default,recompute,imports,exports",
+            QUEUES,
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -155,7 +159,7 @@ def start_worker(
             "--purge",
             "-l",
             "WARNING",
-        ],
+        ),
         env=env,
         start_new_session=True,
     )

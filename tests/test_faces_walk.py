@@ -36,24 +36,14 @@ def build_world():
         MeetingFactory,
         MembershipFactory,
     )
-    from tests.budgets.factories import BudgetLineFactory, LedgerMappingFactory, ledger_csv
-    from tests.commissioning.helpers import commissioning_world, contract_kwargs
+    from tests.budgets.factories import fund_line, ledger_csv, mapping
+    from tests.commissioning.helpers import award_decision, commissioning_world, contract_kwargs
     from tests.factories import UserFactory
 
     w = commissioning_world()
     # £200,000.04 a year phases as £16,666.67 and £16,666.66 a month.
-    odd = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="NC01",
-        name="Night care",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("200000.04"),
-    )
-    LedgerMappingFactory(
-        organisation=w.host, year=w.year, cost_centre="CC100", expense_code="E5100", budget_line=odd
-    )
+    odd = fund_line(w, "NC01", "200000.04", name="Night care")
+    mapping(w, "CC100", "E5100", odd)
     csv = ledger_csv(
         [
             "TCOUNCIL,INV-1,1,2016-04-30,CC100,E5100,4000.00,Acme Care Ltd,April care",
@@ -81,15 +71,7 @@ def build_world():
             value=D("36000.00"),
         ),
     )
-    commissioning.contract_decision_record(
-        actor=w.comm_host,
-        contract=planned,
-        kind="award",
-        value=D("2560800.00"),
-        summary="Award after open tender",
-        participants="Head of commissioning",
-        procurement_route="open",
-    )
+    award_decision(w.comm_host, planned, "2560800.00", procurement_route="open")
     virement_request(
         actor=w.comm_host,
         from_line=w.host_line,

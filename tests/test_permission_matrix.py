@@ -386,6 +386,7 @@ def _build_world() -> World:
         PooledFundFactory,
         ServiceAreaFactory,
         make_year,
+        profile_spec,
     )
     from tests.factories import LocalityFactory, OrganisationFactory, UserFactory
 
@@ -553,17 +554,7 @@ def _build_world() -> World:
             ImportProfile.objects.create(
                 organisation=org,
                 name=f"mx-{side}",
-                spec={
-                    "name": f"mx-{side}",
-                    "line_numbers": "number_in_file_order",
-                    "columns": {
-                        "document_number": "Doc",
-                        "posting_date": "Date",
-                        "amount": "Amount",
-                        "cost_centre": "CC",
-                        "expense_code": "EC",
-                    },
-                },
+                spec=profile_spec(f"mx-{side}"),
             ),
         )
         add(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import factory
@@ -178,6 +180,29 @@ def budget_world(*, status: str = FundBudget.Status.DRAFT) -> BudgetWorld:
     )
 
 
+def fund_line(w: BudgetWorld, code: str, budget: str, **fields: Any) -> BudgetLine:
+    """Another line of w's fund in w's year, phased flat, in w's service area and led by the host
+    (unless `fields` say otherwise), with `budget` its original budget."""
+    defaults = {"service_area": w.area, "lead_commissioner": w.host}
+    return BudgetLineFactory(
+        fund=w.fund,
+        year=w.year,
+        code=code,
+        original_budget=Decimal(budget),
+        **{**defaults, **fields},
+    )
+
+
+def approved_virement(w: BudgetWorld, **request: Any) -> Any:
+    """A virement (virement_request's from_line, to_line, amount, reason and, one-off unless
+    said, recurrent) requested by the host's commissioner and approved by its finance officer
+    (nobody approves their own request)."""
+    from budgets.planning.services.virements import virement_approve, virement_request
+
+    virement = virement_request(actor=w.comm_host, **{"recurrent": False, **request})
+    return virement_approve(actor=w.fin_host, virement=virement)
+
+
 # ---- reports -------------------------------------------------------------------------------------
 
 
@@ -308,20 +333,17 @@ def small_variance_fund() -> BudgetWorld:
     from budgets.models import Period, SpendPosting
     from budgets.planning.services.commitments import commitments_replace
     from budgets.planning.services.forecasts import forecast_set
-    from budgets.planning.services.virements import virement_approve, virement_request
 
     d = Decimal
     w = budget_world(status=FundBudget.Status.APPROVED)
     periods = {p.number: p for p in Period.objects.filter(year=w.year)}
-    virement = virement_request(
-        actor=w.comm_host,  # nobody approves their own request
+    approved_virement(
+        w,
         from_line=w.host_line,
         to_line=w.ccg_line,
         amount=d("12000.00"),
-        recurrent=False,
         reason="Move home care to community health",
     )
-    virement_approve(actor=w.fin_host, virement=virement)
 
     def row(
         doc: str,
@@ -480,32 +502,76 @@ class LedgerMappingFactory(factory.django.DjangoModelFactory):
     budget_line = factory.SubFactory(BudgetLineFactory)
 
 
+def mapping(w: BudgetWorld, cost_centre: str, expense_code: str, line: Any, **fields: Any) -> Any:
+    """The host's mapping (unless `organisation` is given) in w's year of a cost centre and
+    expense code to `line`."""
+    return LedgerMappingFactory(
+        **{"organisation": w.host, **fields},
+        year=w.year,
+        cost_centre=cost_centre,
+        expense_code=expense_code,
+        budget_line=line,
+    )
+
+
 def ledger_world(*, status: str = FundBudget.Status.APPROVED) -> BudgetWorld:
     """budget_world plus the host's mappings CC100/E5100 -> host_line and CC200/E5200 -> ccg_line,
     and the CCG's mapping CC300/E5300 -> ccg_line."""
     w = budget_world(status=status)
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC100",
-        expense_code="E5100",
-        budget_line=w.host_line,
-    )
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC200",
-        expense_code="E5200",
-        budget_line=w.ccg_line,
-    )
-    LedgerMappingFactory(
-        organisation=w.ccg,
-        year=w.year,
-        cost_centre="CC300",
-        expense_code="E5300",
-        budget_line=w.ccg_line,
-    )
+    mapping(w, "CC100", "E5100", w.host_line)
+    mapping(w, "CC200", "E5200", w.ccg_line)
+    mapping(w, "CC300", "E5300", w.ccg_line, organisation=w.ccg)
     return w
+
+
+def posted_rows(**filters: Any) -> list[tuple[Any, ...]]:
+    """The spend postings matching `filters`, sorted, each as (document number, line number,
+    posting date, period code, line code, amount, supplier, description, is accrual)."""
+    from budgets.models import SpendPosting
+
+    row = attrgetter(
+        *[
+            "document_number",
+            "line_number",
+            "posting_date",
+            "period.code",
+            "budget_line.code",
+            "amount",
+            "supplier",
+            "description",
+            "is_accrual",
+        ]
+    )
+    postings = SpendPosting.objects.filter(**filters).select_related("period__year", "budget_line")
+    return sorted(row(p) for p in postings)
+
+
+def assert_rejected(imp: Any, row: int, field: str, message: str) -> None:
+    """The ledger import was rejected with exactly this one error and no spend was posted."""
+    from budgets.models import SpendPosting
+
+    assert imp.status == "rejected", (imp.status, imp.errors)
+    assert imp.errors == [{"row": row, "field": field, "message": message}], imp.errors
+    assert SpendPosting.objects.count() == 0
+
+
+# An import profile's columns for a ledger export headed Doc, Date, Amount, CC, EC (what every
+# profile must name), and the optional text columns headed Supplier and Description.
+PROFILE_COLUMNS = {
+    "document_number": "Doc",
+    "posting_date": "Date",
+    "amount": "Amount",
+    "cost_centre": "CC",
+    "expense_code": "EC",
+}
+PROFILE_TEXT_COLUMNS = {"supplier": "Supplier", "description": "Description"}
+
+
+def profile_spec(name: str, *, text: bool = False, **settings: Any) -> dict[str, Any]:
+    """An import profile's settings (as exported): PROFILE_COLUMNS (with PROFILE_TEXT_COLUMNS if
+    `text`), lines numbered in file order; `settings` add to or replace these."""
+    columns = {**PROFILE_COLUMNS, **(PROFILE_TEXT_COLUMNS if text else {})}
+    return {"name": name, "line_numbers": "number_in_file_order", "columns": columns, **settings}
 
 
 def ledger_csv(rows: list[str], *, header: str = LEDGER_HEADER, bom: bool = False) -> bytes:
@@ -528,4 +594,53 @@ def spend_every_month(w: BudgetWorld, host_month: str, ccg_month: str) -> None:
         )
         make_posting(
             organisation=w.ccg, line=w.ccg_line, document=f"C{n}", amount=ccg_month, period_number=n
+        )
+
+
+def year_cycle_world() -> BudgetWorld:
+    """budget_world approved, each contribution's instalments written and a pro-rata risk share:
+    a year that can be spent, received, closed and settled."""
+    from budgets.models import RiskShareAgreement
+    from budgets.planning.services.funds import write_instalments
+
+    w = budget_world(status=FundBudget.Status.APPROVED)
+    for contribution in Contribution.objects.filter(fund=w.fund, year=w.year):
+        write_instalments(contribution)
+    RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
+    return w
+
+
+def close_months_at(w: BudgetWorld, through: int, closed_at: Callable[[int], Any]) -> None:
+    """Months 1..through of w's year closed at closed_at(month number) by the host's finance
+    officer for "Month-end close", the rows written directly (no frozen report, no files)."""
+    from budgets.models import FundPeriod, Period
+
+    FundPeriod.objects.bulk_create(
+        FundPeriod(
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            status="closed",
+            changed_by=w.fin_host,
+            changed_at=closed_at(n),
+            reason="Month-end close",
+        )
+        for n in range(1, through + 1)
+    )
+
+
+def close_months_by_service(
+    w: BudgetWorld, through: int = 12, *, files: bool = False, **options: Any
+) -> None:
+    """Months 1..through of w's year closed by the host's finance officer (period_close, without
+    the month's files unless `files`; `options` such as today= go to period_close)."""
+    from budgets.models import Period
+    from budgets.planning.services.periods import period_close
+
+    for n in range(1, through + 1):
+        period_close(
+            actor=w.fin_host,
+            fund=w.fund,
+            period=Period.objects.get(year=w.year, number=n),
+            files=files,
+            **options,
         )

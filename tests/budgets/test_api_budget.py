@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
 from budgets.models import BudgetLine, Virement
 from tests.budgets.factories import BudgetLineFactory, budget_world
+from tests.factories import api_as
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -18,24 +18,18 @@ def world():
     return budget_world()
 
 
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def test_funds_are_scoped_and_others_answer_404(world):
-    body = client_for(world.comm_ccg).get("/api/v1/funds/").json()
+    body = api_as(world.comm_ccg).get("/api/v1/funds/").json()
     assert [f["code"] for f in body["results"]] == ["LP-TEST"]
     assert body["results"][0]["host"] == "TCOUNCIL"
-    outsider = client_for(world.comm_outsider)
+    outsider = api_as(world.comm_outsider)
     assert outsider.get("/api/v1/funds/").json()["results"] == []
     assert outsider.get(f"/api/v1/funds/{world.fund.pk}/").status_code == 404
     assert outsider.get(f"/api/v1/budget-lines/{world.host_line.pk}/").status_code == 404
 
 
 def test_line_detail_has_an_etag_and_if_match_guards_every_edit(world):
-    api = client_for(world.comm_host)
+    api = api_as(world.comm_host)
     url = f"/api/v1/budget-lines/{world.host_line.pk}/"
     got = api.get(url)
     assert got["ETag"] == '"1"'
@@ -62,13 +56,13 @@ def test_line_detail_has_an_etag_and_if_match_guards_every_edit(world):
 def test_partner_who_does_not_lead_gets_403_and_outsider_404_on_edit(world):
     url = f"/api/v1/budget-lines/{world.host_line.pk}/"
     assert (
-        client_for(world.comm_ccg)
+        api_as(world.comm_ccg)
         .patch(url, {"name": "x"}, format="json", HTTP_IF_MATCH='"1"')
         .status_code
         == 403
     )
     assert (
-        client_for(world.comm_outsider)
+        api_as(world.comm_outsider)
         .patch(url, {"name": "x"}, format="json", HTTP_IF_MATCH='"1"')
         .status_code
         == 404
@@ -76,7 +70,7 @@ def test_partner_who_does_not_lead_gets_403_and_outsider_404_on_edit(world):
 
 
 def test_create_line_and_rephase_and_read_its_history(world):
-    api = client_for(world.comm_ccg)
+    api = api_as(world.comm_ccg)
     created = api.post(
         "/api/v1/budget-lines/",
         {
@@ -112,7 +106,7 @@ def test_create_line_and_rephase_and_read_its_history(world):
 
 
 def test_bad_input_gets_a_400_with_the_message(world):
-    api = client_for(world.comm_host)
+    api = api_as(world.comm_host)
     response = api.post(
         "/api/v1/budget-lines/",
         {
@@ -131,7 +125,7 @@ def test_bad_input_gets_a_400_with_the_message(world):
 
 
 def test_lifecycle_virement_and_period_endpoints(world):
-    host_fin, ccg_fin = client_for(world.fin_host), client_for(world.fin_ccg)
+    host_fin, ccg_fin = api_as(world.fin_host), api_as(world.fin_ccg)
     fund_url = f"/api/v1/funds/{world.fund.pk}/"
     assert host_fin.get(fund_url + "budget/?year=2016/17").json()["status"] == "draft"
     assert (
@@ -146,7 +140,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
         == "approved"
     )
 
-    requested = client_for(world.comm_host).post(
+    requested = api_as(world.comm_host).post(
         "/api/v1/virements/",
         {
             "from_line": world.host_line.pk,
@@ -164,7 +158,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
     applied = host_fin.post(f"/api/v1/virements/{vid}/approve/", {"note": "ok"}, format="json")
     assert applied.json()["status"] == "applied"
     assert Virement.objects.get(pk=vid).status == "applied"
-    line = client_for(world.comm_host).get(f"/api/v1/budget-lines/{world.host_line.pk}/").json()
+    line = api_as(world.comm_host).get(f"/api/v1/budget-lines/{world.host_line.pk}/").json()
     assert (line["original_budget"], line["changes"], line["current_budget"]) == (
         "120000.00",
         "-6000.00",
@@ -172,7 +166,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
     )
 
     big = (
-        client_for(world.comm_host)
+        api_as(world.comm_host)
         .post(
             "/api/v1/virements/",
             {
@@ -197,7 +191,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
         ).status_code
         == 403
     )
-    reopened = client_for(world.admin).post(
+    reopened = api_as(world.admin).post(
         fund_url + "reopen-period/",
         {"period": "2016/17-M01", "reason": "Late invoice"},
         format="json",
@@ -209,7 +203,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
         ("Finhost Tester", "Month-end close"),
     ]
 
-    forecast = client_for(world.comm_host).post(
+    forecast = api_as(world.comm_host).post(
         "/api/v1/forecasts/",
         {
             "line": world.host_line.pk,
@@ -221,7 +215,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
     assert forecast.status_code == 400
     assert forecast.json()["field"] == "commentary"
     suggested = (
-        client_for(world.comm_host)
+        api_as(world.comm_host)
         .get(f"/api/v1/budget-lines/{world.host_line.pk}/suggested-forecast/?period=2016/17-M02")
         .json()
     )
@@ -237,7 +231,7 @@ def test_lifecycle_virement_and_period_endpoints(world):
 
 
 def test_contributions_and_risk_share_endpoints(world):
-    api = client_for(world.fin_host)
+    api = api_as(world.fin_host)
     rows = api.get(f"/api/v1/contributions/?fund={world.fund.pk}").json()["results"]
     assert [(r["partner"], r["amount"]) for r in rows] == [
         ("TCCG", "400000.00"),
@@ -286,7 +280,7 @@ def test_contributions_and_risk_share_endpoints(world):
 
 
 def test_budget_upload_through_the_api(world):
-    api = client_for(world.fin_host)
+    api = api_as(world.fin_host)
     header = "line_code,name,service_area,locality,lead_commissioner,annual_budget,phasing"
     data = io.BytesIO(f"{header}\nUP1,Uploaded,ASC.HOME,,TCCG,1200.00,flat\n".encode())
     data.name = "budget.csv"
@@ -311,7 +305,7 @@ def test_budget_upload_through_the_api(world):
 
 
 def test_lines_list_uses_a_constant_number_of_queries(world):
-    api = client_for(world.comm_host)
+    api = api_as(world.comm_host)
     url = f"/api/v1/budget-lines/?fund={world.fund.pk}"
     api.get(url)  # the user's roles are read once and cached
     with CaptureQueriesContext(connection) as few:
@@ -324,7 +318,7 @@ def test_lines_list_uses_a_constant_number_of_queries(world):
 
 
 def test_phasing_preview_changes_nothing(world):
-    api = client_for(world.comm_ccg)
+    api = api_as(world.comm_ccg)
     url = f"/api/v1/budget-lines/{world.host_line.pk}/phasing-preview/"
     body = api.get(url, {"method": "seasonal"}).json()
     assert body["method"] == "seasonal"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from budgets.choosers import LIMIT, search_lines
 from budgets.models import BudgetLine, FundBudget
-from tests.budgets.factories import BudgetLineFactory, PooledFundFactory, budget_world
+from tests.budgets.factories import BudgetLineFactory, PooledFundFactory, budget_world, fund_line
 from tests.pages import Page, form_problems
 
 pytestmark = pytest.mark.django_db
@@ -65,14 +64,7 @@ def test_the_search_page_without_javascript_lists_matches_as_links(client, world
 
 def test_at_most_fifty_lines_are_offered(world):
     for n in range(LIMIT + 5):
-        BudgetLineFactory(
-            fund=world.fund,
-            year=world.year,
-            code=f"X{n:03d}",
-            name="Extra care",
-            service_area=world.area,
-            original_budget=Decimal("1000.00"),
-        )
+        fund_line(world, f"X{n:03d}", "1000.00", name="Extra care")
     found = search_lines(BudgetLine.objects.all(), "extra")
     assert len(found) == LIMIT
     assert [line.code for line in found[:2]] == ["X000", "X001"]
@@ -80,14 +72,7 @@ def test_at_most_fifty_lines_are_offered(world):
 
 def test_the_virement_form_lists_only_the_chosen_line_and_the_matches(client, world):
     for n in range(30):
-        BudgetLineFactory(
-            fund=world.fund,
-            year=world.year,
-            code=f"Z{n:03d}",
-            name="Zebra care",
-            service_area=world.area,
-            original_budget=Decimal("1000.00"),
-        )
+        fund_line(world, f"Z{n:03d}", "1000.00", name="Zebra care")
     client.force_login(world.comm_host)
     url = reverse("budgets:virement-request", args=[world.fund.pk])
     page = client.get(url, {"from_line": world.host_line.pk}).content.decode()

@@ -20,7 +20,7 @@ from budgets.ledger.services.postings import spend_post
 from budgets.models import FundPeriod, LedgerImport, Period, SpendPosting, StaleMark
 from gmhsc.errors import NotAllowed
 from gmhsc.uploads import UploadRefused
-from tests.budgets.factories import LEDGER_HEADER, ledger_csv, ledger_world
+from tests.budgets.factories import LEDGER_HEADER, assert_rejected, ledger_csv, ledger_world
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +165,61 @@ def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, monke
     )
 
 
+def _sql_engine_with_a_change_under_the_lock(monkeypatch, change) -> None:
+    """The COPY engine, with `change` made just after it takes the organisation's lock (after
+    the rows were checked, before they are inserted)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY engine needs PostgreSQL")
+    real_run = ledger_import.run_import
+    monkeypatch.setattr(
+        ledger_import, "run_import", lambda pk, **kw: real_run(pk, **{**kw, "engine": "sql"})
+    )
+    real_lock = sql_engine.lock_organisation
+
+    def lock_then_change(organisation):
+        real_lock(organisation)
+        change()
+
+    monkeypatch.setattr(sql_engine, "lock_organisation", lock_then_change)
+
+
+def test_a_month_closed_while_the_file_was_checked_refuses_its_rows(w, monkeypatch):
+    april = Period.objects.get(year=w.year, number=1)
+    _sql_engine_with_a_change_under_the_lock(
+        monkeypatch, lambda: FundPeriod.objects.create(fund=w.fund, period=april, status="closed")
+    )
+    imp = upload(w, ledger_csv(GOOD))
+    assert imp.status == "rejected"
+    assert [(e["row"], e["field"]) for e in imp.errors] == [
+        (2, "posting_date"),
+        (3, "posting_date"),
+    ]
+    assert imp.errors[0]["message"] == "period 2016/17-M01 is closed for fund LP-TEST"
+    assert not SpendPosting.objects.exists()
+
+
+def test_m12_reopened_while_the_file_was_checked_refuses_its_m13_rows(w, monkeypatch):
+    m12 = FundPeriod.objects.create(
+        fund=w.fund, period=Period.objects.get(year=w.year, number=12), status="closed"
+    )
+    _sql_engine_with_a_change_under_the_lock(
+        monkeypatch, lambda: FundPeriod.objects.filter(pk=m12.pk).update(status="open")
+    )
+    header = LEDGER_HEADER + ",budget_line,period,is_accrual"
+    accrual = "TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,750.00,Acme,Year-end accrual,,2016/17-M13,yes"
+    imp = upload(w, ledger_csv([accrual], header=header))
+    assert imp.status == "rejected"
+    assert imp.errors == [
+        {
+            "row": 2,
+            "field": "period",
+            "message": "period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed "
+            "for fund LP-TEST",
+        }
+    ]
+    assert not SpendPosting.objects.exists()
+
+
 BAD_ROWS = [
     ('TCOUNCIL,B-1,1,2016-04-15,CC100,E5100,"1,2x",Acme,x', "amount", "'1,2x' is not a number"),
     ("TCOUNCIL,B-2,1,2016-04-15,CC100,E5100,,Acme,x", "amount", "is empty"),
@@ -243,10 +298,8 @@ BAD_ROWS = [
 @pytest.mark.parametrize(("line", "field", "problem"), BAD_ROWS)
 def test_each_bad_row_refused_naming_row_and_column(w, engine, line, field, problem):
     imp = upload(w, ledger_csv([GOOD[0], line]))
-    assert imp.status == "rejected"
-    assert imp.errors == [{"row": 3, "field": field, "message": problem}]
+    assert_rejected(imp, 3, field, problem)
     assert imp.error_count == 1
-    assert SpendPosting.objects.count() == 0
 
 
 def test_closed_period_refused(w, engine):
@@ -254,15 +307,7 @@ def test_closed_period_refused(w, engine):
         fund=w.fund, period=Period.objects.get(year=w.year, number=6), status="closed"
     )
     imp = upload(w, ledger_csv(GOOD))
-    assert imp.status == "rejected"
-    assert imp.errors == [
-        {
-            "row": 4,
-            "field": "posting_date",
-            "message": "period 2016/17-M06 is closed for fund LP-TEST",
-        }
-    ]
-    assert SpendPosting.objects.count() == 0
+    assert_rejected(imp, 4, "posting_date", "period 2016/17-M06 is closed for fund LP-TEST")
 
 
 def test_posting_date_outside_the_periods_year(w, engine):
@@ -391,15 +436,7 @@ def test_a_nul_character_after_the_first_8_kb_is_named_by_row_and_column(w, engi
     ]
     rows.append("TCOUNCIL,N-nul,1,2016-04-15,CC100,E5100,10.00,Ac\x00me,x")
     imp = upload(w, ledger_csv(rows))
-    assert imp.status == "rejected"
-    assert imp.errors == [
-        {
-            "row": 302,
-            "field": "supplier",
-            "message": "contains the NUL character (U+0000); remove it",
-        }
-    ]
-    assert SpendPosting.objects.count() == 0
+    assert_rejected(imp, 302, "supplier", "contains the NUL character (U+0000); remove it")
 
 
 def test_only_the_organisations_finance_officer_may_import(w):

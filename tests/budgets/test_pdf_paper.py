@@ -6,24 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from budgets.models.figures import MONEY_COLUMNS as MONEY
 from budgets.reports import exports
 from budgets.reports.pdf_renderer import render_pdf_html
 from gmhsc.money import format_money
 from tests.budgets.factories import synthetic_variance_report
 from tests.paper import CUT_OR_PENCE, boxes_wider_than_the_page, pdf_text
-
-MONEY = (
-    "original_budget",
-    "changes",
-    "current_budget",
-    "ytd_budget",
-    "ytd_actual",
-    "ytd_variance",
-    "commitments",
-    "forecast_outturn",
-    "forecast_variance",
-    "movement",
-)
 
 
 def gm_pool_sized_report():

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from budgets.models import BudgetLine, FundBudget
-from tests.budgets.factories import BudgetLineFactory, budget_world
+from tests.budgets.factories import budget_world, fund_line
+from tests.factories import api_as
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -22,15 +22,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def world():
     w = budget_world()  # draft
-    w.line = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="DR01",
-        name="Draft line",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("200000.00"),
-    )
+    w.line = fund_line(w, "DR01", "200000.00", name="Draft line")
     return w
 
 
@@ -124,14 +116,8 @@ def test_the_grid_asks_for_the_live_check(client, world):
     assert "Set the annual budget to the months&#x27; total" in page
 
 
-def api_for(user):
-    api = APIClient()
-    api.force_authenticate(user)
-    return api
-
-
 def test_the_api_refuses_months_that_do_not_add_up_unless_asked(world):
-    api = api_for(world.comm_host)
+    api = api_as(world.comm_host)
     url = f"/api/v1/budget-lines/{world.line.pk}/rephase/"
     months = [str(getattr(world.line, f"m{n:02d}")) for n in range(1, 13)]
     months[0] = "20000.00"
@@ -163,7 +149,7 @@ def test_an_approved_budget_is_never_set_from_the_months(client, world):
     )
     months = [str(getattr(world.line, f"m{n:02d}")) for n in range(1, 13)]
     months[0] = "20000.00"
-    refused = api_for(world.comm_host).post(
+    refused = api_as(world.comm_host).post(
         f"/api/v1/budget-lines/{world.line.pk}/rephase/",
         {"method": "custom", "custom": months, "set_annual_budget": True},
         format="json",

@@ -26,6 +26,8 @@ from tests.budgets.factories import (
     ContributionFactory,
     PooledFundFactory,
     ledger_world,
+    posted_rows,
+    profile_spec,
 )
 
 pytestmark = pytest.mark.django_db
@@ -39,22 +41,7 @@ DEBIT_CREDIT_HEADER = "Doc,Date,Debit,Credit,CC,EC"
 
 
 def _profile(**overrides: Any) -> dict[str, Any]:
-    spec = {
-        "name": "case-profile",
-        "date_format": "DD.MM.YYYY",
-        "line_numbers": "number_in_file_order",
-        "columns": {
-            "document_number": "Doc",
-            "posting_date": "Date",
-            "amount": "Amount",
-            "cost_centre": "CC",
-            "expense_code": "EC",
-            "supplier": "Supplier",
-            "description": "Description",
-        },
-    }
-    spec.update(overrides)
-    return spec
+    return profile_spec("case-profile", text=True, **{"date_format": "DD.MM.YYYY", **overrides})
 
 
 DEBIT_CREDIT = _profile(
@@ -317,22 +304,7 @@ def _run_case(w: Any, case: Case, engine: str) -> dict[str, Any]:
         )
         import_service.run_import(imp.pk, engine=engine)
         imp.refresh_from_db()
-        postings = sorted(
-            (
-                p.document_number,
-                p.line_number,
-                p.posting_date,
-                p.period.code,
-                p.budget_line.code,
-                p.amount,
-                p.supplier,
-                p.description,
-                p.is_accrual,
-            )
-            for p in SpendPosting.objects.filter(ledger_import=imp).select_related(
-                "period__year", "budget_line"
-            )
-        )
+        postings = posted_rows(ledger_import=imp)
         found = {
             "status": imp.status,
             "errors": [(e["row"], e["field"], e["message"]) for e in imp.errors],

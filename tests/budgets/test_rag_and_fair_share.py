@@ -13,7 +13,7 @@ from budgets.models import AllocationRun, Forecast, LineVariance, Period
 from budgets.outbox import mark_stale
 from budgets.rag import Rag, Thresholds, rag_for
 from budgets.reports.variance import compute_variance_report
-from tests.budgets.factories import BudgetLineFactory, budget_world, make_posting
+from tests.budgets.factories import budget_world, fund_line, make_posting
 from tests.factories import LocalityFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +40,7 @@ def test_a_recomputed_line_is_rated_by_the_same_boundaries():
     april = Period.objects.get(year=w.year, number=1)
     lines = {}
     for pct, _ in BOUNDARY:
-        line = BudgetLineFactory(
-            fund=w.fund,
-            year=w.year,
-            code=f"B{pct.replace('.', '')}",
-            service_area=w.area,
-            original_budget=D("100000.00"),
-        )
+        line = fund_line(w, f"B{pct.replace('.', '')}", "100000.00")
         Forecast.objects.create(line=line, period=april, amount=D("100000.00") + D(pct) * 1000)
         lines[pct] = line
     mark_stale(fund_id=w.fund.pk, year_id=w.year.pk, reason="forecasts")
@@ -65,15 +59,7 @@ def two_localities():
     bolton = LocalityFactory(gss_code="E08000001", name="Bolton", population_mid2015=280_000)
     bury = LocalityFactory(gss_code="E08000002", name="Bury", population_mid2015=190_000)
     for code, locality, amount in (("BO1", bolton, "300000.00"), ("BU1", bury, "200000.00")):
-        BudgetLineFactory(
-            fund=w.fund,
-            year=w.year,
-            code=code,
-            service_area=w.area,
-            locality=locality,
-            original_budget=D(amount),
-            recurrent=True,
-        )
+        fund_line(w, code, amount, locality=locality, recurrent=True)
     make_posting(
         organisation=w.host, line=w.host_line, document="INV-1", amount="1.00", period_number=1
     )

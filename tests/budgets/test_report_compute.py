@@ -14,13 +14,13 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import ExportJob, Forecast, FundBudget, Period, ReportSnapshot
-from budgets.planning.services.periods import period_close
 from budgets.reports.tasks import period_close_reports
 from budgets.reports.variance import compute_live_report, compute_variance_report
 from tests.budgets.factories import (
     BudgetLineFactory,
     ServiceAreaFactory,
     budget_world,
+    close_months_by_service,
     line_variance,
     make_posting,
 )
@@ -29,6 +29,23 @@ from tests.factories import LocalityFactory
 pytestmark = pytest.mark.django_db
 D = Decimal
 AS_AT = datetime(2016, 10, 3, 13, 2, tzinfo=UTC)
+# The recompute engine's M6 rows, chosen by hand: budget (original and current), then M6_COLUMNS.
+M6_COLUMNS = [
+    "ytd_budget",
+    "ytd_actual",
+    "ytd_variance",
+    "ytd_variance_pct",
+    "commitments",
+    "forecast_outturn",
+    "forecast_variance",
+    "forecast_variance_pct",
+    "movement",
+]
+M6 = """
+host_line  120000.00  60000.00  66000.00   6000.00  10.00  500.00  130000.00  10000.00   8.33   2500.00  red    adverse
+ccg_line    60000.00  30000.00  29000.00  -1000.00  -3.33    0.00   59000.00  -1000.00  -1.67   -200.00  green  favourable
+ph_line     24000.00  12000.00  12600.00    600.00   5.00    0.00   24720.00    720.00   3.00      0.00  amber  adverse
+"""
 
 
 @pytest.fixture
@@ -53,54 +70,17 @@ def world():
         locality=bolton,
         original_budget=D("24000.00"),
     )
-    line_variance(
-        w.host_line,
-        6,
-        original_budget=D("120000.00"),
-        current_budget=D("120000.00"),
-        ytd_budget=D("60000.00"),
-        ytd_actual=D("66000.00"),
-        ytd_variance=D("6000.00"),
-        ytd_variance_pct=D("10.00"),
-        commitments=D("500.00"),
-        forecast_outturn=D("130000.00"),
-        forecast_variance=D("10000.00"),
-        forecast_variance_pct=D("8.33"),
-        movement=D("2500.00"),
-        rag="red",
-        adverse_favourable="adverse",
-    )
-    line_variance(
-        w.ccg_line,
-        6,
-        original_budget=D("60000.00"),
-        current_budget=D("60000.00"),
-        ytd_budget=D("30000.00"),
-        ytd_actual=D("29000.00"),
-        ytd_variance=D("-1000.00"),
-        ytd_variance_pct=D("-3.33"),
-        forecast_outturn=D("59000.00"),
-        forecast_variance=D("-1000.00"),
-        forecast_variance_pct=D("-1.67"),
-        movement=D("-200.00"),
-        rag="green",
-        adverse_favourable="favourable",
-    )
-    line_variance(
-        w.ph_line,
-        6,
-        original_budget=D("24000.00"),
-        current_budget=D("24000.00"),
-        ytd_budget=D("12000.00"),
-        ytd_actual=D("12600.00"),
-        ytd_variance=D("600.00"),
-        ytd_variance_pct=D("5.00"),
-        forecast_outturn=D("24720.00"),
-        forecast_variance=D("720.00"),
-        forecast_variance_pct=D("3.00"),
-        rag="amber",
-        adverse_favourable="adverse",
-    )
+    for attr, *figures, rag, adverse_favourable in (row.split() for row in M6.strip().split("\n")):
+        budget, *money = (D(f) for f in figures)
+        line_variance(
+            getattr(w, attr),
+            6,
+            original_budget=budget,
+            current_budget=budget,
+            **dict(zip(M6_COLUMNS, money, strict=True)),
+            rag=rag,
+            adverse_favourable=adverse_favourable,
+        )
     line_variance(w.host_line, 5)  # another month: never in the M6 report
     # Spend in April: the year has started (budgets.context), so lines are rated.
     make_posting(
@@ -217,12 +197,7 @@ def test_month_close_freezes_the_figures_the_engine_holds_at_close(
     world, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        for n in range(1, 7):
-            period_close(
-                actor=world.fin_host,
-                fund=world.fund,
-                period=Period.objects.get(year=world.year, number=n),
-            )
+        close_months_by_service(world, through=6, files=True)
     snapshot = ReportSnapshot.objects.get(fund=world.fund, period=world.m6)
     report = compute_variance_report(fund=world.fund, period=world.m6)
     assert report.source == "snapshot"

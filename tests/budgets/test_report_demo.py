@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from budgets.demo import reports as demo_reports
-from budgets.models import ExportJob, FundBudget, FundPeriod, Period, ReportSnapshot
-from tests.budgets.factories import budget_world
+from budgets.models import ExportJob, FundBudget, ReportSnapshot
+from tests.budgets.factories import budget_world, close_months_at
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +19,7 @@ def test_closed_months_are_frozen_after_the_server_starts(
 ):
     settings.MEDIA_ROOT = tmp_path
     w = budget_world(status=FundBudget.Status.APPROVED)
-    FundPeriod.objects.bulk_create(
-        FundPeriod(
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            status="closed",
-            changed_by=w.fin_host,
-            changed_at=datetime(2016, n + 4, 7, 10, tzinfo=UTC),
-            reason="Month-end close",
-        )
-        for n in range(1, 6)
-    )
+    close_months_at(w, 5, lambda n: datetime(2016, n + 4, 7, 10, tzinfo=UTC))
     assert list(demo_reports.seed()) == [
         (
             "month-end reports: 5 closed months' reports to freeze after the server starts "

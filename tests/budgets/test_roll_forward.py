@@ -36,7 +36,7 @@ from budgets.models import (
     RiskShareAgreement,
     RolledLine,
 )
-from budgets.planning.services import adjustments, virements
+from budgets.planning.services import adjustments
 from budgets.planning.services.funds import fund_budget_approve, fund_budget_submit
 from budgets.planning.services.roll_forward import (
     Rates,
@@ -46,12 +46,13 @@ from budgets.planning.services.roll_forward import (
 )
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from tests.budgets.factories import (
-    BudgetLineFactory,
-    LedgerMappingFactory,
     ServiceAreaFactory,
+    approved_virement,
     budget_world,
+    fund_line,
     make_posting,
     make_year,
+    mapping,
 )
 
 D = Decimal
@@ -65,61 +66,34 @@ def world():
     w = budget_world(status=FundBudget.Status.APPROVED)
     w.next_year = make_year("2017/18")
     area_ph = ServiceAreaFactory(code="PH.SEX", name="Sexual health")
-    w.hc02 = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="HC02",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("12345.67"),
-    )
-    w.ly01 = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="LY01",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("40000.00"),
-        phasing_method="last_year",
-    )
-    w.ph01 = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="PH01",
+    w.hc02 = fund_line(w, "HC02", "12345.67")
+    w.ly01 = fund_line(w, "LY01", "40000.00", phasing_method="last_year")
+    w.ph01 = fund_line(
+        w,
+        "PH01",
+        "36000.00",
         service_area=area_ph,
         lead_commissioner=w.ccg,
-        original_budget=D("36000.00"),
         phasing_method="custom",
         **{f"m{n:02d}": v for n, v in enumerate(QUARTERS, start=1)},
     )
-    w.nr01 = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="NR01",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("10000.00"),
-        recurrent=False,
-    )
+    w.nr01 = fund_line(w, "NR01", "10000.00", recurrent=False)
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
-    recurrent = virements.virement_request(
-        actor=w.comm_host,  # nobody approves their own request
+    approved_virement(
+        w,
         from_line=w.host_line,
         to_line=w.ccg_line,
         amount="12000.00",
         recurrent=True,
         reason="Recurrent shift to community health",
     )
-    virements.virement_approve(actor=w.fin_host, virement=recurrent)
-    one_off = virements.virement_request(
-        actor=w.comm_host,
+    approved_virement(
+        w,
         from_line=w.ccg_line,
         to_line=w.host_line,
         amount="5000.00",
-        recurrent=False,
         reason="One-off winter cover",
     )
-    virements.virement_approve(actor=w.fin_host, virement=one_off)
     adjustments.adjustment_create(
         actor=w.fin_host, line=w.ph01, amount="1200.00", reason="Grant uplift", recurrent=True
     )
@@ -133,29 +107,10 @@ def world():
     make_posting(
         organisation=w.host, line=w.ly01, document="LY-2", amount="3000.00", period_number=2
     )
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC100",
-        expense_code="E5100",
-        budget_line=w.host_line,
-    )
-    LedgerMappingFactory(
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC900",
-        expense_code="E5100",
-        budget_line=w.nr01,
-    )
-    LedgerMappingFactory(  # a mapping rule: cost centres CC2..., any expense code
-        organisation=w.host,
-        year=w.year,
-        cost_centre="CC2*",
-        cost_centre_match="prefix",
-        expense_code="*",
-        expense_code_match="any",
-        budget_line=w.host_line,
-    )
+    mapping(w, "CC100", "E5100", w.host_line)
+    mapping(w, "CC900", "E5100", w.nr01)
+    # a mapping rule: cost centres CC2..., any expense code
+    mapping(w, "CC2*", "*", w.host_line, cost_centre_match="prefix", expense_code_match="any")
     return w
 
 

@@ -6,52 +6,36 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.test import APIClient
 
 from budgets.figures.recompute import recompute_fund_now
 from budgets.models import (
     BudgetLine,
-    Contribution,
     FinancialYear,
-    FundBudget,
     Period,
-    RiskShareAgreement,
     YearEnd,
 )
-from budgets.planning.services.funds import write_instalments
-from budgets.planning.services.periods import period_close
 from budgets.planning.services.years import financial_year_open
 from gmhsc.errors import ApplicationError
-from tests.budgets.factories import budget_world, make_year, spend_every_month
+from tests.budgets.factories import (
+    close_months_by_service,
+    make_year,
+    spend_every_month,
+    year_cycle_world,
+)
+from tests.factories import api_as
 
 D = Decimal
 pytestmark = pytest.mark.django_db
 
 
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.fixture
 def world():
-    w = budget_world(status=FundBudget.Status.APPROVED)
-    for contribution in Contribution.objects.filter(fund=w.fund, year=w.year):
-        write_instalments(contribution)
-    RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
-    return w
+    return year_cycle_world()
 
 
 def closed_year(w):
     spend_every_month(w, "10500.00", "5000.00")
-    for n in range(1, 13):
-        period_close(
-            actor=w.fin_host,
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            files=False,
-        )
+    close_months_by_service(w)
 
 
 # ---- opening years ----------------------------------------------------------------------------
@@ -88,19 +72,21 @@ def test_a_year_not_written_yyyy_yy_with_consecutive_years_is_refused(world, cod
 
 
 def test_financial_years_api(world):
-    created = api(world.admin).post("/api/v1/financial-years/", {"code": "2019/20"}, format="json")
+    created = api_as(world.admin).post(
+        "/api/v1/financial-years/", {"code": "2019/20"}, format="json"
+    )
     assert created.status_code == 201
     assert created.json()["periods"][0] == "2019/20-M01"
-    again = api(world.admin).post("/api/v1/financial-years/", {"code": "2019/20"}, format="json")
+    again = api_as(world.admin).post("/api/v1/financial-years/", {"code": "2019/20"}, format="json")
     assert again.status_code == 200
-    refused = api(world.fin_host).post(
+    refused = api_as(world.fin_host).post(
         "/api/v1/financial-years/", {"code": "2020/21"}, format="json"
     )
     assert refused.status_code == 403
-    bad = api(world.admin).post("/api/v1/financial-years/", {"code": "2020/22"}, format="json")
+    bad = api_as(world.admin).post("/api/v1/financial-years/", {"code": "2020/22"}, format="json")
     assert bad.status_code == 400
     assert "consecutive" in bad.json()["detail"]
-    codes = [y["code"] for y in api(world.comm_ccg).get("/api/v1/financial-years/").json()]
+    codes = [y["code"] for y in api_as(world.comm_ccg).get("/api/v1/financial-years/").json()]
     assert codes == ["2015/16", "2016/17", "2019/20"]
 
 
@@ -117,18 +103,20 @@ def test_roll_forward_api_and_comparison(world):
         "contribution_uplift_pct": "1.00",
     }
     assert (
-        api(w.fin_outsider)
+        api_as(w.fin_outsider)
         .post(f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json")
         .status_code
         == 404
     )
     assert (
-        api(w.comm_host)
+        api_as(w.comm_host)
         .post(f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json")
         .status_code
         == 403
     )
-    response = api(w.fin_host).post(f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json")
+    response = api_as(w.fin_host).post(
+        f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json"
+    )
     assert response.status_code == 201
     data = response.json()
     # HC01 120,000 and CH01 60,000, both recurrent: x 1.006.
@@ -137,11 +125,11 @@ def test_roll_forward_api_and_comparison(world):
         "181080.00",
         2,
     )
-    again = api(w.fin_host).post(f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json")
+    again = api_as(w.fin_host).post(f"/api/v1/funds/{w.fund.pk}/roll-forward/", body, format="json")
     assert again.status_code == 409
     assert "replace the draft" in again.json()["detail"]
     comparison = (
-        api(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/budget-setting/?year=2017/18").json()
+        api_as(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/budget-setting/?year=2017/18").json()
     )
     hc01 = next(line for line in comparison["lines"] if line["code"] == "HC01")
     assert (
@@ -208,28 +196,28 @@ def test_receipts_api(world):
         "received_on": "2016-04-04",
         "reference": "BACS 1",
     }
-    response = api(w.fin_host).post("/api/v1/contribution-receipts/", body, format="json")
+    response = api_as(w.fin_host).post("/api/v1/contribution-receipts/", body, format="json")
     assert response.status_code == 201
     assert response.json()["amount"] == "50000.00"
-    too_much = api(w.fin_host).post(
+    too_much = api_as(w.fin_host).post(
         "/api/v1/contribution-receipts/", {**body, "amount": "350000.01"}, format="json"
     )
     assert too_much.status_code == 400
     assert "still owes" in too_much.json()["detail"]
     assert (
-        api(w.fin_ccg).post("/api/v1/contribution-receipts/", body, format="json").status_code
+        api_as(w.fin_ccg).post("/api/v1/contribution-receipts/", body, format="json").status_code
         == 403
     )
-    listed = api(w.comm_ccg).get(f"/api/v1/contribution-receipts/?fund={w.fund.pk}").json()
+    listed = api_as(w.comm_ccg).get(f"/api/v1/contribution-receipts/?fund={w.fund.pk}").json()
     assert [r["reference"] for r in listed["results"]] == ["BACS 1"]
     history = (
-        api(w.comm_ccg)
+        api_as(w.comm_ccg)
         .get(f"/api/v1/contribution-receipts/{listed['results'][0]['id']}/history/")
         .json()
     )
     assert history[0]["why"] == "Receipt BACS 1 recorded"
     assert (
-        api(w.comm_outsider)
+        api_as(w.comm_outsider)
         .get(f"/api/v1/contribution-receipts/?fund={w.fund.pk}")
         .json()["results"]
         == []
@@ -247,23 +235,25 @@ def test_savings_api(world):
         "lines": ["HC01"],
         "planned": ["500.00"] * 12,
     }
-    created = api(w.comm_host).post("/api/v1/savings-schemes/", body, format="json")
+    created = api_as(w.comm_host).post("/api/v1/savings-schemes/", body, format="json")
     assert created.status_code == 201
     scheme = created.json()
     assert scheme["lines"] == ["HC01"]
-    delivered = api(w.comm_host).post(
+    delivered = api_as(w.comm_host).post(
         f"/api/v1/savings-schemes/{scheme['id']}/deliveries/",
         {"month": "1", "amount": "450.00"},
         format="json",
     )
     assert delivered.json()["deliveries"] == {"M01": "450.00"}
-    other_fund = api(w.comm_host).post(
+    other_fund = api_as(w.comm_host).post(
         "/api/v1/savings-schemes/", {**body, "code": "CIP-2", "lines": ["NOPE"]}, format="json"
     )
     assert other_fund.status_code == 400
-    history = api(w.comm_ccg).get(f"/api/v1/savings-schemes/{scheme['id']}/history/").json()
+    history = api_as(w.comm_ccg).get(f"/api/v1/savings-schemes/{scheme['id']}/history/").json()
     assert {h["why"] for h in history} >= {"Savings scheme created", "Delivered in M01: 450.00"}
-    assert api(w.comm_outsider).get(f"/api/v1/savings-schemes/{scheme['id']}/").status_code == 404
+    assert (
+        api_as(w.comm_outsider).get(f"/api/v1/savings-schemes/{scheme['id']}/").status_code == 404
+    )
 
 
 # ---- year end --------------------------------------------------------------------------------------
@@ -273,8 +263,8 @@ def test_close_year_api_settlement_and_memorandum_account(world):
     w = world
     closed_year(w)
     url = f"/api/v1/funds/{w.fund.pk}/close-year/"
-    assert api(w.fin_ccg).post(url, {"year": "2016/17"}, format="json").status_code == 403
-    response = api(w.fin_host).post(url, {"year": "2016/17"}, format="json")
+    assert api_as(w.fin_ccg).post(url, {"year": "2016/17"}, format="json").status_code == 403
+    response = api_as(w.fin_host).post(url, {"year": "2016/17"}, format="json")
     assert response.status_code == 201
     data = response.json()
     # Outturn 186,000 against 180,000: 6,000 shared 60:40.
@@ -285,10 +275,12 @@ def test_close_year_api_settlement_and_memorandum_account(world):
         "6000.00",
         [("TCOUNCIL", "3600.00", "603600.00"), ("TCCG", "2400.00", "402400.00")],
     )
-    settlement = api(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/settlement/?year=2016/17").json()
+    settlement = (
+        api_as(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/settlement/?year=2016/17").json()
+    )
     assert settlement["run"] == 1
     account = (
-        api(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/memorandum-account/?year=2016/17").json()
+        api_as(w.comm_ccg).get(f"/api/v1/funds/{w.fund.pk}/memorandum-account/?year=2016/17").json()
     )
     assert (account["frozen"], account["variance"], len(account["checksum"])) == (
         True,
@@ -296,13 +288,13 @@ def test_close_year_api_settlement_and_memorandum_account(world):
         64,
     )
     quarter = (
-        api(w.comm_ccg)
+        api_as(w.comm_ccg)
         .get(f"/api/v1/funds/{w.fund.pk}/memorandum-account/?year=2016/17&quarter=2")
         .json()
     )
     assert (quarter["frozen"], quarter["scope"], quarter["end"]) == (False, "Q2", "2016-09-30")
     assert (
-        api(w.fin_host)
+        api_as(w.fin_host)
         .post(
             f"/api/v1/funds/{w.fund.pk}/reopen-year/",
             {"year": "2016/17", "reason": "x"},
@@ -311,7 +303,7 @@ def test_close_year_api_settlement_and_memorandum_account(world):
         .status_code
         == 403
     )
-    reopened = api(w.admin).post(
+    reopened = api_as(w.admin).post(
         f"/api/v1/funds/{w.fund.pk}/reopen-year/",
         {"year": "2016/17", "reason": "Audit"},
         format="json",
@@ -427,13 +419,7 @@ def test_variance_report_dashboard_and_pack_show_savings_and_overdue_instalments
         planned=["1000.00"] * 12,
     )
     savings_delivery_record(actor=w.comm_host, scheme=scheme, month=1, amount="600.00")
-    for n in (1, 2, 3, 4):
-        period_close(
-            actor=w.fin_host,
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            files=False,
-        )
+    close_months_by_service(w, through=4)
     recompute_fund_now(w.fund, full=True)
     report = compute_variance_report(fund=w.fund, period=Period.objects.get(year=w.year, number=1))
     # Planned 1,000 to M1, delivered 600: shortfall 400 = 40% -> red; at risk 400.

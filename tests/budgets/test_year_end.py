@@ -18,7 +18,6 @@ import pytest
 from budgets.ledger.services.postings import spend_post
 from budgets.models import (
     Contribution,
-    FundBudget,
     FundPeriod,
     Period,
     ReportSnapshot,
@@ -30,7 +29,6 @@ from budgets.planning.services.funds import (
     YearClosed,
     contribution_set,
     contributions_fix_shares,
-    write_instalments,
 )
 from budgets.planning.services.periods import period_close, period_reopen
 from budgets.planning.services.receipts import receipt_record
@@ -40,23 +38,14 @@ from budgets.reports.year_end import YearNotReady, financial_year_close, financi
 from gmhsc.errors import ApplicationError, Conflict, NotAllowed, NotFound, RowErrors
 from tests.budgets.factories import (
     ContributionFactory,
-    budget_world,
+    close_months_by_service,
     make_year,
     spend_every_month,
+    year_cycle_world,
 )
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-def close_months(w, through=12):
-    for n in range(1, through + 1):
-        period_close(
-            actor=w.fin_host,
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            files=False,
-        )
 
 
 def spend(w, host_month, ccg_month):
@@ -96,11 +85,7 @@ def m13_accrual(w, actor, organisation, amount="3000.00"):
 
 @pytest.fixture
 def world():
-    w = budget_world(status=FundBudget.Status.APPROVED)
-    for contribution in Contribution.objects.filter(fund=w.fund, year=w.year):
-        write_instalments(contribution)
-    RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
-    return w
+    return year_cycle_world()
 
 
 def settlement(close):
@@ -143,7 +128,7 @@ def test_overspend_with_a_formal_variation_and_a_late_part_paid_instalment(world
         ("2016-07-15", "100000.00"),
         ("2016-11-20", "60000.00"),
     )
-    close_months(w)
+    close_months_by_service(w)
     m13_accrual(w, w.fin_host, w.host)
     close = financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year, reason="Audited")
     assert (close.budget, close.outturn, close.variance) == (
@@ -201,7 +186,7 @@ def test_underspend_under_each_choice(world, choice, host, ccg):
     spend(w, "9500.00", "4750.00")
     receive(w, w.host, ("2016-04-01", "600000.00"))
     receive(w, w.ccg, ("2016-04-01", "400000.00"))
-    close_months(w)
+    close_months_by_service(w)
     close = financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year)
     assert close.variance == D("-9000.00")
     got = settlement(close)
@@ -216,7 +201,7 @@ def test_a_carried_forward_underspend_appears_in_next_years_contributions(world)
         ContributionFactory(fund=w.fund, year=next_year, partner=partner, amount=D(amount))
     RiskShareAgreement.objects.filter(fund=w.fund, year=w.year).update(underspend="carry_forward")
     spend(w, "9500.00", "4750.00")
-    close_months(w)
+    close_months_by_service(w)
     financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year)
     ccg_next = Contribution.objects.get(fund=w.fund, year=next_year, partner=w.ccg)
     assert (ccg_next.amount, ccg_next.carried_forward, ccg_next.due_in_cash) == (
@@ -242,7 +227,7 @@ def test_a_carried_forward_underspend_appears_in_next_years_contributions(world)
 
 def test_m13_takes_year_end_adjustments_from_the_host_once_m12_is_closed(world):
     w = world
-    close_months(w, through=11)
+    close_months_by_service(w, through=11)
     with pytest.raises(RowErrors) as early:
         m13_accrual(w, w.fin_host, w.host)
     assert early.value.errors[0]["message"] == (
@@ -273,7 +258,7 @@ def test_m13_takes_year_end_adjustments_from_the_host_once_m12_is_closed(world):
 
 def test_closing_with_months_open_is_refused_naming_them(world):
     w = world
-    close_months(w, through=10)
+    close_months_by_service(w, through=10)
     with pytest.raises(YearNotReady, match=r"close 2016/17-M11, 2016/17-M12 first"):
         financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year)
     assert not YearEnd.objects.exists()
@@ -282,7 +267,7 @@ def test_closing_with_months_open_is_refused_naming_them(world):
 def test_a_settlement_without_a_risk_share_agreement_is_refused(world):
     w = world
     RiskShareAgreement.objects.all().delete()
-    close_months(w)
+    close_months_by_service(w)
     with pytest.raises(ApplicationError, match="has no risk-share agreement for 2016/17"):
         financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year)
     assert not YearEnd.objects.exists()
@@ -291,7 +276,7 @@ def test_a_settlement_without_a_risk_share_agreement_is_refused(world):
 
 def test_who_may_close_and_reopen(world):
     w = world
-    close_months(w)
+    close_months_by_service(w)
     with pytest.raises(NotAllowed):
         financial_year_close(actor=w.fin_ccg, fund=w.fund, year=w.year)
     with pytest.raises(NotFound):
@@ -308,7 +293,7 @@ def test_who_may_close_and_reopen(world):
 def test_a_closed_year_is_frozen_until_an_administrator_reopens_it(world):
     w = world
     spend(w, "10000.00", "5000.00")
-    close_months(w)
+    close_months_by_service(w)
     first = financial_year_close(actor=w.fin_host, fund=w.fund, year=w.year)
     account = frozen_year_account(w.fund, w.year)
     assert account.frozen

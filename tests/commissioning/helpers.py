@@ -9,7 +9,7 @@ from typing import Any
 
 from budgets.models import BudgetLine, FundBudget
 from commissioning.models import Provider, Service
-from tests.budgets.factories import BudgetLineFactory, BudgetWorld, budget_world
+from tests.budgets.factories import BudgetWorld, budget_world, fund_line
 
 D = Decimal
 
@@ -29,15 +29,13 @@ def commissioning_world(*, status: str = FundBudget.Status.APPROVED) -> World:
     """LP-TEST (officer limit £50,000) with HC01 £120,000 and HC02 £60,000 led by Test Council,
     CH01 £60,000 led by Test CCG; all flat phased. A provider and a council service."""
     w = budget_world(status=status)
-    second = BudgetLineFactory(
-        fund=w.fund,
-        year=w.year,
-        code="HC02",
-        name="Home care north",
-        service_area=w.area,
-        lead_commissioner=w.host,
-        original_budget=D("60000.00"),
-    )
+    second = fund_line(w, "HC02", "60000.00", name="Home care north")
+    provider, service = provider_and_service(w)
+    return World(w=w, second_line=second, provider=provider, service=service)
+
+
+def provider_and_service(w: BudgetWorld) -> tuple[Provider, Service]:
+    """Acme Care Ltd (independent) and the host's home care service in w's service area."""
     provider = Provider.objects.create(name="Acme Care Ltd", kind=Provider.Kind.INDEPENDENT)
     service = Service.objects.create(
         name="Home care",
@@ -45,7 +43,7 @@ def commissioning_world(*, status: str = FundBudget.Status.APPROVED) -> World:
         care_setting=Service.CareSetting.HOME,
         commissioner=w.host,
     )
-    return World(w=w, second_line=second, provider=provider, service=service)
+    return provider, service
 
 
 def contract_kwargs(world: World, **overrides: Any) -> dict[str, Any]:
@@ -69,3 +67,54 @@ def contract_kwargs(world: World, **overrides: Any) -> dict[str, Any]:
     }
     kwargs.update(overrides)
     return kwargs
+
+
+def bcf_scheme(
+    w: Any, code: str, planned: str, actuals: dict[int, str], actor: Any = None, **overrides: Any
+) -> Any:
+    """A BCF scheme of w's fund saved by the host's commissioner (unless `actor`): a discharge
+    scheme, jointly led, run by the local authority, social care, from the CCG minimum."""
+    from commissioning import services
+
+    kwargs = {
+        "actor": actor or w.comm_host,
+        "fund": w.fund,
+        "year": w.year,
+        "code": code,
+        "name": f"Scheme {code}",
+        "scheme_type": "discharge",
+        "lead_commissioner": "joint",
+        "provider_type": "local_authority",
+        "area_of_spend": "social_care",
+        "funding_source": "ccg_minimum",
+        "planned_spend": D(planned),
+        "actuals": {q: D(a) for q, a in actuals.items()},
+    }
+    kwargs.update(overrides)
+    return services.bcf_scheme_save(**kwargs)
+
+
+def bcf_metric(w: Any, code: str, quarter: int, plan: str, **fields: Any) -> Any:
+    """A BCF metric's plan (and `actual`, `local_definition`) for a quarter of w's fund's year,
+    set by the host's commissioner."""
+    from commissioning import services
+
+    return services.bcf_metric_set(
+        actor=w.comm_host, fund=w.fund, year=w.year, code=code, quarter=quarter, plan=plan, **fields
+    )
+
+
+def award_decision(actor: Any, contract: Any, value: str, **fields: Any) -> Any:
+    """An award of `contract` at `value` recorded by `actor`: "Award after open tender", decided
+    by the head of commissioning (`fields` add to or replace these)."""
+    from commissioning import services
+
+    kwargs = {
+        "kind": "award",
+        "summary": "Award after open tender",
+        "participants": "Head of commissioning",
+        **fields,
+    }
+    return services.contract_decision_record(
+        actor=actor, contract=contract, value=D(value), **kwargs
+    )

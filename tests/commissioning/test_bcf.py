@@ -13,6 +13,7 @@ from commissioning import bcf_return, services
 from commissioning.models import BcfMetric, BcfScheme
 from gmhsc.errors import ApplicationError, NotAllowed, NotFound
 from tests.budgets.factories import budget_world
+from tests.commissioning.helpers import bcf_metric, bcf_scheme
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -26,51 +27,13 @@ def bcf():
     return w
 
 
-def _scheme(w, code, planned, actuals, actor=None, **overrides):
-    kwargs = {
-        "actor": actor or w.comm_host,
-        "fund": w.fund,
-        "year": w.year,
-        "code": code,
-        "name": f"Scheme {code}",
-        "scheme_type": "discharge",
-        "lead_commissioner": "joint",
-        "provider_type": "local_authority",
-        "area_of_spend": "social_care",
-        "funding_source": "ccg_minimum",
-        "planned_spend": D(planned),
-        "actuals": {q: D(a) for q, a in actuals.items()},
-    }
-    kwargs.update(overrides)
-    return services.bcf_scheme_save(**kwargs)
-
-
 def test_quarterly_return_opens_with_openpyxl_and_carries_the_totals(bcf):
     w = bcf
-    _scheme(w, "S01", "400000.00", {1: "95000.00", 2: "101000.50", 3: "99000.00"})
-    _scheme(w, "S02", "200000.00", {1: "50000.00", 2: "49999.50"}, funding_source="dfg")
-    services.bcf_metric_set(
-        actor=w.comm_host,
-        fund=w.fund,
-        year=w.year,
-        code="BCF1",
-        quarter=1,
-        plan="2450",
-        actual="2391.5",
-    )
-    services.bcf_metric_set(
-        actor=w.comm_host, fund=w.fund, year=w.year, code="BCF1", quarter=2, plan="2450"
-    )
-    services.bcf_metric_set(
-        actor=w.comm_host,
-        fund=w.fund,
-        year=w.year,
-        code="BCF6",
-        quarter=3,
-        plan="520",
-        actual="530",
-        local_definition="Falls admissions 65+",
-    )
+    bcf_scheme(w, "S01", "400000.00", {1: "95000.00", 2: "101000.50", 3: "99000.00"})
+    bcf_scheme(w, "S02", "200000.00", {1: "50000.00", 2: "49999.50"}, funding_source="dfg")
+    bcf_metric(w, "BCF1", 1, "2450", actual="2391.5")
+    bcf_metric(w, "BCF1", 2, "2450")
+    bcf_metric(w, "BCF6", 3, "520", actual="530", local_definition="Falls admissions 65+")
     ret = bcf_return.compute(w.fund, w.year, 2)
     # Q2 return: actual to date is Q1 + Q2 only (S01's Q3 is left out).
     assert ret.planned_total == D("600000.00")
@@ -110,8 +73,8 @@ def test_quarterly_return_opens_with_openpyxl_and_carries_the_totals(bcf):
 
 
 def test_scheme_save_updates_by_code(bcf):
-    _scheme(bcf, "S01", "100.00", {})
-    scheme = _scheme(bcf, "S01", "200.00", {4: "10.00"})
+    bcf_scheme(bcf, "S01", "100.00", {})
+    scheme = bcf_scheme(bcf, "S01", "200.00", {4: "10.00"})
     assert BcfScheme.objects.count() == 1
     assert (scheme.planned_spend, scheme.actual_spend) == (D("200.00"), D("10.00"))
 
@@ -128,26 +91,17 @@ def test_scheme_save_updates_by_code(bcf):
 def test_bad_scheme_input_is_refused(bcf, overrides, field):
     actuals = overrides.pop("actuals", {})
     with pytest.raises(ApplicationError) as exc:
-        _scheme(bcf, "S09", "100.00", actuals, **overrides)
+        bcf_scheme(bcf, "S09", "100.00", actuals, **overrides)
     assert exc.value.extra["field"] == field
     assert not BcfScheme.objects.exists()
 
 
 def test_metric_limits_and_conditions(bcf):
     with pytest.raises(ApplicationError) as exc:
-        services.bcf_metric_set(
-            actor=bcf.comm_host,
-            fund=bcf.fund,
-            year=bcf.year,
-            code="BCF1",
-            quarter=1,
-            plan="100000001",
-        )
+        bcf_metric(bcf, "BCF1", 1, "100000001")
     assert exc.value.extra["field"] == "plan"
     with pytest.raises(ApplicationError):
-        services.bcf_metric_set(
-            actor=bcf.comm_host, fund=bcf.fund, year=bcf.year, code="BCF9", quarter=1, plan="1"
-        )
+        bcf_metric(bcf, "BCF9", 1, "1")
     assert not BcfMetric.objects.exists()
     row = services.bcf_condition_set(
         actor=bcf.comm_host, fund=bcf.fund, year=bcf.year, number=8, status="partially_met"
@@ -157,15 +111,15 @@ def test_metric_limits_and_conditions(bcf):
 
 def test_bcf_permissions_from_both_sides(bcf):
     with pytest.raises(NotFound):
-        _scheme(bcf, "S01", "1.00", {}, actor=bcf.comm_outsider)
+        bcf_scheme(bcf, "S01", "1.00", {}, actor=bcf.comm_outsider)
     with pytest.raises(NotAllowed):
-        _scheme(bcf, "S01", "1.00", {}, actor=bcf.fin_host)
-    assert _scheme(bcf, "S01", "1.00", {}, actor=bcf.comm_ccg).fund == bcf.fund
+        bcf_scheme(bcf, "S01", "1.00", {}, actor=bcf.fin_host)
+    assert bcf_scheme(bcf, "S01", "1.00", {}, actor=bcf.comm_ccg).fund == bcf.fund
 
 
 def test_a_fund_that_is_not_bcf_is_refused(bcf):
     bcf.fund.is_bcf = False
     bcf.fund.save()
     with pytest.raises(ApplicationError) as exc:
-        _scheme(bcf, "S01", "1.00", {})
+        bcf_scheme(bcf, "S01", "1.00", {})
     assert exc.value.extra["field"] == "fund"

@@ -14,7 +14,12 @@ from openpyxl import load_workbook
 
 from commissioning import services
 from commissioning.models import Contract, ContractCommitment, ContractDecision, Provider
-from tests.commissioning.helpers import commissioning_world, contract_kwargs
+from tests.commissioning.helpers import (
+    award_decision,
+    bcf_scheme,
+    commissioning_world,
+    contract_kwargs,
+)
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -105,11 +110,10 @@ def test_register_csv_and_pipeline(world):
     contract = services.contract_create(
         actor=world.comm_host, **contract_kwargs(world, status="planned")
     )
-    services.contract_decision_record(
-        actor=world.comm_host,
-        contract=contract,
-        kind="award",
-        value=D("36000.00"),
+    award_decision(
+        world.comm_host,
+        contract,
+        "36000.00",
         summary="Award",
         participants="Head of commissioning\nFinance lead",
         conflicts_declared="None of note",
@@ -205,20 +209,7 @@ def test_api_decision_and_provider(world):
 def test_bcf_page_and_return_download(world):
     world.fund.is_bcf = True
     world.fund.save()
-    services.bcf_scheme_save(
-        actor=world.comm_host,
-        fund=world.fund,
-        year=world.year,
-        code="S01",
-        name="Reablement",
-        scheme_type="discharge",
-        lead_commissioner="la",
-        provider_type="local_authority",
-        area_of_spend="social_care",
-        funding_source="ccg_minimum",
-        planned_spend=D("1000.00"),
-        actuals={1: D("250.00")},
-    )
+    bcf_scheme(world, "S01", "1000.00", {1: "250.00"}, name="Reablement", lead_commissioner="la")
     client = _client(world.comm_ccg)
     assert client.get(reverse("commissioning:bcf-fund", args=[world.fund.pk])).status_code == 200
     response = client.get(

@@ -38,29 +38,32 @@ def docs_page(browser, transactional_db):
     page.close()
 
 
-def test_swagger_ui_renders_the_schema_with_no_csp_violation(live_server, docs_page):
-    page = docs_page
+def open_docs(page, url: str, title: str) -> tuple[list[str], list[str]]:
+    """Open `url` watching the console and the requests; the element `title` names the API.
+    Returns the CSP violations and the URLs requested (both go on growing while the page runs)."""
     violations = csp_violations(page)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    page.goto(f"{live_server.url}/api/docs/")
-    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
-    assert "gmhsc API" in page.inner_text(".swagger-ui .info .title")
+    page.goto(url)
+    page.wait_for_selector(title, timeout=30_000)
+    assert "gmhsc API" in page.inner_text(title)
+    return violations, requests
+
+
+def test_swagger_ui_renders_the_schema_with_no_csp_violation(live_server, docs_page):
+    page = docs_page
+    violations, requests = open_docs(
+        page, f"{live_server.url}/api/docs/", ".swagger-ui .info .title"
+    )
     page.wait_for_selector(".opblock-tag", timeout=30_000)
     assert violations == []
     assert all(url.startswith(live_server.url) for url in requests), requests
 
 
 def test_redoc_renders_the_schema_with_no_csp_violation(live_server, docs_page):
-    page = docs_page
     # ReDoc's styled-components write <style> elements; that page alone allows inline *styles*
     # (never inline script).
-    violations = csp_violations(page)
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.goto(f"{live_server.url}/api/redoc/")
-    page.wait_for_selector("h1", timeout=30_000)
-    assert "gmhsc API" in page.inner_text("h1")
+    violations, requests = open_docs(docs_page, f"{live_server.url}/api/redoc/", "h1")
     # The one thing CSP still stops is ReDoc's footer logo from its CDN (img-src): never fetched.
     assert [v for v in violations if "cdn.redoc.ly/redoc/logo-mini.svg" not in v] == []
     elsewhere = {

@@ -21,33 +21,14 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct-horse-battery"
 COLUMNS = MONEY_COLUMNS
-XLSX_INDEX = {
-    key: i
-    for i, key in enumerate(
-        [
-            "line_code",
-            "line_name",
-            "service_area",
-            "locality",
-            "lead_commissioner",
-            "original_budget",
-            "changes",
-            "current_budget",
-            "ytd_budget",
-            "ytd_actual",
-            "ytd_variance",
-            "ytd_variance_pct",
-            "commitments",
-            "forecast_outturn",
-            "forecast_variance",
-            "forecast_variance_pct",
-            "movement",
-            "rag",
-            "adverse_favourable",
-            "commentary",
-        ]
-    )
-}
+# The XLSX file's columns, in order.
+XLSX_COLUMNS = (
+    "line_code line_name service_area locality lead_commissioner original_budget changes "
+    "current_budget ytd_budget ytd_actual ytd_variance ytd_variance_pct commitments "
+    "forecast_outturn forecast_variance forecast_variance_pct movement rag adverse_favourable "
+    "commentary"
+)
+XLSX_INDEX = {key: i for i, key in enumerate(XLSX_COLUMNS.split())}
 
 
 def money(text: str) -> Decimal:

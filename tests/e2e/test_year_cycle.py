@@ -19,25 +19,20 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def world(transactional_db, settings, tmp_path):
-    from budgets.models import FundBudget, FundPeriod, Period, RiskShareAgreement
-    from tests.budgets.factories import budget_world, make_year, spend_every_month
+    from budgets.models import FundBudget, RiskShareAgreement
+    from tests.budgets.factories import (
+        budget_world,
+        close_months_at,
+        make_year,
+        spend_every_month,
+    )
 
     settings.MEDIA_ROOT = tmp_path
     w = budget_world(status=FundBudget.Status.APPROVED)
     make_year("2017/18")
     RiskShareAgreement.objects.create(fund=w.fund, year=w.year, rule="pro_rata")
     spend_every_month(w, "10500.00", "5000.00")
-    FundPeriod.objects.bulk_create(
-        FundPeriod(
-            fund=w.fund,
-            period=Period.objects.get(year=w.year, number=n),
-            status="closed",
-            changed_by=w.fin_host,
-            changed_at=datetime(2016, 1, 1, tzinfo=UTC),
-            reason="Month-end close",
-        )
-        for n in range(1, 13)
-    )
+    close_months_at(w, 12, lambda n: datetime(2016, 1, 1, tzinfo=UTC))
     return w
 
 

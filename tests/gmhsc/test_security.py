@@ -399,6 +399,16 @@ def test_upload_of_the_wrong_type_is_refused():
         )
 
 
+def assert_refused_as(name: str, content: bytes, match: str) -> None:
+    """check_upload refuses `content` uploaded as `name`, its ending the one type allowed."""
+    with pytest.raises(ApplicationError, match=match):
+        check_upload(
+            SimpleUploadedFile(name, content),
+            max_bytes=10**6,
+            allowed_types=[name.rsplit(".", 1)[1]],
+        )
+
+
 def test_utf16_text_with_a_byte_order_mark_is_text_but_zero_bytes_without_one_are_not():
     """Excel's "Unicode text" is UTF-16: its zero bytes are part of the text. A file whose
     zero bytes are not UTF-16 text stays refused."""
@@ -407,42 +417,17 @@ def test_utf16_text_with_a_byte_order_mark_is_text_but_zero_bytes_without_one_ar
         SimpleUploadedFile("ledger.txt", text), max_bytes=10**6, allowed_types=["txt"]
     )
     assert info.kind == "txt"
-    with pytest.raises(ApplicationError, match="not a TXT text file"):
-        check_upload(
-            SimpleUploadedFile("ledger.txt", b"\xff\xfe\x00\x00\x00\x00binary"),
-            max_bytes=10**6,
-            allowed_types=["txt"],
-        )
-    with pytest.raises(ApplicationError, match="not a TXT text file"):
-        check_upload(
-            SimpleUploadedFile("ledger.txt", b"Doc\x00Amount"),
-            max_bytes=10**6,
-            allowed_types=["txt"],
-        )
+    assert_refused_as("ledger.txt", b"\xff\xfe\x00\x00\x00\x00binary", "not a TXT text file")
+    assert_refused_as("ledger.txt", b"Doc\x00Amount", "not a TXT text file")
 
 
 def test_renamed_binary_is_refused_by_content():
-    with pytest.raises(ApplicationError, match="not a CSV text file"):
-        check_upload(
-            SimpleUploadedFile("ledger.csv", b"MZ\x90\x00\x00\x00"),
-            max_bytes=10**6,
-            allowed_types=["csv"],
-        )
-    with pytest.raises(ApplicationError, match="content is not PDF"):
-        check_upload(
-            SimpleUploadedFile("paper.pdf", b"<html>not a pdf</html>"),
-            max_bytes=10**6,
-            allowed_types=["pdf"],
-        )
+    assert_refused_as("ledger.csv", b"MZ\x90\x00\x00\x00", "not a CSV text file")
+    assert_refused_as("paper.pdf", b"<html>not a pdf</html>", "content is not PDF")
     not_excel = io.BytesIO()
     with zipfile.ZipFile(not_excel, "w") as archive:
         archive.writestr("word/document.xml", "<w/>")
-    with pytest.raises(ApplicationError, match=r"content is not Excel \(.xlsx\)"):
-        check_upload(
-            SimpleUploadedFile("budget.xlsx", not_excel.getvalue()),
-            max_bytes=10**6,
-            allowed_types=["xlsx"],
-        )
+    assert_refused_as("budget.xlsx", not_excel.getvalue(), r"content is not Excel \(.xlsx\)")
 
 
 def test_empty_and_non_utf8_uploads_are_refused():

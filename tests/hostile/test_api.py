@@ -17,6 +17,8 @@ Schemathesis (tests/system/test_schemathesis.py) fuzzes the same operations from
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.budgets.factories import LEDGER_HEADER
 from tests.hostile import values
 from tests.hostile.values import Raw
 from tests.hostile.world import attempt, build, clients, profile_spec
@@ -73,256 +76,15 @@ def _period(code: str = "2016/17-M06") -> Any:
     return get_period(code)
 
 
-# ---- one spec per write operation -------------------------------------------------------------
-
-
-def _posting_row(w: Any) -> dict[str, Any]:
-    return {
-        "document_number": "HX-1",
-        "line_number": 1,
-        "posting_date": "2016-09-15",
-        "amount": "125.50",
-        "budget_line": _own(w, "line").pk,
-        "supplier": "Acme Care Ltd",
-        "description": "September visits",
-        "is_accrual": False,
-    }
-
-
-def _contract_lines(w: Any) -> list[dict[str, Any]]:
-    return [{"line": _own(w, "line").pk, "amount": "1200.00"}]
-
-
-def spend_postings(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/spend-postings/",
-        {"postings": [_posting_row(w)]},
-        ids={"postings.0.budget_line": "line"},
-    )
-
-
-def spend_posting_single(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/spend-postings/",
-        _posting_row(w),
-        headers={"HTTP_IDEMPOTENCY_KEY": "hostile-1"},
-        ids={"budget_line": "line"},
-    )
-
-
-def spend_posting_reverse(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/spend-postings/{_own(w, 'posting').pk}/reverse/",
-        {"reason": "Keyed twice"},
-    )
-
-
-def virement_create(w: Any) -> Call:
-    _approve(w)
-    line_b = _own(w, "line").fund.lines.exclude(pk=_own(w, "line").pk).first()
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/virements/",
-        {
-            "from_line": _own(w, "line").pk,
-            "to_line": line_b.pk,
-            "amount": "500.00",
-            "recurrent": False,
-            "reason": "Winter pressures",
-        },
-        ids={"from_line": "line", "to_line": "line"},
-    )
-
-
-def virement_approve(w: Any) -> Call:
-    _approve(w)
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/virements/{_own(w, 'virement').pk}/approve/",
-        {"note": "Agreed at the JCE"},
-    )
-
-
-def virement_reject(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/virements/{_own(w, 'virement').pk}/reject/",
-        {"note": "Not this year"},
-    )
-
-
-def virement_withdraw(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/virements/{_own(w, 'virement').pk}/withdraw/",
-        {"note": "No longer needed"},
-    )
-
-
-def adjustment_create(w: Any) -> Call:
-    _approve(w)
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/budget-adjustments/",
-        {
-            "line": _own(w, "line").pk,
-            "amount": "-250.00",
-            "reason": "Savings plan",
-            "recurrent": False,
-            "period": "2016/17-M06",
-        },
-        ids={"line": "line"},
-    )
-
-
-def forecast_create(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/forecasts/",
-        {
-            "line": _own(w, "line").pk,
-            "period": "2016/17-M06",
-            "amount": "120000.00",
-            "commentary": "On plan",
-        },
-        ids={"line": "line"},
-    )
-
-
-def line_create(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/budget-lines/",
-        {
-            "fund": _own(w, "fund").pk,
-            "year": "2016/17",
-            "code": "HX-NEW",
-            "name": "Reablement",
-            "service_area": "MX.AREA",
-            "lead_commissioner": "MXOWN",
-            "locality": "",
-            "recurrent": True,
-            "annual_budget": "1200.00",
-            "phasing_method": "custom",
-            "custom": ["100.00"] * 12,
-            "reason": "New service",
-        },
-        ids={"fund": "fund"},
-    )
-
-
-def line_update(w: Any) -> Call:
-    line = _own(w, "line")
-    return Call(
-        "commissioner",
-        "PATCH",
-        f"/api/v1/budget-lines/{line.pk}/",
-        {"name": "Home care (renamed)", "annual_budget": "130000.00", "reason": "Uplift"},
-        headers={"HTTP_IF_MATCH": f'"{line.version}"'},
-    )
-
-
-def line_rephase(w: Any) -> Call:
-    line = _own(w, "line")
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/budget-lines/{line.pk}/rephase/",
-        {"method": "seasonal", "reason": "Winter profile"},
-        headers={"HTTP_IF_MATCH": f'"{line.version}"'},
-    )
-
-
-def contribution_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/contributions/",
-        {
-            "fund": _own(w, "fund").pk,
-            "year": "2016/17",
-            "partner": "MXOWN",
-            "amount": "1100000.00",
-            "variation_reason": "",
-        },
-        ids={"fund": "fund"},
-    )
-
-
-def risk_share_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/risk-share-agreements/",
-        {
-            "fund": _own(w, "fund").pk,
-            "year": "2016/17",
-            "rule": "threshold",
-            "parameters": {
-                "host_first_pct": "2.00",
-                "then": "pro_rata",
-                "cap_at_contribution": False,
-            },
-            "agreed_on": "2016-03-01",
-            "notes": "Section 75 schedule 3",
-            "reason": "Agreed",
-        },
-        ids={"fund": "fund"},
-    )
-
-
-def fund_submit(w: Any) -> Call:
-    return Call(
-        "commissioner", "POST", f"/api/v1/funds/{_own(w, 'fund').pk}/submit/", {"year": "2016/17"}
-    )
-
-
-def fund_approve(w: Any) -> Call:
+def _submitted(w: Any) -> None:
     from budgets.models import FundBudget
 
     FundBudget.objects.filter(fund=_own(w, "fund")).update(
         status=FundBudget.Status.SUBMITTED, submitted_by=w.users["commissioner"]
     )
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/approve/",
-        {"year": "2016/17"},
-    )
 
 
-def fund_fix_shares(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/fix-shares/",
-        {"year": "2016/17", "variation_reason": ""},
-    )
-
-
-def fund_close_period(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/close-period/",
-        {"period": "2016/17-M01", "reason": "Month end"},
-    )
-
-
-def fund_reopen_period(w: Any) -> Call:
+def _month_one_closed(w: Any) -> None:
     from budgets.models import FundPeriod
 
     FundPeriod.objects.create(
@@ -331,373 +93,13 @@ def fund_reopen_period(w: Any) -> Call:
         status=FundPeriod.Status.CLOSED,
         changed_by=w.users["finance_officer"],
     )
-    return Call(
-        "administrator",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/reopen-period/",
-        {"period": "2016/17-M01", "reason": "Late invoices"},
-    )
 
 
-def mapping_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/ledger-mappings/",
-        {
-            "year": "2016/17",
-            "cost_centre": "HX100",
-            "expense_code": "E5100",
-            "budget_line": _own(w, "line").pk,
-            "reason": "New cost centre",
-        },
-        ids={"budget_line": "line"},
-    )
-
-
-def mapping_update(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "PATCH",
-        f"/api/v1/ledger-mappings/{_own(w, 'mapping').pk}/",
-        {"budget_line": _own(w, "line").pk, "reason": "Re-pointed"},
-        ids={"budget_line": "line"},
-    )
-
-
-def mapping_delete(w: Any) -> Call:
-    return Call("finance_officer", "DELETE", f"/api/v1/ledger-mappings/{_own(w, 'mapping').pk}/")
-
-
-def ledger_import(w: Any) -> Call:
-    from tests.budgets.factories import LEDGER_HEADER
-
-    text = f"{LEDGER_HEADER},budget_line\nMXOWN,HX-L1,1,2016-09-15,,,10.00,Acme,September,own-A\n"
-    return Call(
-        "finance_officer", "POST", "/api/v1/ledger-imports/", {}, file=("l.csv", text.encode())
-    )
-
-
-def budget_import(w: Any) -> Call:
-    text = (
-        "line_code,name,service_area,locality,lead_commissioner,annual_budget,phasing\n"
-        "HX-UP,Uploaded line,MX.AREA,,MXOWN,1200.00,flat\n"
-    )
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/budget-imports/",
-        {"fund": "MX-OWN", "year": "2016/17"},
-        file=("budget.csv", text.encode()),
-    )
-
-
-def export_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/exports/",
-        {"fund": "MX-OWN", "period": "2016/17-M06", "format": "csv", "grouping": "service_area"},
-    )
-
-
-def provider_create(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/providers/",
-        {"name": "Hostile Care Ltd", "kind": "independent", "companies_house_number": "01234567"},
-    )
-
-
-def service_create(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/commissioned-services/",
-        {
-            "name": "Night sitting",
-            "service_area": "MX.AREA",
-            "locality": "",
-            "care_setting": "home",
-        },
-    )
-
-
-def contract_create(w: Any) -> Call:
-    own = _own(w, "contract")
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/contracts/",
-        {
-            "fund": "MX-OWN",
-            "year": "2016/17",
-            "reference": "HX-C-1",
-            "title": "Night sitting",
-            "service": own.service_id,
-            "provider": own.provider_id,
-            "value": "1200.00",
-            "start_date": "2016-04-01",
-            "end_date": "2017-03-31",
-            "extension_options": "",
-            "status": "planned",
-            "lines": _contract_lines(w),
-        },
-        ids={"service": "contract_service", "lines.0.line": "line"},
-    )
-
-
-def contract_profile(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/contracts/{_own(w, 'contract').pk}/profile/",
-        {
-            "value": "1200.00",
-            "start_date": "2016-04-01",
-            "end_date": "2017-03-31",
-            "lines": [
-                {"line": _own(w, "line").pk, "months": {str(n): "100.00" for n in range(1, 13)}}
-            ],
-        },
-        ids={"lines.0.line": "line"},
-    )
-
-
-def contract_status(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/contracts/{_own(w, 'contract').pk}/status/",
-        {"status": "in_procurement"},
-    )
-
-
-def contract_decision(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/contracts/{_own(w, 'contract').pk}/decisions/",
-        {
-            "kind": "award",
-            "value": "1000.00",
-            "summary": "Award after open tender",
-            "participants": "Head of commissioning",
-            "conflicts_declared": "",
-            "conflicts_handling": "",
-            "procurement_route": "open",
-        },
-    )
-
-
-def bcf_scheme(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/bcf-schemes/",
-        {
-            "fund": "MXBCF-OWN",
-            "year": "2016/17",
-            "scheme": "S01",
-            "name": "Carers' breaks",
-            "scheme_type": "carers",
-            "lead_commissioner": "la",
-            "provider_type": "charity",
-            "area_of_spend": "social_care",
-            "funding_source": "ccg_minimum",
-            "planned_spend": "1000.00",
-            "actuals": {"1": "250.00"},
-        },
-    )
-
-
-def bcf_condition(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/bcf-conditions/",
-        {
-            "fund": "MXBCF-OWN",
-            "year": "2016/17",
-            "number": 1,
-            "status": "met",
-            "commentary": "Plan agreed",
-        },
-    )
-
-
-def bcf_metric(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/bcf-metrics/",
-        {
-            "fund": "MXBCF-OWN",
-            "year": "2016/17",
-            "metric": "BCF1",
-            "quarter": 1,
-            "plan": "100.00",
-            "actual": "90.00",
-            "local_definition": "",
-        },
-    )
-
-
-def profile_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/import-profiles/",
-        {"spec": profile_spec("hx-new"), "reason": "Our ledger's export"},
-    )
-
-
-def profile_put(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "PUT",
-        f"/api/v1/import-profiles/{_own(w, 'profile').pk}/",
-        {"spec": profile_spec("mx-own"), "reason": "Column renamed"},
-    )
-
-
-def profile_patch(w: Any) -> Call:
-    call = profile_put(w)
-    call.method = "PATCH"
-    return call
-
-
-def profile_delete(w: Any) -> Call:
-    return Call("finance_officer", "DELETE", f"/api/v1/import-profiles/{_own(w, 'profile').pk}/")
-
-
-def profile_copy(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/import-profiles/{_own(w, 'profile').pk}/copy/",
-        {"name": "hx-copy"},
-    )
-
-
-def profile_import(w: Any) -> Call:
-    import json
-
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/import-profiles/import/",
-        {"name": "hx-imported"},
-        file=("profile.json", json.dumps(profile_spec("hx-shared")).encode()),
-    )
-
-
-def ledger_import_post(w: Any) -> Call:
-    return Call(
-        "finance_officer", "POST", f"/api/v1/ledger-imports/{_own(w, 'ledger_import').pk}/post/"
-    )
-
-
-def ledger_import_check_again(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/ledger-imports/{_own(w, 'ledger_import').pk}/check-again/",
-    )
-
-
-def financial_year_open(w: Any) -> Call:
-    return Call(
-        "administrator",
-        "POST",
-        "/api/v1/financial-years/",
-        {"code": "2017/18", "reason": "Next year's budget setting"},
-    )
-
-
-def receipt_create(w: Any) -> Call:
-    return Call(
-        "finance_officer",
-        "POST",
-        "/api/v1/contribution-receipts/",
-        {
-            "fund": _own(w, "fund").pk,
-            "year": "2016/17",
-            "partner": "MXOWN",
-            "amount": "2500.00",
-            "received_on": "2016-05-04",
-            "reference": "BACS 2",
-        },
-        ids={"fund": "fund"},
-    )
-
-
-def savings_create(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        "/api/v1/savings-schemes/",
-        {
-            "fund": _own(w, "fund").pk,
-            "year": "2016/17",
-            "code": "HX-S1",
-            "name": "Home care rates",
-            "lead_commissioner": "MXOWN",
-            "lines": ["own-A"],
-            "planned": ["100.00"] * 12,
-            "commentary": "Renegotiated rates",
-        },
-        ids={"fund": "fund"},
-    )
-
-
-def savings_update(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "PATCH",
-        f"/api/v1/savings-schemes/{_own(w, 'savings_scheme').pk}/",
-        {
-            "name": "Matrix saving (renamed)",
-            "lines": ["own-A"],
-            "planned": ["50.00"] * 12,
-            "forecast_delivery": "500.00",
-            "commentary": "Slipping",
-            "reason": "Quarterly review",
-        },
-    )
-
-
-def savings_delivery(w: Any) -> Call:
-    return Call(
-        "commissioner",
-        "POST",
-        f"/api/v1/savings-schemes/{_own(w, 'savings_scheme').pk}/deliveries/",
-        {"month": "3", "amount": "45.00", "commentary": "Two packages ended"},
-    )
-
-
-def roll_forward(w: Any) -> Call:
+def _next_year_open(w: Any) -> None:
     from tests.budgets.factories import make_year
 
     _approve(w)
     make_year("2017/18")
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/roll-forward/",
-        {
-            "year": "2017/18",
-            "from_year": "2016/17",
-            "uplift_pct": "2.10",
-            "efficiency_pct": "1.50",
-            "service_areas": {"MX.AREA": {"uplift_pct": "3", "efficiency_pct": "1"}},
-            "contribution_uplift_pct": "1.00",
-            "partner_uplifts": {"MXOWN": "1.50"},
-            "replace_draft": False,
-            "reason": "Budget setting",
-        },
-    )
 
 
 def _year_ready_to_close(w: Any) -> None:
@@ -713,17 +115,7 @@ def _year_ready_to_close(w: Any) -> None:
         )
 
 
-def close_year(w: Any) -> Call:
-    _year_ready_to_close(w)
-    return Call(
-        "finance_officer",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/close-year/",
-        {"year": "2016/17", "reason": "Year end"},
-    )
-
-
-def reopen_year(w: Any) -> Call:
+def _year_closed(w: Any) -> None:
     from budgets.reports.year_end import financial_year_close
 
     _year_ready_to_close(w)
@@ -733,70 +125,543 @@ def reopen_year(w: Any) -> Call:
         year=_period().year,
         reason="Year end",
     )
-    return Call(
-        "administrator",
-        "POST",
-        f"/api/v1/funds/{_own(w, 'fund').pk}/reopen-year/",
-        {"year": "2016/17", "reason": "Audit adjustment"},
-    )
 
 
-# Operation (as the schema names it) -> the requests that exercise it.
-OPS: dict[str, list[Callable[[Any], Call]]] = {
-    "POST /api/v1/spend-postings/": [spend_postings, spend_posting_single],
-    "POST /api/v1/spend-postings/{id}/reverse/": [spend_posting_reverse],
-    "POST /api/v1/virements/": [virement_create],
-    "POST /api/v1/virements/{id}/approve/": [virement_approve],
-    "POST /api/v1/virements/{id}/reject/": [virement_reject],
-    "POST /api/v1/virements/{id}/withdraw/": [virement_withdraw],
-    "POST /api/v1/budget-adjustments/": [adjustment_create],
-    "POST /api/v1/forecasts/": [forecast_create],
-    "POST /api/v1/budget-lines/": [line_create],
-    "PATCH /api/v1/budget-lines/{id}/": [line_update],
-    "POST /api/v1/budget-lines/{id}/rephase/": [line_rephase],
-    "POST /api/v1/contributions/": [contribution_create],
-    "POST /api/v1/risk-share-agreements/": [risk_share_create],
-    "POST /api/v1/funds/{id}/submit/": [fund_submit],
-    "POST /api/v1/funds/{id}/approve/": [fund_approve],
-    "POST /api/v1/funds/{id}/fix-shares/": [fund_fix_shares],
-    "POST /api/v1/funds/{id}/close-period/": [fund_close_period],
-    "POST /api/v1/funds/{id}/reopen-period/": [fund_reopen_period],
-    "POST /api/v1/ledger-mappings/": [mapping_create],
-    "PATCH /api/v1/ledger-mappings/{id}/": [mapping_update],
-    "DELETE /api/v1/ledger-mappings/{id}/": [mapping_delete],
-    "POST /api/v1/ledger-imports/": [ledger_import],
-    "POST /api/v1/budget-imports/": [budget_import],
-    "POST /api/v1/exports/": [export_create],
-    "POST /api/v1/providers/": [provider_create],
-    "POST /api/v1/commissioned-services/": [service_create],
-    "POST /api/v1/contracts/": [contract_create],
-    "POST /api/v1/contracts/{id}/profile/": [contract_profile],
-    "POST /api/v1/contracts/{id}/status/": [contract_status],
-    "POST /api/v1/contracts/{id}/decisions/": [contract_decision],
-    "POST /api/v1/bcf-schemes/": [bcf_scheme],
-    "POST /api/v1/bcf-conditions/": [bcf_condition],
-    "POST /api/v1/bcf-metrics/": [bcf_metric],
-    "POST /api/v1/import-profiles/": [profile_create],
-    "PUT /api/v1/import-profiles/{id}/": [profile_put],
-    "PATCH /api/v1/import-profiles/{id}/": [profile_patch],
-    "DELETE /api/v1/import-profiles/{id}/": [profile_delete],
-    "POST /api/v1/import-profiles/{id}/copy/": [profile_copy],
-    "POST /api/v1/import-profiles/import/": [profile_import],
-    "POST /api/v1/ledger-imports/{id}/post/": [ledger_import_post],
-    "POST /api/v1/ledger-imports/{id}/check-again/": [ledger_import_check_again],
-    "POST /api/v1/financial-years/": [financial_year_open],
-    "POST /api/v1/contribution-receipts/": [receipt_create],
-    "POST /api/v1/savings-schemes/": [savings_create],
-    "PATCH /api/v1/savings-schemes/{id}/": [savings_update],
-    "POST /api/v1/savings-schemes/{id}/deliveries/": [savings_delivery],
-    "POST /api/v1/funds/{id}/roll-forward/": [roll_forward],
-    "POST /api/v1/funds/{id}/close-year/": [close_year],
-    "POST /api/v1/funds/{id}/reopen-year/": [reopen_year],
+# ---- one spec per write operation -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Own:
+    """In a spec's path or body: an attribute (the id unless named) of the organisation's own
+    object of this kind, read from the world when the request is built."""
+
+    kind: str
+    attr: str = "pk"
+
+    def of(self, w: Any) -> Any:
+        return getattr(_own(w, self.kind), self.attr)
+
+
+class OtherLineOfFund:
+    """In a spec's body: the id of another line of the own line's fund (a virement's other end)."""
+
+    def of(self, w: Any) -> Any:
+        line = _own(w, "line")
+        return line.fund.lines.exclude(pk=line.pk).first().pk
+
+
+def _resolved(body: Any, w: Any) -> Any:
+    if isinstance(body, Own | OtherLineOfFund):
+        return body.of(w)
+    if isinstance(body, dict):
+        return {k: _resolved(v, w) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_resolved(v, w) for v in body]
+    return body
+
+
+KIND = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(eq=False)
+class Spec:
+    """A write operation's accepted request: `request` is "METHOD /path/" with {kind} for the id of
+    the organisation's own object of that kind (the schema's {id}); `prepare` sets up the world's
+    state it needs; `if_match` sends the own line's version; `file` makes it a multipart upload."""
+
+    name: str
+    role: str
+    request: str
+    body: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # body field -> object kind (enumeration)
+    prepare: Callable[[Any], None] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    if_match: bool = False
+    file: tuple[str, bytes] | None = None
+
+    @property
+    def operation(self) -> str:
+        """The operation as the schema names it."""
+        method, path = self.request.split(" ")
+        return method + " " + KIND.sub("{id}", path)
+
+    def __call__(self, w: Any) -> Call:
+        if self.prepare is not None:
+            self.prepare(w)
+        method, path = self.request.split(" ")
+        kinds = KIND.findall(path)
+        headers = dict(self.headers)
+        if self.if_match:
+            headers["HTTP_IF_MATCH"] = f'"{_own(w, "line").version}"'
+        return Call(
+            self.role,
+            method,
+            path.format(**{kind: _own(w, kind).pk for kind in kinds}),
+            _resolved(self.body, w),
+            headers=headers,
+            file=self.file,
+            ids=dict(self.ids),
+        )
+
+
+POSTING_ROW = {
+    "document_number": "HX-1",
+    "line_number": 1,
+    "posting_date": "2016-09-15",
+    "amount": "125.50",
+    "budget_line": Own("line"),
+    "supplier": "Acme Care Ltd",
+    "description": "September visits",
+    "is_accrual": False,
 }
-SPECS = [spec for specs in OPS.values() for spec in specs]
-UPLOADS = {ledger_import, budget_import, profile_import}
+PROFILE_RENAMED = {"spec": profile_spec("mx-own"), "reason": "Column renamed"}
+LEDGER_FILE = (
+    f"{LEDGER_HEADER},budget_line\nMXOWN,HX-L1,1,2016-09-15,,,10.00,Acme,September,own-A\n"
+)
+BUDGET_HEADER = "line_code,name,service_area,locality,lead_commissioner,annual_budget,phasing\n"
+BUDGET_FILE = BUDGET_HEADER + "HX-UP,Uploaded line,MX.AREA,,MXOWN,1200.00,flat\n"
+FO, COMMISSIONER, ADMIN = "finance_officer", "commissioner", "administrator"
+
+SPECS = [
+    Spec(
+        "spend_postings",
+        FO,
+        "POST /api/v1/spend-postings/",
+        {"postings": [POSTING_ROW]},
+        ids={"postings.0.budget_line": "line"},
+    ),
+    Spec(
+        "spend_posting_single",
+        FO,
+        "POST /api/v1/spend-postings/",
+        POSTING_ROW,
+        ids={"budget_line": "line"},
+        headers={"HTTP_IDEMPOTENCY_KEY": "hostile-1"},
+    ),
+    Spec(
+        "spend_posting_reverse",
+        FO,
+        "POST /api/v1/spend-postings/{posting}/reverse/",
+        {"reason": "Keyed twice"},
+    ),
+    Spec(
+        "virement_create",
+        COMMISSIONER,
+        "POST /api/v1/virements/",
+        {
+            "from_line": Own("line"),
+            "to_line": OtherLineOfFund(),
+            "amount": "500.00",
+            "recurrent": False,
+            "reason": "Winter pressures",
+        },
+        ids={"from_line": "line", "to_line": "line"},
+        prepare=_approve,
+    ),
+    Spec(
+        "virement_approve",
+        FO,
+        "POST /api/v1/virements/{virement}/approve/",
+        {"note": "Agreed at the JCE"},
+        prepare=_approve,
+    ),
+    Spec(
+        "virement_reject",
+        FO,
+        "POST /api/v1/virements/{virement}/reject/",
+        {"note": "Not this year"},
+    ),
+    Spec(
+        "virement_withdraw",
+        COMMISSIONER,
+        "POST /api/v1/virements/{virement}/withdraw/",
+        {"note": "No longer needed"},
+    ),
+    Spec(
+        "adjustment_create",
+        FO,
+        "POST /api/v1/budget-adjustments/",
+        {
+            "line": Own("line"),
+            "amount": "-250.00",
+            "reason": "Savings plan",
+            "recurrent": False,
+            "period": "2016/17-M06",
+        },
+        ids={"line": "line"},
+        prepare=_approve,
+    ),
+    Spec(
+        "forecast_create",
+        COMMISSIONER,
+        "POST /api/v1/forecasts/",
+        {
+            "line": Own("line"),
+            "period": "2016/17-M06",
+            "amount": "120000.00",
+            "commentary": "On plan",
+        },
+        ids={"line": "line"},
+    ),
+    Spec(
+        "line_create",
+        COMMISSIONER,
+        "POST /api/v1/budget-lines/",
+        {
+            "fund": Own("fund"),
+            "year": "2016/17",
+            "code": "HX-NEW",
+            "name": "Reablement",
+            "service_area": "MX.AREA",
+            "lead_commissioner": "MXOWN",
+            "locality": "",
+            "recurrent": True,
+            "annual_budget": "1200.00",
+            "phasing_method": "custom",
+            "custom": ["100.00"] * 12,
+            "reason": "New service",
+        },
+        ids={"fund": "fund"},
+    ),
+    Spec(
+        "line_update",
+        COMMISSIONER,
+        "PATCH /api/v1/budget-lines/{line}/",
+        {"name": "Home care (renamed)", "annual_budget": "130000.00", "reason": "Uplift"},
+        if_match=True,
+    ),
+    Spec(
+        "line_rephase",
+        COMMISSIONER,
+        "POST /api/v1/budget-lines/{line}/rephase/",
+        {"method": "seasonal", "reason": "Winter profile"},
+        if_match=True,
+    ),
+    Spec(
+        "contribution_create",
+        FO,
+        "POST /api/v1/contributions/",
+        {
+            "fund": Own("fund"),
+            "year": "2016/17",
+            "partner": "MXOWN",
+            "amount": "1100000.00",
+            "variation_reason": "",
+        },
+        ids={"fund": "fund"},
+    ),
+    Spec(
+        "risk_share_create",
+        FO,
+        "POST /api/v1/risk-share-agreements/",
+        {
+            "fund": Own("fund"),
+            "year": "2016/17",
+            "rule": "threshold",
+            "parameters": {
+                "host_first_pct": "2.00",
+                "then": "pro_rata",
+                "cap_at_contribution": False,
+            },
+            "agreed_on": "2016-03-01",
+            "notes": "Section 75 schedule 3",
+            "reason": "Agreed",
+        },
+        ids={"fund": "fund"},
+    ),
+    Spec("fund_submit", COMMISSIONER, "POST /api/v1/funds/{fund}/submit/", {"year": "2016/17"}),
+    Spec(
+        "fund_approve",
+        FO,
+        "POST /api/v1/funds/{fund}/approve/",
+        {"year": "2016/17"},
+        prepare=_submitted,
+    ),
+    Spec(
+        "fund_fix_shares",
+        FO,
+        "POST /api/v1/funds/{fund}/fix-shares/",
+        {"year": "2016/17", "variation_reason": ""},
+    ),
+    Spec(
+        "fund_close_period",
+        FO,
+        "POST /api/v1/funds/{fund}/close-period/",
+        {"period": "2016/17-M01", "reason": "Month end"},
+    ),
+    Spec(
+        "fund_reopen_period",
+        ADMIN,
+        "POST /api/v1/funds/{fund}/reopen-period/",
+        {"period": "2016/17-M01", "reason": "Late invoices"},
+        prepare=_month_one_closed,
+    ),
+    Spec(
+        "mapping_create",
+        FO,
+        "POST /api/v1/ledger-mappings/",
+        {
+            "year": "2016/17",
+            "cost_centre": "HX100",
+            "expense_code": "E5100",
+            "budget_line": Own("line"),
+            "reason": "New cost centre",
+        },
+        ids={"budget_line": "line"},
+    ),
+    Spec(
+        "mapping_update",
+        FO,
+        "PATCH /api/v1/ledger-mappings/{mapping}/",
+        {"budget_line": Own("line"), "reason": "Re-pointed"},
+        ids={"budget_line": "line"},
+    ),
+    Spec("mapping_delete", FO, "DELETE /api/v1/ledger-mappings/{mapping}/"),
+    Spec("ledger_import", FO, "POST /api/v1/ledger-imports/", file=("l.csv", LEDGER_FILE.encode())),
+    Spec(
+        "budget_import",
+        COMMISSIONER,
+        "POST /api/v1/budget-imports/",
+        {"fund": "MX-OWN", "year": "2016/17"},
+        file=("budget.csv", BUDGET_FILE.encode()),
+    ),
+    Spec(
+        "export_create",
+        FO,
+        "POST /api/v1/exports/",
+        {"fund": "MX-OWN", "period": "2016/17-M06", "format": "csv", "grouping": "service_area"},
+    ),
+    Spec(
+        "provider_create",
+        COMMISSIONER,
+        "POST /api/v1/providers/",
+        {"name": "Hostile Care Ltd", "kind": "independent", "companies_house_number": "01234567"},
+    ),
+    Spec(
+        "service_create",
+        COMMISSIONER,
+        "POST /api/v1/commissioned-services/",
+        {
+            "name": "Night sitting",
+            "service_area": "MX.AREA",
+            "locality": "",
+            "care_setting": "home",
+        },
+    ),
+    Spec(
+        "contract_create",
+        COMMISSIONER,
+        "POST /api/v1/contracts/",
+        {
+            "fund": "MX-OWN",
+            "year": "2016/17",
+            "reference": "HX-C-1",
+            "title": "Night sitting",
+            "service": Own("contract", "service_id"),
+            "provider": Own("contract", "provider_id"),
+            "value": "1200.00",
+            "start_date": "2016-04-01",
+            "end_date": "2017-03-31",
+            "extension_options": "",
+            "status": "planned",
+            "lines": [{"line": Own("line"), "amount": "1200.00"}],
+        },
+        ids={"service": "contract_service", "lines.0.line": "line"},
+    ),
+    Spec(
+        "contract_profile",
+        COMMISSIONER,
+        "POST /api/v1/contracts/{contract}/profile/",
+        {
+            "value": "1200.00",
+            "start_date": "2016-04-01",
+            "end_date": "2017-03-31",
+            "lines": [{"line": Own("line"), "months": {str(n): "100.00" for n in range(1, 13)}}],
+        },
+        ids={"lines.0.line": "line"},
+    ),
+    Spec(
+        "contract_status",
+        COMMISSIONER,
+        "POST /api/v1/contracts/{contract}/status/",
+        {"status": "in_procurement"},
+    ),
+    Spec(
+        "contract_decision",
+        COMMISSIONER,
+        "POST /api/v1/contracts/{contract}/decisions/",
+        {
+            "kind": "award",
+            "value": "1000.00",
+            "summary": "Award after open tender",
+            "participants": "Head of commissioning",
+            "conflicts_declared": "",
+            "conflicts_handling": "",
+            "procurement_route": "open",
+        },
+    ),
+    Spec(
+        "bcf_scheme",
+        COMMISSIONER,
+        "POST /api/v1/bcf-schemes/",
+        {
+            "fund": "MXBCF-OWN",
+            "year": "2016/17",
+            "scheme": "S01",
+            "name": "Carers' breaks",
+            "scheme_type": "carers",
+            "lead_commissioner": "la",
+            "provider_type": "charity",
+            "area_of_spend": "social_care",
+            "funding_source": "ccg_minimum",
+            "planned_spend": "1000.00",
+            "actuals": {"1": "250.00"},
+        },
+    ),
+    Spec(
+        "bcf_condition",
+        COMMISSIONER,
+        "POST /api/v1/bcf-conditions/",
+        {
+            "fund": "MXBCF-OWN",
+            "year": "2016/17",
+            "number": 1,
+            "status": "met",
+            "commentary": "Plan agreed",
+        },
+    ),
+    Spec(
+        "bcf_metric",
+        COMMISSIONER,
+        "POST /api/v1/bcf-metrics/",
+        {
+            "fund": "MXBCF-OWN",
+            "year": "2016/17",
+            "metric": "BCF1",
+            "quarter": 1,
+            "plan": "100.00",
+            "actual": "90.00",
+            "local_definition": "",
+        },
+    ),
+    Spec(
+        "profile_create",
+        FO,
+        "POST /api/v1/import-profiles/",
+        {"spec": profile_spec("hx-new"), "reason": "Our ledger's export"},
+    ),
+    Spec("profile_put", FO, "PUT /api/v1/import-profiles/{profile}/", PROFILE_RENAMED),
+    Spec("profile_patch", FO, "PATCH /api/v1/import-profiles/{profile}/", PROFILE_RENAMED),
+    Spec("profile_delete", FO, "DELETE /api/v1/import-profiles/{profile}/"),
+    Spec("profile_copy", FO, "POST /api/v1/import-profiles/{profile}/copy/", {"name": "hx-copy"}),
+    Spec(
+        "profile_import",
+        FO,
+        "POST /api/v1/import-profiles/import/",
+        {"name": "hx-imported"},
+        file=("profile.json", json.dumps(profile_spec("hx-shared")).encode()),
+    ),
+    Spec("ledger_import_post", FO, "POST /api/v1/ledger-imports/{ledger_import}/post/"),
+    Spec(
+        "ledger_import_check_again", FO, "POST /api/v1/ledger-imports/{ledger_import}/check-again/"
+    ),
+    Spec(
+        "financial_year_open",
+        ADMIN,
+        "POST /api/v1/financial-years/",
+        {"code": "2017/18", "reason": "Next year's budget setting"},
+    ),
+    Spec(
+        "receipt_create",
+        FO,
+        "POST /api/v1/contribution-receipts/",
+        {
+            "fund": Own("fund"),
+            "year": "2016/17",
+            "partner": "MXOWN",
+            "amount": "2500.00",
+            "received_on": "2016-05-04",
+            "reference": "BACS 2",
+        },
+        ids={"fund": "fund"},
+    ),
+    Spec(
+        "savings_create",
+        COMMISSIONER,
+        "POST /api/v1/savings-schemes/",
+        {
+            "fund": Own("fund"),
+            "year": "2016/17",
+            "code": "HX-S1",
+            "name": "Home care rates",
+            "lead_commissioner": "MXOWN",
+            "lines": ["own-A"],
+            "planned": ["100.00"] * 12,
+            "commentary": "Renegotiated rates",
+        },
+        ids={"fund": "fund"},
+    ),
+    Spec(
+        "savings_update",
+        COMMISSIONER,
+        "PATCH /api/v1/savings-schemes/{savings_scheme}/",
+        {
+            "name": "Matrix saving (renamed)",
+            "lines": ["own-A"],
+            "planned": ["50.00"] * 12,
+            "forecast_delivery": "500.00",
+            "commentary": "Slipping",
+            "reason": "Quarterly review",
+        },
+    ),
+    Spec(
+        "savings_delivery",
+        COMMISSIONER,
+        "POST /api/v1/savings-schemes/{savings_scheme}/deliveries/",
+        {"month": "3", "amount": "45.00", "commentary": "Two packages ended"},
+    ),
+    Spec(
+        "roll_forward",
+        FO,
+        "POST /api/v1/funds/{fund}/roll-forward/",
+        {
+            "year": "2017/18",
+            "from_year": "2016/17",
+            "uplift_pct": "2.10",
+            "efficiency_pct": "1.50",
+            "service_areas": {"MX.AREA": {"uplift_pct": "3", "efficiency_pct": "1"}},
+            "contribution_uplift_pct": "1.00",
+            "partner_uplifts": {"MXOWN": "1.50"},
+            "replace_draft": False,
+            "reason": "Budget setting",
+        },
+        prepare=_next_year_open,
+    ),
+    Spec(
+        "close_year",
+        FO,
+        "POST /api/v1/funds/{fund}/close-year/",
+        {"year": "2016/17", "reason": "Year end"},
+        prepare=_year_ready_to_close,
+    ),
+    Spec(
+        "reopen_year",
+        ADMIN,
+        "POST /api/v1/funds/{fund}/reopen-year/",
+        {"year": "2016/17", "reason": "Audit adjustment"},
+        prepare=_year_closed,
+    ),
+]
+SPEC = {spec.name: spec for spec in SPECS}
+# Operation (as the schema names it) -> the requests that exercise it.
+OPS: dict[str, list[Spec]] = {}
+for _spec in SPECS:
+    OPS.setdefault(_spec.operation, []).append(_spec)
+UPLOADS = [spec for spec in SPECS if spec.file is not None]
 # Requests that carry no body (the action reads none), so no body can attack them.
-NO_BODY = {mapping_delete, profile_delete, ledger_import_post, ledger_import_check_again}
+NO_BODY = [spec for spec in SPECS if not spec.body and spec.file is None]
+# The specs whose bodies name objects by id (Spec.ids says which fields).
+WITH_IDS = [spec for spec in SPECS if spec.ids]
 
 
 # ---- sending ------------------------------------------------------------------------------------
@@ -821,7 +686,7 @@ def send(client: Any, call: Call, body: Any = None, *, raw: bytes | None = None)
 
 def run(
     world: Any,
-    spec: Callable[[Any], Call],
+    spec: Spec,
     mutate: Callable[[Call], Any] | None = None,
     *,
     raw: bytes | None = None,
@@ -838,7 +703,7 @@ def run(
     return attempt(go)
 
 
-def shape(world: Any, spec: Callable[[Any], Call]) -> Call:
+def shape(world: Any, spec: Spec) -> Call:
     """The spec's request, built in a savepoint that is rolled back (to learn its fields)."""
     from django.db import transaction
 
@@ -928,8 +793,8 @@ def problems_of(outcome: Any, what: str, reason: str | None) -> list[str]:
     return found
 
 
-def spec_id(spec: Callable[[Any], Call]) -> str:
-    return spec.__name__
+def spec_id(spec: Spec) -> str:
+    return spec.name
 
 
 # ---- the tests -----------------------------------------------------------------------------------
@@ -1003,7 +868,7 @@ WHOLE_BODIES: list[tuple[str, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s not in UPLOADS | NO_BODY], ids=spec_id)
+@pytest.mark.parametrize("spec", [s for s in SPECS if s not in UPLOADS + NO_BODY], ids=spec_id)
 def test_hostile_whole_bodies(world, spec):
     """(A DELETE, and an action on an import, read no body: NO_BODY is left out.)"""
     cl = clients(world)
@@ -1019,7 +884,6 @@ def test_hostile_whole_bodies(world, spec):
     assert not problems, "\n".join(problems)
 
 
-BUDGET_HEADER = "line_code,name,service_area,locality,lead_commissioner,annual_budget,phasing\n"
 # (file content, the problem named) for the budget upload: refused, nothing written.
 BAD_BUDGET_FILES = [
     (BUDGET_HEADER + "HX-UP,Line,MX.AREA,,MXOWN,1e5,flat\n", "written with an exponent"),
@@ -1044,14 +908,12 @@ BAD_LEDGER_FILES = [
 
 def test_hostile_upload_files_are_refused_naming_the_problem(world):
     """Issue 21 item 6: exponent notation was accepted as £100,000 in a budget upload."""
-    from tests.budgets.factories import LEDGER_HEADER
-
     cl = clients(world)
     problems = []
     for content, named in BAD_BUDGET_FILES:
 
         def with_file(w: Any, content: str = content) -> Call:
-            call = budget_import(w)
+            call = SPEC["budget_import"](w)
             call.file = ("budget.csv", content.encode("utf-8", "surrogateescape"))
             return call
 
@@ -1064,7 +926,7 @@ def test_hostile_upload_files_are_refused_naming_the_problem(world):
     for row, named in BAD_LEDGER_FILES:
 
         def with_rows(w: Any, row: str = row) -> Call:
-            call = ledger_import(w)
+            call = SPEC["ledger_import"](w)
             call.file = ("l.csv", f"{LEDGER_HEADER},budget_line\n{row}".encode())
             return call
 
@@ -1087,7 +949,7 @@ def test_a_json_object_is_never_stored_as_a_document_number(world):
     def with_object(call: Call) -> Any:
         return replaced(call.body, "postings.0.document_number", {"a": 1})
 
-    outcome = run(world, spend_postings, with_object)
+    outcome = run(world, SPEC["spend_postings"], with_object)
     assert outcome.status == 400
     assert outcome.json()["errors"] == [
         {"row": 1, "field": "document_number", "message": "must be text, not an object"}
@@ -1109,7 +971,7 @@ def test_risk_share_parameters_must_be_an_object_of_known_names(world):
         def with_parameters(call: Call, parameters: Any = parameters) -> Any:
             return replaced(call.body, "parameters", parameters)
 
-        outcome = run(world, risk_share_create, with_parameters)
+        outcome = run(world, SPEC["risk_share_create"], with_parameters)
         assert outcome.status == 400, outcome.body
         assert message in outcome.json()["detail"]
         assert outcome.json()["field"] == "parameters"
@@ -1123,25 +985,6 @@ def _foreign_id(world: Any, kind: str) -> int:
     if kind == "contract_service":
         return int(world.objects["contract"][1].service_id)
     return int(world.objects[kind][1].pk)
-
-
-# The specs whose bodies name objects by id (Call.ids says which fields).
-WITH_IDS = [
-    spend_postings,
-    spend_posting_single,
-    virement_create,
-    adjustment_create,
-    forecast_create,
-    line_create,
-    contribution_create,
-    risk_share_create,
-    mapping_create,
-    mapping_update,
-    contract_create,
-    contract_profile,
-    receipt_create,
-    savings_create,
-]
 
 
 @pytest.mark.parametrize("spec", WITH_IDS, ids=spec_id)
@@ -1235,7 +1078,11 @@ ANY_VALUE = st.one_of(
 )
 
 
-@pytest.mark.parametrize("spec", [spend_postings, virement_create, line_create], ids=spec_id)
+@pytest.mark.parametrize(
+    "spec",
+    [SPEC[name] for name in ("spend_postings", "virement_create", "line_create")],
+    ids=spec_id,
+)
 @settings(
     max_examples=40,
     deadline=None,

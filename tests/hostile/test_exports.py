@@ -125,18 +125,17 @@ def world(django_capture_on_commit_callbacks):
     from budgets.figures.recompute import recompute_fund_now
     from budgets.ledger.services.mappings import mapping_set
     from commissioning import services
-    from commissioning.models import Provider, Service
     from tests.budgets.factories import small_variance_fund
+    from tests.commissioning.helpers import (
+        award_decision,
+        bcf_metric,
+        bcf_scheme,
+        provider_and_service,
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         w = small_variance_fund()
-    provider = Provider.objects.create(name="Acme Care Ltd", kind=Provider.Kind.INDEPENDENT)
-    service = Service.objects.create(
-        name="Home care",
-        service_area=w.area,
-        care_setting=Service.CareSetting.HOME,
-        commissioner=w.host,
-    )
+    provider, service = provider_and_service(w)
     import datetime as dt
 
     contract = services.contract_create(
@@ -153,42 +152,25 @@ def world(django_capture_on_commit_callbacks):
         status="planned",
         profile={w.host_line.pk: {n: D("6000.00") for n in range(7, 13)}},
     )
-    services.contract_decision_record(
-        actor=w.comm_host,
-        contract=contract,
-        kind="award",
-        value=D("36000.00"),
-        summary="Award after open tender",
-        participants="Head of commissioning",
+    award_decision(
+        w.comm_host,
+        contract,
+        "36000.00",
         conflicts_declared="Lead: spouse works for a bidder",
         conflicts_handling="Left the room",
     )
     w.fund.is_bcf = True
     w.fund.save(update_fields=["is_bcf"])
-    services.bcf_scheme_save(
-        actor=w.comm_host,
-        fund=w.fund,
-        year=w.year,
-        code="S01",
+    bcf_scheme(
+        w,
+        "S01",
+        "1000.00",
+        {1: "250.00"},
         name="Carers",
         scheme_type="carers",
-        lead_commissioner="joint",
         provider_type="charity",
-        area_of_spend="social_care",
-        funding_source="ccg_minimum",
-        planned_spend=D("1000.00"),
-        actuals={1: D("250.00")},
     )
-    services.bcf_metric_set(
-        actor=w.comm_host,
-        fund=w.fund,
-        year=w.year,
-        code="BCF6",
-        quarter=1,
-        plan="10",
-        actual="9",
-        local_definition="Falls",
-    )
+    bcf_metric(w, "BCF6", 1, "10", actual="9", local_definition="Falls")
     mapping_set(
         actor=w.fin_host,
         organisation=w.host,
@@ -233,9 +215,9 @@ def test_no_export_carries_a_live_formula(
     from budgets.archive.export import export_archive
     from budgets.ledger.imports import error_file, start_import
     from budgets.models import ExportJob, Period
-    from budgets.planning.services.periods import period_close
     from budgets.reports import exports, transparency
     from budgets.reports.variance import GROUPINGS, compute_variance_report
+    from tests.budgets.factories import close_months_by_service
 
     w = world
     assert w.changed > 80
@@ -255,13 +237,7 @@ def test_no_export_carries_a_live_formula(
     import datetime as dt
 
     with django_capture_on_commit_callbacks(execute=True):
-        for n in range(1, 7):
-            period_close(
-                actor=w.fin_host,
-                fund=w.fund,
-                period=Period.objects.get(year=w.year, number=n),
-                today=dt.date(2017, 4, 30),
-            )
+        close_months_by_service(w, through=6, files=True, today=dt.date(2017, 4, 30))
     closing = ExportJob.objects.filter(fund=w.fund, period=m6, source=ExportJob.Source.PERIOD_CLOSE)
     assert sorted(j.format for j in closing) == ["csv", "pdf", "xlsx"]
     for job in closing.exclude(format="pdf"):

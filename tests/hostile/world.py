@@ -11,6 +11,7 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.test import Client
 
+from tests.budgets import factories
 from tests.test_permission_matrix import World, _build_world
 
 # Rows a refused request may write by design: the answer kept for an Idempotency-Key replay, the
@@ -29,18 +30,7 @@ def build() -> World:
 
 def profile_spec(name: str) -> dict[str, Any]:
     """An import profile's settings (as exported) for a ledger file with five columns."""
-    return {
-        "name": name,
-        "title": "Hostile ledger export",
-        "line_numbers": "number_in_file_order",
-        "columns": {
-            "document_number": "Doc",
-            "posting_date": "Date",
-            "amount": "Amount",
-            "cost_centre": "CC",
-            "expense_code": "EC",
-        },
-    }
+    return factories.profile_spec(name, title="Hostile ledger export")
 
 
 def previewed_import(world: World) -> Any:

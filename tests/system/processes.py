@@ -17,15 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import worker_env
-
-QUEUES = "default,recompute,imports,exports"
+from tests.conftest import QUEUES, celery_command, worker_env
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def redis_server_command(port: int, *extra: str, program: str = "redis-server") -> list[str]:
+    """redis-server on `port` keeping nothing (no snapshot, no append-only file) and refusing
+    writes when full rather than evicting keys; `extra` arguments after these."""
+    settings = ["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"]
+    return [program, "--port", str(port), *settings, *extra]
 
 
 class OwnRedis:
@@ -44,21 +49,7 @@ class OwnRedis:
         import redis
 
         self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxmemory-policy",
-                "noeviction",
-                "--dir",
-                str(self.workdir),
-            ],
+            redis_server_command(self.port, "--bind", "127.0.0.1", "--dir", str(self.workdir)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -96,18 +87,7 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 def start_beat(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
     return _spawn(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "gmhsc",
-            "beat",
-            "-l",
-            "INFO",
-            "--schedule",
-            str(workdir / "celerybeat-schedule"),
-        ],
+        celery_command("beat", "-l", "INFO", "--schedule", str(workdir / "celerybeat-schedule")),
         env,
         workdir / "beat.log",
     )
@@ -115,12 +95,7 @@ def start_beat(env: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
 
 def worker_command(*extra: str) -> list[str]:
     """A worker as `make worker`, `scripts/run.sh` and docker-compose start it."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "gmhsc",
+    return celery_command(
         "worker",
         "-Q",
         QUEUES,
@@ -128,7 +103,7 @@ def worker_command(*extra: str) -> list[str]:
         "--without-mingle",
         "--without-heartbeat",
         *extra,
-    ]
+    )
 
 
 def start_production_worker(env: dict[str, str], workdir: Path, name: str) -> subprocess.Popen:

@@ -35,6 +35,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.urls import reverse
 
+from tests.budgets.factories import LEDGER_HEADER
 from tests.conftest import kill_worker, reset_celery_client, start_worker, wait_for
 from tests.system.processes import OwnRedis, app_env, start_beat, stop
 
@@ -42,17 +43,6 @@ pytestmark = [pytest.mark.system, pytest.mark.pg]
 
 ROWS = int(os.environ.get("FAULT_IMPORT_ROWS", "100000"))
 SEED = 20170331
-HEADER = [
-    "organisation",
-    "document_number",
-    "line_number",
-    "posting_date",
-    "cost_centre",
-    "expense_code",
-    "amount",
-    "supplier",
-    "description",
-]
 FAST = {
     "GMHSC_JOB_HEARTBEAT_SECONDS": "2",
     "GMHSC_JOB_STUCK_SECONDS": "10",
@@ -72,7 +62,7 @@ def ledger_csv(org_code: str, mappings: list[tuple[str, str]]) -> tuple[bytes, D
     rng = random.Random(SEED)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow(LEDGER_HEADER.split(","))
     total = Decimal("0.00")
     for i in range(ROWS):
         cost_centre, expense_code = mappings[i % len(mappings)]

@@ -26,6 +26,7 @@ from budgets.models import LineVariance, Period, SpendPosting, StaleMark
 from budgets.outbox import mark_stale
 from tests.budgets.factories import budget_world
 from tests.conftest import reset_celery_client, start_worker, stop_worker, wait_for
+from tests.system.processes import redis_server_command
 
 pytestmark = [pytest.mark.system, pytest.mark.pg]
 D = Decimal
@@ -155,17 +156,7 @@ def free_port():
 
 def start_redis(port):
     proc = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--maxmemory-policy",
-            "noeviction",
-        ],
+        redis_server_command(port, program=shutil.which("redis-server") or "redis-server"),
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10

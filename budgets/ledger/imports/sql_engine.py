@@ -341,7 +341,8 @@ def _run(
             lock_organisation(organisation)
             cursor.execute(CLOSED_NOW)
             if cursor.fetchone()[0]:
-                # A period closed while the rows were checked: check the closed rule again.
+                # A period closed while the rows were checked, or rows go to M13: check the closed
+                # rules again under the lock.
                 cursor.execute("DELETE FROM ledger_err")
                 cursor.execute(closed_errors_sql())
                 cursor.execute("SELECT count(*) FROM ledger_err")

@@ -667,15 +667,20 @@ _ERROR_SELECT = (
     "SELECT r.row_no, {field}::text AS field, {expr} AS message FROM ledger_bad r WHERE {condition}"
 )
 
-CLOSED_NOW = """
+# Under the organisation's lock, just before the insert: whether the closed-period rules must be
+# checked again, because a row goes to a period that is closed now (closed since the checks) or to
+# M13, which takes rows only while M12 is closed (M12 may have been reopened since).
+CLOSED_NOW = f"""
     SELECT EXISTS (
       SELECT 1 FROM (
-        SELECT DISTINCT fund_id, period_id FROM ledger_res WHERE NOT existing AND NOT outside
+        SELECT DISTINCT fund_id, period_id, period_number FROM ledger_res
+        WHERE NOT existing AND NOT outside
       ) u
-      JOIN budgets_fundperiod fp
+      LEFT JOIN budgets_fundperiod fp
         ON fp.fund_id = u.fund_id AND fp.period_id = u.period_id AND fp.status = 'closed'
+      WHERE fp.id IS NOT NULL OR u.period_number = {YEAR_END_PERIOD}
     )
-"""
+"""  # noqa: S608 (constants only)
 
 INSERT_SQL = f"""
     INSERT INTO budgets_spendposting
