@@ -31,6 +31,15 @@ GOOD = [
 ]
 
 
+# A year-end accrual into M13 (period and accrual flag given), and what refuses it while the fund's
+# M12 is open.
+M13_HEADER = LEDGER_HEADER + ",budget_line,period,is_accrual"
+M13_ACCRUAL = "TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,750.00,Acme,Year-end accrual,,2016/17-M13,yes"
+M13_EARLY = (
+    "period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed for fund LP-TEST"
+)
+
+
 @pytest.fixture(params=["python", "sql"])
 def engine(request, monkeypatch):
     if request.param == "sql" and connection.vendor != "postgresql":
@@ -124,47 +133,6 @@ def test_partly_new_file_posts_only_new_rows(w, engine):
     )
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY engine needs PostgreSQL")
-def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, monkeypatch):
-    """The COPY engine inserts without ON CONFLICT; a posting of the same document and line that
-    lands between its checks and its insert makes it fall back to skipping that row. (The Python
-    engine checks and inserts under one lock.)"""
-    real_run = ledger_import.run_import
-    monkeypatch.setattr(
-        ledger_import, "run_import", lambda pk, **kw: real_run(pk, **{**kw, "engine": "sql"})
-    )
-    real_lock = sql_engine.lock_organisation
-
-    def lock_then_someone_posts(organisation):
-        real_lock(organisation)
-        spend_post(
-            actor=w.fin_host,
-            organisation=w.host,
-            rows=[
-                {
-                    "document_number": "INV-2",
-                    "line_number": 1,
-                    "posting_date": date(2016, 9, 30),
-                    "amount": Decimal("99.99"),
-                    "budget_line": w.host_line,
-                    "supplier": "Bolton NHS FT",
-                    "description": "posted through the API meanwhile",
-                }
-            ],
-        )
-
-    monkeypatch.setattr(sql_engine, "lock_organisation", lock_then_someone_posts)
-    imp = upload(w, ledger_csv(GOOD))
-    assert (imp.status, imp.rows_posted) == ("posted", 2)
-    inv2 = SpendPosting.objects.get(organisation=w.host, document_number="INV-2", line_number=1)
-    assert inv2.description == "posted through the API meanwhile"
-    assert inv2.ledger_import_id is None
-    assert SpendPosting.objects.filter(ledger_import=imp).count() == 2
-    assert SpendPosting.objects.filter(organisation=w.host).aggregate(t=Sum("amount"))["t"] == (
-        Decimal("1100.24")
-    )
-
-
 def _sql_engine_with_a_change_under_the_lock(monkeypatch, change) -> None:
     """The COPY engine, with `change` made just after it takes the organisation's lock (after
     the rows were checked, before they are inserted)."""
@@ -181,6 +149,40 @@ def _sql_engine_with_a_change_under_the_lock(monkeypatch, change) -> None:
         change()
 
     monkeypatch.setattr(sql_engine, "lock_organisation", lock_then_change)
+
+
+def test_rows_posted_while_the_file_was_checked_are_skipped_not_doubled(w, monkeypatch):
+    """The COPY engine inserts without ON CONFLICT; a posting of the same document and line that
+    lands between its checks and its insert makes it fall back to skipping that row. (The Python
+    engine checks and inserts under one lock.)"""
+
+    def someone_posts():
+        spend_post(
+            actor=w.fin_host,
+            organisation=w.host,
+            rows=[
+                {
+                    "document_number": "INV-2",
+                    "line_number": 1,
+                    "posting_date": date(2016, 9, 30),
+                    "amount": Decimal("99.99"),
+                    "budget_line": w.host_line,
+                    "supplier": "Bolton NHS FT",
+                    "description": "posted through the API meanwhile",
+                }
+            ],
+        )
+
+    _sql_engine_with_a_change_under_the_lock(monkeypatch, someone_posts)
+    imp = upload(w, ledger_csv(GOOD))
+    assert (imp.status, imp.rows_posted) == ("posted", 2)
+    inv2 = SpendPosting.objects.get(organisation=w.host, document_number="INV-2", line_number=1)
+    assert inv2.description == "posted through the API meanwhile"
+    assert inv2.ledger_import_id is None
+    assert SpendPosting.objects.filter(ledger_import=imp).count() == 2
+    assert SpendPosting.objects.filter(organisation=w.host).aggregate(t=Sum("amount"))["t"] == (
+        Decimal("1100.24")
+    )
 
 
 def test_a_month_closed_while_the_file_was_checked_refuses_its_rows(w, monkeypatch):
@@ -205,19 +207,8 @@ def test_m12_reopened_while_the_file_was_checked_refuses_its_m13_rows(w, monkeyp
     _sql_engine_with_a_change_under_the_lock(
         monkeypatch, lambda: FundPeriod.objects.filter(pk=m12.pk).update(status="open")
     )
-    header = LEDGER_HEADER + ",budget_line,period,is_accrual"
-    accrual = "TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,750.00,Acme,Year-end accrual,,2016/17-M13,yes"
-    imp = upload(w, ledger_csv([accrual], header=header))
-    assert imp.status == "rejected"
-    assert imp.errors == [
-        {
-            "row": 2,
-            "field": "period",
-            "message": "period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed "
-            "for fund LP-TEST",
-        }
-    ]
-    assert not SpendPosting.objects.exists()
+    imp = upload(w, ledger_csv([M13_ACCRUAL], header=M13_HEADER))
+    assert_rejected(imp, 2, "period", M13_EARLY)
 
 
 BAD_ROWS = [
@@ -534,18 +525,8 @@ def test_the_sql_engine_runs_the_text_checks_only_when_the_bytes_allow_a_problem
 
 def test_m13_takes_the_hosts_year_end_adjustments_once_m12_is_closed(w, engine):
     """Both engines apply Calendar.year_end_problem's rule, with the same words."""
-    header = LEDGER_HEADER + ",budget_line,period,is_accrual"
-    accrual = "TCOUNCIL,YE-1,1,2017-03-31,CC100,E5100,750.00,Acme,Year-end accrual,,2016/17-M13,yes"
-    early = upload(w, ledger_csv([accrual], header=header))
-    assert early.status == "rejected"
-    assert early.errors == [
-        {
-            "row": 2,
-            "field": "period",
-            "message": "period 2016/17-M13 takes year-end adjustments once 2016/17-M12 is closed "
-            "for fund LP-TEST",
-        }
-    ]
+    header = M13_HEADER
+    assert_rejected(upload(w, ledger_csv([M13_ACCRUAL], header=header)), 2, "period", M13_EARLY)
     FundPeriod.objects.create(
         fund=w.fund, period=Period.objects.get(year=w.year, number=12), status="closed"
     )
@@ -560,6 +541,6 @@ def test_m13_takes_the_hosts_year_end_adjustments_once_m12_is_closed(w, engine):
     assert partner.errors[0]["message"] == (
         "period 2016/17-M13 takes year-end adjustments for fund LP-TEST from its host only"
     )
-    posted = upload(w, ledger_csv([accrual], header=header))
+    posted = upload(w, ledger_csv([M13_ACCRUAL], header=header))
     assert posted.status == "posted", posted.errors
     assert SpendPosting.objects.get(document_number="YE-1").period.code == "2016/17-M13"
