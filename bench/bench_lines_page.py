@@ -80,7 +80,10 @@ def free_port() -> int:
 
 
 def start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-" + "x" * 40)}
+    from django.conf import settings
+
+    # gunicorn signs with this process's key, so a session made here (bench_mappings_page) is valid.
+    env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY}
     proc = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -203,6 +206,8 @@ def figures(path: str, timings: list[float], errors: int, wall: float) -> dict[s
     p95 target. Shared by the page benchmarks."""
     timings = sorted(timings)
     server = sorted(server_ms(ACCESS_LOG, path.split("?")[0])[-len(timings) :])
+    if not server:
+        raise SystemExit(f"{path}: no request succeeded ({errors} of {len(timings)} failed)")
     p95 = timings[int(0.95 * (len(timings) - 1))]
     return {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

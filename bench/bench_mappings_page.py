@@ -22,8 +22,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# The session made below is signed with the key gunicorn runs with (the harness's default).
-os.environ.setdefault("SECRET_KEY", "bench-secret-key-" + "x" * 40)
 
 import bench_lines_page as harness
 from django.db.models import Count

@@ -124,17 +124,22 @@ def line_table(
 
 def line_table_totals(qs: QuerySet[Any]) -> dict[str, Any]:
     """Server-side totals of the (filtered) lines: one aggregate query."""
-    zero = Value(ZERO, output_field=DecimalField(max_digits=18, decimal_places=2))
-    return qs.order_by().aggregate(
+    totals = qs.order_by().aggregate(
         count=Count("pk"),
-        original=Coalesce(Sum("original_budget"), zero),
-        changes=Coalesce(Sum("changes"), zero),
-        current=Coalesce(Sum("current_budget"), zero),
+        original=Sum("original_budget"),
+        changes=Sum("changes"),
+        current=Sum("current_budget"),
         # Every save of a line raises its version and stamps updated_at: together with the count
         # they change whenever any of these lines does (the lines table's cache key).
         versions=Sum("version"),
         changed=Max("updated_at"),
     )
+    # No lines: the sums are nothing, shown as zero (read on every lines page, so no SQL wrapper
+    # expressions to compile).
+    for key in ("original", "changes", "current"):
+        if totals[key] is None:
+            totals[key] = ZERO
+    return totals
 
 
 def fund_line_totals(fund: Any, year: Any, organisation_id: int | None = None) -> dict[str, Any]:

@@ -139,6 +139,61 @@ def test_mapping_page_add_and_remove(client, w):
     assert not LedgerMapping.objects.filter(pk=mapping.pk).exists()
 
 
+def test_mapping_page_shows_fifty_a_page_in_code_order(client, w):
+    LedgerMapping.objects.bulk_create(
+        LedgerMapping(
+            organisation=w.ccg,
+            year=w.year,
+            cost_centre=f"CC{400 + i}",
+            expense_code="E1",
+            budget_line=w.ccg_line,
+        )
+        for i in range(54)
+    )  # with CC300: 55 mappings
+    client.force_login(w.fin_ccg)
+    first = client.get(reverse("budgets:ledger-mappings"), {"year": w.year.code}).content.decode()
+    assert "Mappings (55)" in first
+    assert "Page 1 of 2" in first
+    assert first.count(">Remove<") == 50
+    assert "CC300" in first
+    assert "CC448" in first
+    assert "CC449" not in first
+    second = client.get(
+        reverse("budgets:ledger-mappings"), {"year": w.year.code, "page": 2}
+    ).content.decode()
+    assert "Page 2 of 2" in second
+    assert second.count(">Remove<") == 5
+    assert "CC449" in second
+    assert "CC453" in second
+    assert "CC300" not in second
+
+
+def test_mapping_page_names_rules_in_words_and_escapes_what_it_shows(client, w):
+    Match = LedgerMapping.Match
+    LedgerMapping.objects.bulk_create(
+        [
+            LedgerMapping(
+                organisation=w.ccg, year=w.year, cost_centre="C02", expense_code="*",
+                cost_centre_match=Match.PREFIX, expense_code_match=Match.ANY,
+                budget_line=w.ccg_line,
+            ),
+            LedgerMapping(
+                organisation=w.ccg, year=w.year, cost_centre="<b>CC</b>", expense_code="E1",
+                budget_line=w.ccg_line,
+            ),
+        ]
+    )  # fmt: skip
+    client.force_login(w.fin_ccg)
+    page = client.get(reverse("budgets:ledger-mappings"), {"year": w.year.code}).content.decode()
+    assert 'C02 <span class="govuk-hint govuk-!-display-inline">(starting with)</span>' in page
+    assert '* <span class="govuk-hint govuk-!-display-inline">(any code)</span>' in page
+    assert "CC300</td>" in page  # an exact code has no words after it
+    assert "&lt;b&gt;CC&lt;/b&gt;" in page
+    assert "<b>CC</b>" not in page
+    assert f"{w.ccg_line.fund.code}</td>" in page
+    assert f"{w.ccg_line.code} {w.ccg_line.name}</td>" in page
+
+
 def test_commissioner_sees_mappings_but_cannot_change_them(client, w):
     client.force_login(w.comm_ccg)
     page = client.get(reverse("budgets:ledger-mappings"))
