@@ -15,11 +15,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.db import transaction
+from django.test import Client, TestCase
 
 from tests.pages import bare_amounts, form_problems, inline_style_problems, walk
 
 D = Decimal
+# The tests read the module's one walk (the `walked` fixture); the mark makes the database exist.
+pytestmark = pytest.mark.django_db
 
 
 def build_world():
@@ -107,18 +110,22 @@ STARTS = (
 )
 
 
-@pytest.fixture
-def walked(db, django_capture_on_commit_callbacks):
-    """The pages each kind of user reaches in the world."""
-    cache.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        w, chair = build_world()
-    pages = {}
-    for user in (w.comm_host, w.fin_host, w.admin, chair):
-        client = Client()
-        client.force_login(user)
-        starts = [s.format(fund=w.fund.pk, code=w.fund.code) for s in STARTS]
-        pages[user.username] = walk(client, starts)
+@pytest.fixture(scope="module")
+def walked(django_db_setup, django_db_blocker):
+    """The pages each kind of user reaches in the world: built and walked once for the module
+    (the tests only read the pages), in a transaction rolled back afterwards, so no other test
+    sees the world."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        cache.clear()
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            w, chair = build_world()
+        pages = {}
+        for user in (w.comm_host, w.fin_host, w.admin, chair):
+            client = Client()
+            client.force_login(user)
+            starts = [s.format(fund=w.fund.pk, code=w.fund.code) for s in STARTS]
+            pages[user.username] = walk(client, starts)
+        transaction.set_rollback(True)
     cache.clear()
     return pages
 

@@ -74,6 +74,14 @@ class Ledger:
             if not ok:
                 self.bad.append(f"{what}: {status} {response.text[:200]!r}")
 
+    def flowing(self, since: int) -> bool:
+        """Since the `since`th answer, at least two postings written and two home pages shown."""
+        with self.lock:
+            done = [(w, s) for w, s, _ in self.answers[since:] if 200 <= s < 300]
+        return done.count(("post", 201)) + done.count(("post", 200)) >= 2 and (
+            done.count(("home", 200)) >= 2
+        )
+
 
 def poster(
     base: str, token: str, org: str, lines: list[int], n: int, ledger: Ledger, stop_at: Any
@@ -196,7 +204,8 @@ def test_redis_stopped_for_a_minute_under_load(transactional_db, tmp_path):
         ] + [threading.Thread(target=signer, args=(base, u, ledger, done)) for u in signers]
         for thread in threads:
             thread.start()
-        time.sleep(5)
+        # Under load: both posters' batches and both people's home pages answered.
+        wait_for(lambda: ledger.flowing(0), 30, what="postings and sign-ins before the outage")
         exporter(base, tokens[0], world.fund.code, ledger, export_ids)
 
         redis_server.stop()
@@ -205,9 +214,11 @@ def test_redis_stopped_for_a_minute_under_load(transactional_db, tmp_path):
         exporter(base, tokens[0], world.fund.code, ledger, export_ids)  # asked for mid-outage
         time.sleep(max(0.0, OUTAGE - (time.monotonic() - outage_started)))
         answers_during = len(ledger.answers)
+        restarted_at = len(ledger.answers)
         redis_server.start()  # empty: whatever was queued is gone
 
-        time.sleep(10)
+        # The clients carry on: postings and sign-ins answered again after Redis is back.
+        wait_for(lambda: ledger.flowing(restarted_at), 60, what="answers after Redis is back")
         done.set()
         for thread in threads:
             thread.join(timeout=120)
