@@ -36,7 +36,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from budgets.ledger.formats import AMOUNT_RE, PLAIN, Dialect
 from budgets.models import BudgetLine, FinancialYear, FundPeriod, Period, PooledFund
@@ -173,13 +173,15 @@ class Calendar:
         return self.periods_by_code.get(str(value).strip(STRIP))
 
 
-def partner_fund_ids(organisation: Organisation) -> set[int]:
+def partner_funds(organisation: Organisation) -> QuerySet[PooledFund]:
     """Funds the organisation hosts or contributes to (it may post spend to their lines)."""
-    return set(
-        PooledFund.objects.filter(
-            Q(host=organisation) | Q(contributions__partner=organisation)
-        ).values_list("pk", flat=True)
-    )
+    return PooledFund.objects.filter(
+        Q(host=organisation) | Q(contributions__partner=organisation)
+    ).distinct()
+
+
+def partner_fund_ids(organisation: Organisation) -> set[int]:
+    return set(partner_funds(organisation).values_list("pk", flat=True))
 
 
 # ---- a resolved row -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from django.db.models import Q, QuerySet
 
 from budgets import selectors
-from budgets.ledger.posting_rules import partner_fund_ids
+from budgets.ledger.posting_rules import partner_funds
 from budgets.models import BudgetLine, ImportProfile, LedgerImport, LedgerMapping, SpendPosting
 from gmhsc.errors import ApplicationError
 from localities import roles
@@ -85,7 +85,7 @@ def mapping_lines(user: Any, organisation: Any, year: Any, search: str = "") -> 
     code contains `search` (the line chooser)."""
     qs = (
         selectors.lines_visible_to(user)
-        .filter(year=year, fund_id__in=partner_fund_ids(organisation))
+        .filter(year=year, fund_id__in=partner_funds(organisation).values("pk"))
         .order_by("fund__code", "code")
     )
     words = search.split()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import pytest
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -192,6 +197,30 @@ def test_mapping_page_names_rules_in_words_and_escapes_what_it_shows(client, w):
     assert "<b>CC</b>" not in page
     assert f"{w.ccg_line.fund.code}</td>" in page
     assert f"{w.ccg_line.code} {w.ccg_line.name}</td>" in page
+
+
+def _mapping_form(page: str) -> str:
+    """The page's "Add or change a mapping or rule" form, without its CSRF token."""
+    form = re.search(r"Add or change a mapping or rule</h2>(.*?)</form>", page, re.S)
+    assert form
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", form.group(1))
+
+
+def test_the_blank_mapping_form_is_made_once_a_year_and_is_the_same_for_everyone(client, w):
+    key = make_template_fragment_key("ledger_mapping_form", [w.year.code])
+    cache.delete(key)
+    url = reverse("budgets:ledger-mappings")
+    client.force_login(w.fin_host)
+    host_form = _mapping_form(client.get(url, {"year": w.year.code}).content.decode())
+    assert cache.get(key) is not None
+    assert 'name="cost_centre"' in host_form
+    assert f"/budgets/lines/search/?year={w.year.code}" in unescape(host_form)
+    client.force_login(w.fin_ccg)
+    assert _mapping_form(client.get(url, {"year": w.year.code}).content.decode()) == host_form
+    cache.delete(key)  # made again, not read: the same markup
+    assert _mapping_form(client.get(url, {"year": w.year.code}).content.decode()) == host_form
+    refused = client.post(f"{url}?year={w.year.code}", {"cost_centre": "", "expense_code": "E1"})
+    assert "Enter a cost centre" in _mapping_form(refused.content.decode())
 
 
 def test_commissioner_sees_mappings_but_cannot_change_them(client, w):

@@ -40,7 +40,7 @@ from localities.models import Organisation
 
 
 def organisation_of(request: HttpRequest) -> Organisation:
-    org = getattr(request.user, "organisation", None)
+    org = actor_of(request).organisation
     if org is None:
         raise Http404("No organisation.")
     return org

@@ -29,6 +29,8 @@ from localities.actors import actor_of
 
 # GOV.UK tables page at a length a reader scans; each row carries its own "Remove" form.
 MAPPINGS_PER_PAGE = 50
+# How long the empty mapping form's markup is kept (it changes only with a new release).
+FORM_CACHE_SECONDS = 300
 
 
 def _match_words(match: str) -> str:
@@ -152,6 +154,9 @@ def mapping_list(request: HttpRequest) -> HttpResponse:
             "which_form": which_form,
             "which": which,
             "can_edit": can_edit,
+            # Nothing typed or searched for yet: the same form for everyone in the year.
+            "blank_form": not form.is_bound and not form.initial,
+            "form_seconds": FORM_CACHE_SECONDS,
         },
     )
 
