@@ -52,6 +52,20 @@ def rows() -> list[tuple[str, str, str, str]]:
         )
         if row := server_time_row("lines page", lines.get("server_time_vs_trivial_page")):
             out.append(row)
+    mappings = load("mappings_page")
+    if mappings:
+        label = (
+            f"ledger mappings page, {mappings['mappings']:,} mappings "
+            f"({mappings['organisation']}), {mappings['concurrent_users']} users"
+        )
+        out.append(
+            (
+                f"{label}, p50 / p95",
+                f"{mappings['p50_ms']} / {mappings['p95_ms']} ms, {mappings['errors']} errors",
+                f"p95 <= {mappings['target_p95_ms']:g} ms",
+                met(mappings["meets_target"]),
+            )
+        )
     reports = load("reports")
     if reports:
         page = reports["variance_page"]
